@@ -1,0 +1,684 @@
+"""Load a workspace folder into the typed model, collecting every problem on the way.
+
+Each file is read, parsed (yamlio), validated against its schema (schema) and turned into model
+objects. A broken file is reported and skipped; the others still load, so one error never hides
+another. Cross-file rules live in `checks`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from . import model as m
+from .findings import Finding, error, warning
+from .model import Loc
+from .schema import validate
+from .yamlio import Doc, FrontMatterDoc, SourceError, decode, describe_path, parse_front_matter, parse_yaml
+
+WORKSPACE_FILE = "worktrail.yaml"
+LOWER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+TASK_ID = re.compile(r"^([A-Z][A-Z0-9]*)-([1-9][0-9]*)$")
+CR_ID = re.compile(r"^CR-[1-9][0-9]*$")
+MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+PROJECT_ENTRIES = frozenset(
+    {"project.yaml", "tasks", "changes", "meetings", "time", "expenses.yaml", "files", "feedback"}
+)
+
+T = TypeVar("T")
+
+
+class WorkspaceNotFound(Exception):
+    """No `worktrail.yaml` where one was expected."""
+
+
+def find_workspace(start: Path) -> Path:
+    """The workspace folder: `start` itself or its nearest ancestor that holds `worktrail.yaml`."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / WORKSPACE_FILE).is_file():
+            return folder
+    raise WorkspaceNotFound(f"no {WORKSPACE_FILE} in {start} or any folder above it")
+
+
+@dataclass
+class LoadResult:
+    """The loaded workspace (None if settings could not be read), all findings, and parsed files."""
+
+    root: Path
+    workspace: m.Workspace | None
+    findings: list[Finding] = field(default_factory=list)
+    docs: dict[str, Doc] = field(default_factory=dict)
+    files: int = 0
+    # Ids whose file exists but could not be loaded: references to them are not reported again.
+    broken: set[str] = field(default_factory=set)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def where(self, entity: Any, *path: str | int) -> Loc:
+        """Location of a field of a loaded entity (falls back to the entity's own location)."""
+        loc: Loc = entity.loc
+        doc = self.docs.get(loc.path)
+        if doc is None:
+            return loc
+        return doc.loc((*doc.path_of(loc), *path))
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    return dt.date.fromisoformat(str(value))
+
+
+def _datetime(value: Any) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        raise ValueError("a date-time needs a time zone (Z or an offset like +01:00)")
+    return parsed
+
+
+def _tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if value else ()
+
+
+def _sees(value: Any) -> m.SeesOverride | None:
+    if value is None:
+        return None
+    return m.SeesOverride(costs=value.get("costs"), reports=value.get("reports"), contacts=value.get("contacts"))
+
+
+_DATE_PREFIX = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T|$)")
+
+
+def _impossible_dates(doc: Doc) -> list[Finding]:
+    """Dates the schema's pattern accepts but the calendar does not (2026-02-30)."""
+    found: list[Finding] = []
+
+    def walk(value: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*path, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index))
+        elif isinstance(value, str) and _DATE_PREFIX.match(value):
+            try:
+                if "T" in value:
+                    dt.datetime.fromisoformat(value)
+                else:
+                    dt.date.fromisoformat(value)
+            except ValueError:
+                found.append(error(doc.loc(path), "value.date", f"{describe_path(path)}: {value!r} is not a real date"))
+
+    walk(doc.data, ())
+    return found
+
+
+class _Loader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.result = LoadResult(root=root, workspace=None)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def report(self, finding: Finding) -> None:
+        self.result.findings.append(finding)
+
+    def read(self, path: Path) -> str | None:
+        rel = self.rel(path)
+        self.result.files += 1
+        if path.is_symlink():
+            self.report(error(Loc(rel), "file.symlink", "symbolic links are not followed; replace it with a file"))
+            return None
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            self.report(error(Loc(rel), "file.unreadable", f"cannot read the file: {exc.strerror}"))
+            return None
+        try:
+            return decode(raw, rel)
+        except SourceError as exc:
+            self.report(error(exc.loc, "file.encoding", exc.message))
+            return None
+
+    def yaml_file(self, path: Path, schema: str, empty: Any = None) -> Doc | None:
+        text = self.read(path)
+        if text is None:
+            return None
+        try:
+            doc = parse_yaml(text, self.rel(path), empty=empty)
+        except SourceError as exc:
+            self.report(error(exc.loc, "yaml", exc.message))
+            return None
+        return self.validated(doc, schema)
+
+    def markdown_file(self, path: Path, schema: str) -> FrontMatterDoc | None:
+        text = self.read(path)
+        if text is None:
+            return None
+        try:
+            record = parse_front_matter(text, self.rel(path))
+        except SourceError as exc:
+            self.report(error(exc.loc, "yaml", exc.message))
+            return None
+        if self.validated(record.doc, schema) is None:
+            return None
+        return record
+
+    def validated(self, doc: Doc, schema: str) -> Doc | None:
+        self.result.docs[doc.path] = doc
+        problems = validate(doc, schema) or _impossible_dates(doc)
+        if problems:
+            self.result.findings.extend(problems)
+            return None
+        return doc
+
+    def build(self, doc: Doc, path: tuple[str | int, ...], make: Callable[[], T]) -> T | None:
+        """Run a model constructor; values the schema cannot check (real dates) fail here."""
+        try:
+            return make()
+        except ValueError as exc:
+            self.report(error(doc.loc(path), "value", f"{exc}"))
+            return None
+
+    def listing(self, folder: Path) -> list[Path]:
+        """Entries of a folder in name order, dot-files skipped."""
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            return []
+        return [folder / name for name in names if not name.startswith(".")]
+
+    def expect_files(self, folder: Path, suffix: str, pattern: re.Pattern[str], what: str) -> list[tuple[str, Path]]:
+        """Files `<id><suffix>` in a folder; anything else is reported, never silently ignored."""
+        found: list[tuple[str, Path]] = []
+        for entry in self.listing(folder):
+            name = entry.name
+            if entry.is_dir() and not entry.is_symlink():
+                continue
+            if not name.endswith(suffix):
+                self.report(
+                    error(Loc(self.rel(entry)), "file.unexpected", f"unexpected file: {what} files end in {suffix}")
+                )
+                continue
+            ident = name[: -len(suffix)]
+            if not pattern.match(ident):
+                self.report(
+                    error(Loc(self.rel(entry)), "id.file-name", f"file name {ident!r} is not a valid {what} id")
+                )
+                continue
+            found.append((ident, entry))
+        return found
+
+    # -- entities ------------------------------------------------------------------------------
+
+    def load(self) -> LoadResult:
+        settings = self.settings()
+        people = self.people()
+        teams = self.teams()
+        projects = self.projects()
+        if settings is not None:
+            self.result.workspace = m.Workspace(
+                root=str(self.root), settings=settings, people=people, teams=teams, projects=projects
+            )
+        self.result.findings.sort()
+        return self.result
+
+    def settings(self) -> m.Settings | None:
+        path = self.root / WORKSPACE_FILE
+        doc = self.yaml_file(path, "workspace", empty={})
+        if doc is None:
+            return None
+        data = doc.data
+        plan = data.get("plan") or {}
+        audiences = tuple(
+            m.Audience(
+                name=name,
+                team=spec.get("team"),
+                person=spec.get("person"),
+                role=spec.get("role"),
+                loc=doc.loc(("audiences", name)),
+            )
+            for name, spec in sorted((data.get("audiences") or {}).items())
+        )
+        return m.Settings(
+            name=data["name"],
+            language=data.get("language", "en"),
+            currency=data.get("currency", "EUR"),
+            timezone=data.get("timezone", "UTC"),
+            plan=m.Plan(paid_seats=plan.get("paid_seats"), reader_ratio=plan.get("reader_ratio", 2)),
+            audiences=audiences,
+            loc=doc.loc(),
+        )
+
+    def people(self) -> dict[str, m.Person]:
+        out: dict[str, m.Person] = {}
+        for ident, path in self.expect_files(self.root / "people", ".yaml", LOWER_ID, "person"):
+            doc = self.yaml_file(path, "person", empty={})
+            if doc is None:
+                self.result.broken.add(ident)
+                continue
+            d = doc.data
+            rate = d.get("rate")
+            out[ident] = m.Person(
+                id=ident,
+                name=d["name"],
+                team=d["team"],
+                role=d["role"],
+                emails=_tuple(d.get("emails")),
+                title=d.get("title"),
+                phone=d.get("phone"),
+                rate=m.Rate(amount=rate["amount"], per=rate.get("per", "hour")) if rate else None,
+                private_contact=d.get("private_contact", False),
+                active=d.get("active", True),
+                sees=_sees(d.get("sees")),
+                loc=doc.loc(),
+            )
+        return out
+
+    def teams(self) -> dict[str, m.Team]:
+        out: dict[str, m.Team] = {}
+        for ident, path in self.expect_files(self.root / "teams", ".yaml", LOWER_ID, "team"):
+            doc = self.yaml_file(path, "team", empty={})
+            if doc is None:
+                self.result.broken.add(ident)
+                continue
+            d = doc.data
+            out[ident] = m.Team(id=ident, name=d["name"], kind=d["kind"], sees=_sees(d.get("sees")), loc=doc.loc())
+        return out
+
+    def projects(self) -> dict[str, m.Project]:
+        out: dict[str, m.Project] = {}
+        folder = self.root / "projects"
+        for entry in self.listing(folder):
+            if not entry.is_dir() or entry.is_symlink():
+                self.report(
+                    error(
+                        Loc(self.rel(entry)),
+                        "file.unexpected",
+                        "unexpected entry: projects/ holds one folder per project",
+                    )
+                )
+                continue
+            if not LOWER_ID.match(entry.name):
+                self.report(
+                    error(Loc(self.rel(entry)), "id.file-name", f"folder name {entry.name!r} is not a valid project id")
+                )
+                continue
+            project = self.project(entry.name, entry)
+            if project is None:
+                self.result.broken.add(entry.name)
+            else:
+                out[entry.name] = project
+        return out
+
+    def project(self, ident: str, folder: Path) -> m.Project | None:
+        settings_file = folder / "project.yaml"
+        for entry in self.listing(folder):
+            if entry.name not in PROJECT_ENTRIES:
+                self.report(
+                    warning(
+                        Loc(self.rel(entry)),
+                        "file.unexpected",
+                        f"unknown entry in a project folder (known: {', '.join(sorted(PROJECT_ENTRIES))})",
+                    )
+                )
+        if not settings_file.is_file():
+            self.report(error(Loc(self.rel(folder)), "file.missing", "project folder has no project.yaml"))
+            return None
+        doc = self.yaml_file(settings_file, "project", empty={})
+        tasks = self.tasks(ident, folder / "tasks")
+        changes = self.changes(ident, folder / "changes")
+        meetings = self.meetings(ident, folder / "meetings")
+        time_entries = self.time_entries(ident, folder / "time")
+        expenses = self.expenses(ident, folder / "expenses.yaml")
+        documents = self.documents(ident, folder / "files" / "index.yaml")
+        feedback = self.feedback(ident, folder / "feedback")
+        if doc is None:
+            return None
+        d = doc.data
+        scope = d.get("scope") or {}
+        budget = d.get("budget")
+        comm = d.get("communication")
+
+        def make() -> m.Project:
+            return m.Project(
+                id=ident,
+                name=d["name"],
+                key=d["key"],
+                status=d["status"],
+                members=tuple(d["members"]),
+                client=d.get("client"),
+                start=_date(d.get("start")),
+                due=_date(d.get("due")),
+                budget=m.Budget(hours=budget.get("hours"), amount=budget.get("amount")) if budget else None,
+                approvers=tuple(d["approvers"]) if "approvers" in d else None,
+                scope=m.Scope(
+                    objectives=_tuple(scope.get("objectives")),
+                    deliverables=tuple(
+                        m.Deliverable(id=x["id"], title=x["title"], due=_date(x.get("due")))
+                        for x in scope.get("deliverables") or ()
+                    ),
+                    out_of_scope=_tuple(scope.get("out_of_scope")),
+                    client_responsibilities=_tuple(scope.get("client_responsibilities")),
+                    freelancer_terms=tuple(
+                        m.FreelancerTerms(
+                            for_=x["for"],
+                            responsibilities=_tuple(x.get("responsibilities")),
+                            standards=_tuple(x.get("standards")),
+                            deadlines=_tuple(x.get("deadlines")),
+                        )
+                        for x in scope.get("freelancer_terms") or ()
+                    ),
+                ),
+                baseline=_date(d.get("baseline")),
+                milestones=tuple(
+                    m.Milestone(
+                        id=x["id"],
+                        title=x["title"],
+                        due=_date(x.get("due")),
+                        criteria=_tuple(x.get("criteria")),
+                        status=x.get("status", "open"),
+                        signed_off_by=x.get("signed_off_by"),
+                        signed_off_on=_date(x.get("signed_off_on")),
+                    )
+                    for x in d.get("milestones") or ()
+                ),
+                communication=m.Communication(**comm) if comm else None,
+                description=d.get("description"),
+                tasks=tasks,
+                changes=changes,
+                meetings=meetings,
+                time_entries=time_entries,
+                expenses=expenses,
+                documents=documents,
+                feedback=feedback,
+                loc=doc.loc(),
+            )
+
+        return self.build(doc, (), make)
+
+    def tasks(self, project: str, folder: Path) -> tuple[m.Task, ...]:
+        out: list[m.Task] = []
+        files = dict(self.expect_files(folder, ".md", TASK_ID, "task"))
+        for entry in self.listing(folder):
+            if entry.is_dir() and not entry.is_symlink() and entry.name not in files:
+                self.report(
+                    error(
+                        Loc(self.rel(entry)),
+                        "ref.task",
+                        f"folder {entry.name!r} holds comments for a task that has no file {entry.name}.md",
+                    )
+                )
+        for ident, path in files.items():
+            record = self.markdown_file(path, "task")
+            comments = self.comments(project, ident, folder / ident / "comments")
+            if record is None:
+                self.result.broken.add(ident)
+                continue
+            d = record.doc.data
+            doc = record.doc
+
+            def make(
+                d: dict[str, Any] = d,
+                ident: str = ident,
+                record: FrontMatterDoc = record,
+                comments: tuple[m.Comment, ...] = comments,
+                doc: Doc = doc,
+            ) -> m.Task:
+                return m.Task(
+                    id=ident,
+                    project=project,
+                    title=d["title"],
+                    status=d["status"],
+                    body=record.body,
+                    assignee=d.get("assignee"),
+                    subscribers=_tuple(d.get("subscribers")),
+                    created_by=d.get("created_by"),
+                    created=_date(d.get("created")),
+                    due=_date(d.get("due")),
+                    estimate_hours=d.get("estimate_hours"),
+                    priority=d.get("priority", "normal"),
+                    tags=_tuple(d.get("tags")),
+                    milestone=d.get("milestone"),
+                    deliverable=d.get("deliverable"),
+                    change_request=d.get("change_request"),
+                    attachments=_tuple(d.get("attachments")),
+                    hidden=d.get("hidden", False),
+                    visible_to=_tuple(d.get("visible_to")),
+                    comments=comments,
+                    loc=doc.loc(),
+                )
+
+            task = self.build(doc, (), make)
+            if task is not None:
+                out.append(task)
+            else:
+                self.result.broken.add(ident)
+        return tuple(sorted(out, key=lambda t: t.number))
+
+    def comments(self, project: str, task: str, folder: Path) -> tuple[m.Comment, ...]:
+        out: list[m.Comment] = []
+        if folder.parent.is_dir():
+            for entry in self.listing(folder.parent):
+                if entry.name != "comments":
+                    self.report(
+                        error(
+                            Loc(self.rel(entry)),
+                            "file.unexpected",
+                            "unexpected entry: a task folder holds only comments/",
+                        )
+                    )
+        for ident, path in self.expect_files(folder, ".md", LOWER_ID, "comment"):
+            record = self.markdown_file(path, "comment")
+            if record is None:
+                continue
+            d = record.doc.data
+
+            def make(d: dict[str, Any] = d, ident: str = ident, record: FrontMatterDoc = record) -> m.Comment:
+                return m.Comment(
+                    id=ident,
+                    project=project,
+                    task=task,
+                    author=d["author"],
+                    date=_datetime(d["date"]),
+                    body=record.body,
+                    hidden=d.get("hidden", False),
+                    visible_to=_tuple(d.get("visible_to")),
+                    loc=record.doc.loc(),
+                )
+
+            comment = self.build(record.doc, ("date",), make)
+            if comment is not None:
+                out.append(comment)
+        return tuple(sorted(out, key=lambda c: (c.date, c.id)))
+
+    def changes(self, project: str, folder: Path) -> tuple[m.ChangeRequest, ...]:
+        out: list[m.ChangeRequest] = []
+        for ident, path in self.expect_files(folder, ".md", CR_ID, "change request"):
+            record = self.markdown_file(path, "change-request")
+            if record is None:
+                self.result.broken.add(f"{project}/{ident}")
+                continue
+            d = record.doc.data
+
+            def make(d: dict[str, Any] = d, ident: str = ident, record: FrontMatterDoc = record) -> m.ChangeRequest:
+                impact = d.get("impact")
+                decision = d.get("decision")
+                return m.ChangeRequest(
+                    id=ident,
+                    project=project,
+                    title=d["title"],
+                    requested_by=d["requested_by"],
+                    requested_on=_date(d["requested_on"]) or dt.date.min,
+                    status=d["status"],
+                    body=record.body,
+                    impact=m.Impact(**impact) if impact else None,
+                    decision=m.Decision(
+                        by=decision["by"], on=_date(decision["on"]) or dt.date.min, note=decision.get("note")
+                    )
+                    if decision
+                    else None,
+                    tasks=_tuple(d.get("tasks")),
+                    loc=record.doc.loc(),
+                )
+
+            change = self.build(record.doc, (), make)
+            if change is not None:
+                out.append(change)
+        return tuple(sorted(out, key=lambda c: c.number))
+
+    def meetings(self, project: str, folder: Path) -> tuple[m.Meeting, ...]:
+        out: list[m.Meeting] = []
+        for ident, path in self.expect_files(folder, ".md", LOWER_ID, "meeting"):
+            record = self.markdown_file(path, "meeting")
+            if record is None:
+                continue
+            d = record.doc.data
+
+            def make(d: dict[str, Any] = d, ident: str = ident, record: FrontMatterDoc = record) -> m.Meeting:
+                return m.Meeting(
+                    id=ident,
+                    project=project,
+                    date=_datetime(d["date"]),
+                    title=d["title"],
+                    body=record.body,
+                    attendees=_tuple(d.get("attendees")),
+                    decisions=_tuple(d.get("decisions")),
+                    hidden=d.get("hidden", False),
+                    visible_to=_tuple(d.get("visible_to")),
+                    loc=record.doc.loc(),
+                )
+
+            meeting = self.build(record.doc, ("date",), make)
+            if meeting is not None:
+                out.append(meeting)
+        return tuple(sorted(out, key=lambda x: (x.date, x.id)))
+
+    def time_entries(self, project: str, folder: Path) -> tuple[m.TimeEntry, ...]:
+        out: list[m.TimeEntry] = []
+        for month, path in self.expect_files(folder, ".yaml", MONTH, "time (YYYY-MM)"):
+            doc = self.yaml_file(path, "time", empty=[])
+            if doc is None:
+                continue
+            for index, d in enumerate(doc.data):
+
+                def make(d: dict[str, Any] = d, index: int = index, doc: Doc = doc) -> m.TimeEntry:
+                    return m.TimeEntry(
+                        project=project,
+                        date=_date(d["date"]) or dt.date.min,
+                        person=d["person"],
+                        task=d["task"],
+                        hours=d["hours"],
+                        note=d.get("note"),
+                        billable=d.get("billable", True),
+                        loc=doc.loc((index,)),
+                    )
+
+                entry = self.build(doc, (index, "date"), make)
+                if entry is None:
+                    continue
+                if entry.date.strftime("%Y-%m") != month:
+                    self.report(
+                        error(
+                            doc.loc((index, "date")),
+                            "time.month",
+                            f"[{index}].date: {entry.date.isoformat()} is not in {month}; time entries go in the file of their month",
+                        )
+                    )
+                out.append(entry)
+        return tuple(sorted(out, key=lambda e: (e.date, e.loc)))
+
+    def expenses(self, project: str, path: Path) -> tuple[m.Expense, ...]:
+        if not path.exists() and not path.is_symlink():
+            return ()
+        doc = self.yaml_file(path, "expenses", empty=[])
+        if doc is None:
+            return ()
+        out: list[m.Expense] = []
+        for index, d in enumerate(doc.data):
+
+            def make(d: dict[str, Any] = d, index: int = index, doc: Doc = doc) -> m.Expense:
+                return m.Expense(
+                    project=project,
+                    date=_date(d["date"]) or dt.date.min,
+                    amount=d["amount"],
+                    description=d["description"],
+                    by=d["by"],
+                    task=d.get("task"),
+                    loc=doc.loc((index,)),
+                )
+
+            expense = self.build(doc, (index, "date"), make)
+            if expense is not None:
+                out.append(expense)
+        return tuple(out)
+
+    def documents(self, project: str, path: Path) -> tuple[m.Document, ...]:
+        if not path.exists() and not path.is_symlink():
+            return ()
+        doc = self.yaml_file(path, "documents", empty=[])
+        if doc is None:
+            return ()
+        return tuple(
+            m.Document(
+                project=project,
+                path=d["path"],
+                title=d["title"],
+                description=d.get("description"),
+                hidden=d.get("hidden", False),
+                visible_to=_tuple(d.get("visible_to")),
+                loc=doc.loc((index,)),
+            )
+            for index, d in enumerate(doc.data)
+        )
+
+    def feedback(self, project: str, folder: Path) -> tuple[m.Feedback, ...]:
+        out: list[m.Feedback] = []
+        for ident, path in self.expect_files(folder, ".md", LOWER_ID, "feedback"):
+            record = self.markdown_file(path, "feedback")
+            if record is None:
+                continue
+            d = record.doc.data
+
+            def make(d: dict[str, Any] = d, ident: str = ident, record: FrontMatterDoc = record) -> m.Feedback:
+                response = d.get("response")
+                return m.Feedback(
+                    id=ident,
+                    project=project,
+                    author=d["author"],
+                    date=_date(d["date"]) or dt.date.min,
+                    rating=d["rating"],
+                    body=record.body,
+                    milestone=d.get("milestone"),
+                    response=m.Response(
+                        by=response["by"], date=_date(response["date"]) or dt.date.min, text=response["text"]
+                    )
+                    if response
+                    else None,
+                    loc=record.doc.loc(),
+                )
+
+            item = self.build(record.doc, ("date",), make)
+            if item is not None:
+                out.append(item)
+        return tuple(sorted(out, key=lambda x: (x.date, x.id)))
+
+
+def load_workspace(root: Path) -> LoadResult:
+    """Read every file of the workspace at `root`; never raises for bad content."""
+    return _Loader(root.resolve()).load()

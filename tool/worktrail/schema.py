@@ -1,0 +1,189 @@
+"""JSON Schema validation of parsed files, with errors mapped back to YAML lines.
+
+One compiled validator per schema is built once per process and reused for every file (compiling
+per file is ~35x slower). Errors are rewritten into short messages that name the field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError
+
+from .findings import Finding, error
+from .resources import schemas_dir
+from .yamlio import Doc, PathKey, describe_path
+
+SCHEMA_NAMES = (
+    "workspace",
+    "person",
+    "team",
+    "project",
+    "task",
+    "comment",
+    "change-request",
+    "meeting",
+    "time",
+    "expenses",
+    "documents",
+    "feedback",
+)
+
+_PATTERN_HINTS = {
+    "date": "a date written YYYY-MM-DD",
+    "date-time": "a date and time written YYYY-MM-DDTHH:MM:SSZ (or with an offset like +01:00)",
+}
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The parsed JSON Schema `<name>.schema.json`."""
+    path = schemas_dir() / f"{name}.schema.json"
+    with path.open(encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+@cache
+def _strict_regex(pattern: str) -> re.Pattern[str]:
+    # Python's `$` also matches before a final newline; ECMA's (editors') does not. Be as strict.
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    if isinstance(instance, str) and not _strict_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator: Any = validators.extend(Draft202012Validator, {"pattern": _pattern})  # type: ignore[no-untyped-call]
+
+
+@cache
+def validator(name: str) -> Any:
+    """A compiled validator for schema `name`, built once."""
+    return _Validator(load_schema(name))
+
+
+def validate(doc: Doc, name: str) -> list[Finding]:
+    """Validate a parsed document against schema `name`; one finding per problem, with its line."""
+    check = validator(name)
+    if check.is_valid(doc.data):
+        return []
+    findings = [f for err in check.iter_errors(doc.data) for f in _explain(doc, err)]
+    return sorted(set(findings))
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text {shown!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+_EXPECTED = {
+    "boolean": "true or false",
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "array": "a list",
+    "object": "a mapping of fields",
+    "null": "nothing",
+}
+
+
+def _field(path: PathKey) -> str:
+    return describe_path(path)
+
+
+def _explain(doc: Doc, err: ValidationError) -> Iterator[Finding]:
+    path: PathKey = tuple(err.absolute_path)
+    where = _field(path)
+    kind = err.validator
+    instance = err.instance
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    rule: Any = err.validator_value
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        for key in sorted(k for k in instance if k not in schema.get("properties", {})):
+            near = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else f" (known fields: {', '.join(allowed)})"
+            place = f" in {where}" if path else ""
+            yield error(doc.key_loc((*path, key)), "schema.unknown-field", f"unknown field {key!r}{place}{hint}")
+        return
+    if kind == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else str(rule)
+        place = f" in {where}" if path else ""
+        yield error(doc.loc(path), "schema.required", f"missing required field {missing!r}{place}")
+        return
+    if kind == "enum":
+        options = ", ".join(json.dumps(v) if not isinstance(v, str) else v for v in rule)
+        yield error(doc.loc(path), "schema.enum", f"{where}: {instance!r} is not one of: {options}")
+        return
+    if kind == "type":
+        names: list[str] = [rule] if isinstance(rule, str) else list(rule)
+        want = " or ".join(_EXPECTED.get(n, n) for n in names)
+        yield error(doc.loc(path), "schema.type", f"{where}: expected {want}, got {_type_name(instance)}")
+        return
+    if kind == "pattern":
+        hint = _pattern_hint(schema)
+        yield error(doc.loc(path), "schema.pattern", f"{where}: {_type_name(instance)} is not {hint}")
+        return
+    if kind in {"oneOf", "anyOf"} and isinstance(instance, dict):
+        choices = [
+            " or ".join(sorted(option.get("required", [])))
+            for option in rule
+            if isinstance(option, dict)
+        ]
+        if all(choices):
+            yield error(doc.loc(path), "schema.one-of", f"{where}: give exactly one of {', '.join(choices)}")
+            return
+    if kind == "uniqueItems":
+        yield error(doc.loc(path), "schema.unique", f"{where}: the list has the same entry twice")
+        return
+    message = err.message
+    if len(message) > 200:
+        message = message[:197] + "..."
+    yield error(doc.loc(path), f"schema.{kind}", f"{where}: {message}")
+
+
+def _pattern_hint(schema: dict[str, Any]) -> str:
+    ref_name = schema.get("x-format") or schema.get("format")
+    if isinstance(ref_name, str) and ref_name in _PATTERN_HINTS:
+        return _PATTERN_HINTS[ref_name]
+    pattern = str(schema.get("pattern", ""))
+    if pattern.startswith("^[0-9]{4}-") and "T" in pattern:
+        return _PATTERN_HINTS["date-time"]
+    if pattern.startswith("^[0-9]{4}-"):
+        return _PATTERN_HINTS["date"]
+    if pattern == "^[a-z0-9][a-z0-9-]*$":
+        return "an id (lowercase letters, digits and '-')"
+    if pattern.startswith("^CR-"):
+        return "a change request id like CR-3"
+    if pattern.startswith("^[A-Z][A-Z0-9]*-"):
+        return "a task id like WEB-12"
+    if pattern == "^[A-Z][A-Z0-9]*$":
+        return "a project key (capital letters and digits, like WEB)"
+    if pattern == "^[A-Z]{3}$":
+        return "a three-letter currency code like EUR"
+    description = schema.get("description")
+    if isinstance(description, str):
+        return f"valid ({description.rstrip('.')})"
+    return f"in the expected form (pattern {pattern})"
