@@ -7,17 +7,16 @@ a file that exists but failed to load are not reported again (its own error says
 from __future__ import annotations
 
 import math
-import os
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from . import model as m
 from .findings import Finding, error, warning
 from .load import LoadResult
 from .model import Loc
+from .tree import DiskTree, Tree
 
 GATED_STATUSES = frozenset({"in-progress", "review", "done"})
 OPEN_CR_STATUSES = frozenset({"approved", "implemented"})
@@ -29,6 +28,7 @@ class _Checker:
         self.ws = ws
         self.findings: list[Finding] = []
         self.broken = result.broken
+        self.tree: Tree = result.tree or DiskTree(result.root)
 
     def err(self, loc: Loc, code: str, message: str) -> None:
         self.findings.append(error(loc, code, message))
@@ -127,7 +127,7 @@ class _Checker:
                         f"emails[{index}]: {email!r} is also an email of {other!r}; each Git identity maps to one person",
                     )
                 owners[key] = person.id
-        people_broken = any((Path(self.result.root) / "people" / f"{i}.yaml").exists() for i in self.broken)
+        people_broken = any(self.tree.kind(f"people/{i}.yaml") is not None for i in self.broken)
         for team in self.ws.teams.values():
             if not people_broken and not any(p.team == team.id for p in self.ws.people.values()):
                 self.warn(team.loc, "team.empty", f"team {team.id!r} has no members")
@@ -196,7 +196,7 @@ class _Checker:
                     f"milestones[{index}]: a signed-off milestone needs signed_off_by and signed_off_on",
                 )
         members = self.member_ids(project)
-        files_root = Path(self.result.root) / "projects" / project.id / "files"
+        files_root = f"projects/{project.id}/files"
         for task in project.tasks:
             self.task(project, task, members, files_root)
         for cr in project.changes:
@@ -268,28 +268,30 @@ class _Checker:
             )
         return task
 
-    def attachment(self, files_root: Path, rel: str, entity: Any, *path: str | int) -> None:
-        target = files_root / rel
+    def attachment(self, files_root: str, rel: str, entity: Any, *path: str | int) -> None:
         where = self.at(entity, *path)
-        # Never let a path or a link point outside the project's files/ folder.
-        try:
-            resolved = target.resolve(strict=False)
-            inside = resolved.is_relative_to(files_root.resolve())
-        except (OSError, RuntimeError):
-            inside = False
-        if not inside or os.path.isabs(rel) or ".." in Path(rel).parts:
-            self.err(where, "ref.file", f"{_field(path)}: {rel!r} points outside the project's files/ folder")
+        parts = rel.split("/")
+        # Never let a path or a link lead outside the project's files/ folder.
+        if rel.startswith("/") or "\\" in rel or any(part in ("", ".", "..") for part in parts):
+            self.err(
+                where, "ref.file", f"{_field(path)}: {rel!r} must be a plain path inside the project's files/ folder"
+            )
             return
-        if target.is_symlink() or any(parent.is_symlink() for parent in _parents_within(target, files_root)):
-            self.err(where, "ref.file", f"{_field(path)}: {rel!r} is a symbolic link; links are not followed")
-            return
-        if not target.is_file():
+        current = files_root
+        for part in parts:
+            current = f"{current}/{part}"
+            if self.tree.kind(current) == "link":
+                self.err(
+                    where, "ref.file", f"{_field(path)}: {rel!r} goes through a symbolic link; links are not followed"
+                )
+                return
+        if self.tree.kind(current) != "file":
             self.err(where, "ref.file", f"{_field(path)}: no file {rel!r} in the project's files/ folder")
             return
         if rel == "index.yaml":
             self.err(where, "ref.file", f"{_field(path)}: files/index.yaml is the documents index, not a document")
 
-    def task(self, project: m.Project, task: m.Task, members: set[str], files_root: Path) -> None:
+    def task(self, project: m.Project, task: m.Task, members: set[str], files_root: str) -> None:
         ws = self.ws
         match = task.id.rsplit("-", 1)[0]
         if match != project.key:
@@ -363,15 +365,6 @@ class _Checker:
         for comment in task.comments:
             self.person(comment.author, comment, "author")
             self.party_list(comment.visible_to, comment, "visible_to")
-
-
-def _parents_within(target: Path, root: Path) -> list[Path]:
-    out: list[Path] = []
-    current = target.parent
-    while current != root and root in current.parents:
-        out.append(current)
-        current = current.parent
-    return out
 
 
 def _known_zone(name: str) -> bool:

@@ -8,7 +8,6 @@ another. Cross-file rules live in `checks`.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from . import model as m
 from .findings import Finding, error, warning
 from .model import Loc
 from .schema import validate
+from .tree import DiskTree, Tree, TreePath
 from .yamlio import Doc, FrontMatterDoc, SourceError, decode, describe_path, parse_front_matter, parse_yaml
 
 WORKSPACE_FILE = "worktrail.yaml"
@@ -55,6 +55,7 @@ class LoadResult:
     findings: list[Finding] = field(default_factory=list)
     docs: dict[str, Doc] = field(default_factory=dict)
     files: int = 0
+    tree: Tree | None = None
     # Ids whose file exists but could not be loaded: references to them are not reported again.
     broken: set[str] = field(default_factory=set)
 
@@ -125,67 +126,88 @@ def _impossible_dates(doc: Doc) -> list[Finding]:
     return found
 
 
+class ParseCache:
+    """Parsed-and-validated files keyed by path and content, reused across loads (history, rebuilds)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str, bytes], tuple[Any, list[Finding]]] = {}
+
+    def get(self, key: tuple[str, str, bytes]) -> tuple[Any, list[Finding]] | None:
+        return self.entries.get(key)
+
+    def put(self, key: tuple[str, str, bytes], value: tuple[Any, list[Finding]]) -> None:
+        self.entries[key] = value
+
+
 class _Loader:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.result = LoadResult(root=root, workspace=None)
+    def __init__(self, root: Path, tree: Tree, cache: ParseCache | None) -> None:
+        self.root = TreePath(tree)
+        self.cache = cache
+        self.result = LoadResult(root=root, workspace=None, tree=tree)
 
     # -- reading -------------------------------------------------------------------------------
 
-    def rel(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix()
+    def rel(self, path: TreePath) -> str:
+        return path.rel
 
     def report(self, finding: Finding) -> None:
         self.result.findings.append(finding)
 
-    def read(self, path: Path) -> str | None:
+    def read_raw(self, path: TreePath) -> bytes | None:
         rel = self.rel(path)
         self.result.files += 1
-        if path.is_symlink():
+        kind = path.kind()
+        if kind == "link":
             self.report(error(Loc(rel), "file.symlink", "symbolic links are not followed; replace it with a file"))
             return None
+        if kind != "file":
+            self.report(error(Loc(rel), "file.unexpected", "not a regular file"))
+            return None
         try:
-            raw = path.read_bytes()
+            return path.read_bytes()
         except OSError as exc:
             self.report(error(Loc(rel), "file.unreadable", f"cannot read the file: {exc.strerror}"))
             return None
-        try:
-            return decode(raw, rel)
-        except SourceError as exc:
-            self.report(error(exc.loc, "file.encoding", exc.message))
-            return None
 
-    def yaml_file(self, path: Path, schema: str, empty: Any = None) -> Doc | None:
-        text = self.read(path)
-        if text is None:
+    def parsed(self, path: TreePath, schema: str, parse: Callable[[str, str], Any]) -> Any:
+        """Read, decode, parse and validate one file (cached by content); None when it has errors."""
+        raw = self.read_raw(path)
+        if raw is None:
             return None
-        try:
-            doc = parse_yaml(text, self.rel(path), empty=empty)
-        except SourceError as exc:
-            self.report(error(exc.loc, "yaml", exc.message))
-            return None
-        return self.validated(doc, schema)
+        rel = self.rel(path)
+        key = (rel, schema, raw)
+        hit = self.cache.get(key) if self.cache is not None else None
+        if hit is None:
+            hit = self._parse(rel, raw, schema, parse)
+            if self.cache is not None:
+                self.cache.put(key, hit)
+        value, findings = hit
+        self.result.findings.extend(findings)
+        if isinstance(value, FrontMatterDoc):
+            self.result.docs[rel] = value.doc
+        elif isinstance(value, Doc):
+            self.result.docs[rel] = value
+        return None if findings else value
 
-    def markdown_file(self, path: Path, schema: str) -> FrontMatterDoc | None:
-        text = self.read(path)
-        if text is None:
-            return None
+    def _parse(self, rel: str, raw: bytes, schema: str, parse: Callable[[str, str], Any]) -> tuple[Any, list[Finding]]:
         try:
-            record = parse_front_matter(text, self.rel(path))
+            text = decode(raw, rel)
         except SourceError as exc:
-            self.report(error(exc.loc, "yaml", exc.message))
-            return None
-        if self.validated(record.doc, schema) is None:
-            return None
-        return record
+            return None, [error(exc.loc, "file.encoding", exc.message)]
+        try:
+            value = parse(text, rel)
+        except SourceError as exc:
+            return None, [error(exc.loc, "yaml", exc.message)]
+        doc = value.doc if isinstance(value, FrontMatterDoc) else value
+        return value, validate(doc, schema) or _impossible_dates(doc)
 
-    def validated(self, doc: Doc, schema: str) -> Doc | None:
-        self.result.docs[doc.path] = doc
-        problems = validate(doc, schema) or _impossible_dates(doc)
-        if problems:
-            self.result.findings.extend(problems)
-            return None
-        return doc
+    def yaml_file(self, path: TreePath, schema: str, empty: Any = None) -> Doc | None:
+        result: Doc | None = self.parsed(path, schema, lambda text, rel: parse_yaml(text, rel, empty=empty))
+        return result
+
+    def markdown_file(self, path: TreePath, schema: str) -> FrontMatterDoc | None:
+        result: FrontMatterDoc | None = self.parsed(path, schema, parse_front_matter)
+        return result
 
     def build(self, doc: Doc, path: tuple[str | int, ...], make: Callable[[], T]) -> T | None:
         """Run a model constructor; values the schema cannot check (real dates) fail here."""
@@ -195,17 +217,15 @@ class _Loader:
             self.report(error(doc.loc(path), "value", f"{exc}"))
             return None
 
-    def listing(self, folder: Path) -> list[Path]:
+    def listing(self, folder: TreePath) -> list[TreePath]:
         """Entries of a folder in name order, dot-files skipped."""
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:
-            return []
-        return [folder / name for name in names if not name.startswith(".")]
+        return [folder / name for name in folder.iterdir_names() if not name.startswith(".")]
 
-    def expect_files(self, folder: Path, suffix: str, pattern: re.Pattern[str], what: str) -> list[tuple[str, Path]]:
+    def expect_files(
+        self, folder: TreePath, suffix: str, pattern: re.Pattern[str], what: str
+    ) -> list[tuple[str, TreePath]]:
         """Files `<id><suffix>` in a folder; anything else is reported, never silently ignored."""
-        found: list[tuple[str, Path]] = []
+        found: list[tuple[str, TreePath]] = []
         for entry in self.listing(folder):
             name = entry.name
             if entry.is_dir() and not entry.is_symlink():
@@ -326,7 +346,7 @@ class _Loader:
                 out[entry.name] = project
         return out
 
-    def project(self, ident: str, folder: Path) -> m.Project | None:
+    def project(self, ident: str, folder: TreePath) -> m.Project | None:
         settings_file = folder / "project.yaml"
         for entry in self.listing(folder):
             if entry.name not in PROJECT_ENTRIES:
@@ -412,7 +432,7 @@ class _Loader:
 
         return self.build(doc, (), make)
 
-    def tasks(self, project: str, folder: Path) -> tuple[m.Task, ...]:
+    def tasks(self, project: str, folder: TreePath) -> tuple[m.Task, ...]:
         out: list[m.Task] = []
         files = dict(self.expect_files(folder, ".md", TASK_ID, "task"))
         for entry in self.listing(folder):
@@ -471,7 +491,7 @@ class _Loader:
                 self.result.broken.add(ident)
         return tuple(sorted(out, key=lambda t: t.number))
 
-    def comments(self, project: str, task: str, folder: Path) -> tuple[m.Comment, ...]:
+    def comments(self, project: str, task: str, folder: TreePath) -> tuple[m.Comment, ...]:
         out: list[m.Comment] = []
         if folder.parent.is_dir():
             for entry in self.listing(folder.parent):
@@ -507,7 +527,7 @@ class _Loader:
                 out.append(comment)
         return tuple(sorted(out, key=lambda c: (c.date, c.id)))
 
-    def changes(self, project: str, folder: Path) -> tuple[m.ChangeRequest, ...]:
+    def changes(self, project: str, folder: TreePath) -> tuple[m.ChangeRequest, ...]:
         out: list[m.ChangeRequest] = []
         for ident, path in self.expect_files(folder, ".md", CR_ID, "change request"):
             record = self.markdown_file(path, "change-request")
@@ -542,7 +562,7 @@ class _Loader:
                 out.append(change)
         return tuple(sorted(out, key=lambda c: c.number))
 
-    def meetings(self, project: str, folder: Path) -> tuple[m.Meeting, ...]:
+    def meetings(self, project: str, folder: TreePath) -> tuple[m.Meeting, ...]:
         out: list[m.Meeting] = []
         for ident, path in self.expect_files(folder, ".md", LOWER_ID, "meeting"):
             record = self.markdown_file(path, "meeting")
@@ -569,7 +589,7 @@ class _Loader:
                 out.append(meeting)
         return tuple(sorted(out, key=lambda x: (x.date, x.id)))
 
-    def time_entries(self, project: str, folder: Path) -> tuple[m.TimeEntry, ...]:
+    def time_entries(self, project: str, folder: TreePath) -> tuple[m.TimeEntry, ...]:
         out: list[m.TimeEntry] = []
         for month, path in self.expect_files(folder, ".yaml", MONTH, "time (YYYY-MM)"):
             doc = self.yaml_file(path, "time", empty=[])
@@ -603,7 +623,7 @@ class _Loader:
                 out.append(entry)
         return tuple(sorted(out, key=lambda e: (e.date, e.loc)))
 
-    def expenses(self, project: str, path: Path) -> tuple[m.Expense, ...]:
+    def expenses(self, project: str, path: TreePath) -> tuple[m.Expense, ...]:
         if not path.exists() and not path.is_symlink():
             return ()
         doc = self.yaml_file(path, "expenses", empty=[])
@@ -628,7 +648,7 @@ class _Loader:
                 out.append(expense)
         return tuple(out)
 
-    def documents(self, project: str, path: Path) -> tuple[m.Document, ...]:
+    def documents(self, project: str, path: TreePath) -> tuple[m.Document, ...]:
         if not path.exists() and not path.is_symlink():
             return ()
         doc = self.yaml_file(path, "documents", empty=[])
@@ -647,7 +667,7 @@ class _Loader:
             for index, d in enumerate(doc.data)
         )
 
-    def feedback(self, project: str, folder: Path) -> tuple[m.Feedback, ...]:
+    def feedback(self, project: str, folder: TreePath) -> tuple[m.Feedback, ...]:
         out: list[m.Feedback] = []
         for ident, path in self.expect_files(folder, ".md", LOWER_ID, "feedback"):
             record = self.markdown_file(path, "feedback")
@@ -680,5 +700,11 @@ class _Loader:
 
 
 def load_workspace(root: Path) -> LoadResult:
-    """Read every file of the workspace at `root`; never raises for bad content."""
-    return _Loader(root.resolve()).load()
+    """Read every file of the workspace folder at `root`; never raises for bad content."""
+    root = root.resolve()
+    return _Loader(root, DiskTree(root), None).load()
+
+
+def load_tree(tree: Tree, root: Path, cache: ParseCache | None = None) -> LoadResult:
+    """Load a workspace from any Tree (e.g. a Git commit); `cache` reuses parses of unchanged files."""
+    return _Loader(root, tree, cache).load()

@@ -147,11 +147,7 @@ def _explain(doc: Doc, err: ValidationError) -> Iterator[Finding]:
         yield error(doc.loc(path), "schema.pattern", f"{where}: {_type_name(instance)} is not {hint}")
         return
     if kind in {"oneOf", "anyOf"} and isinstance(instance, dict):
-        choices = [
-            " or ".join(sorted(option.get("required", [])))
-            for option in rule
-            if isinstance(option, dict)
-        ]
+        choices = [" or ".join(sorted(option.get("required", []))) for option in rule if isinstance(option, dict)]
         if all(choices):
             yield error(doc.loc(path), "schema.one-of", f"{where}: give exactly one of {', '.join(choices)}")
             return
