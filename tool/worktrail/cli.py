@@ -160,5 +160,5 @@ def init(directory: Path, name: str) -> None:
     click.echo(f"next: edit {directory}/people/*.yaml, then run `worktrail -C {directory} validate`")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+# Commands that live in their own modules (each keeps its heavy imports inside the command).
+# One line per module; keep this block sorted.

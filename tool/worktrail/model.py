@@ -291,6 +291,8 @@ class TimeEntry:
     hours: float
     note: str | None = None
     billable: bool = True
+    # Filled only in a redacted copy, and only where the viewer may see this entry's cost.
+    cost: float | None = None
     loc: Loc = Loc("")
 
 
