@@ -107,7 +107,8 @@ class Person:
     id: str
     name: str
     team: str
-    role: Role
+    # None only in a redacted copy made for a viewer who may not see roles.
+    role: Role | None
     emails: tuple[str, ...] = ()
     title: str | None = None
     phone: str | None = None

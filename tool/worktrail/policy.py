@@ -19,6 +19,8 @@ Interpretations where the specification is silent (all chosen to deny rather tha
   team id there grants nothing. `members` and `visible_to` name persons or teams.
 - A team's identity (`id`, `name`, `kind`) is visible when any person of that team is visible; its
   `sees` and any other team setting are for managers only.
+- People seen are those named by `members` (directly or by team) of a project the viewer sees, and the
+  viewer themself; an assignee, author or attendee who is no member of such a project stays a bare id.
 - A person's `id`, `name`, `title` and `team` go with the person; `emails`/`phone` are contacts;
   `rate` is money; every other person field (`role`, `sees`, `active`, `private_contact`, ...) is for
   managers only. With `sees.contacts: false` a viewer sees no contacts at all, not even their own.
@@ -26,14 +28,17 @@ Interpretations where the specification is silent (all chosen to deny rather tha
   `currency` and `timezone` (asked as `FieldRef(settings, field)`), which every active viewer needs to
   read a site. `can_see(viewer, settings)` itself is managers only.
 - Guests never see meeting minutes, even those they attended ("project members except guests").
+- Records refer to tasks of their own project (`project.task(id)`); a dangling reference denies.
+  A field the policy does not know (`FieldRef`) is denied to everyone but managers.
 - A document is "attached" to the tasks of its own project whose `attachments` list its path (paths
   compared after normalising `./`, `\\` and duplicate slashes).
 - `approvers()` returns the effective approvers: the listed (or default) ids that are known, active
   persons with role owner, admin or user. Team ids in an explicit `approvers` list grant nothing.
 - DECIDE_CR applies only to a request that is still `proposed`, and SIGN_OFF_MILESTONE only to a
   milestone not yet `signed-off`: the target is the state before the change.
-- Writing meeting minutes, editing a task, editing one's own comment, time or expense line all also
-  require seeing the thing written ("you may not write what you may not read").
+- Non-managers may not write what they may not read: editing a task or one's own comment needs seeing
+  that task; writing a given meeting's minutes needs seeing that meeting; a time or expense line that
+  names a task needs seeing that task (its hours or money need not be visible to log it).
 """
 
 from __future__ import annotations
@@ -81,6 +86,7 @@ __all__ = [
     "Viewer",
     "can_do",
     "can_see",
+    "describe",
     "describe_viewer",
     "parse_viewer",
     "viewer_for_audience",
@@ -115,7 +121,7 @@ RULE_TARGET: Final = "target"
 
 # Roles a RoleViewer may name: the internal audience.
 VIEWER_ROLES: Final = frozenset(MANAGER_ROLES)
-# Roles that may never approve, even when listed in `approvers` (SEC §4: a validation error).
+# Roles that may never approve, even when listed in `approvers` (SPEC §4: a validation error).
 NON_APPROVER_ROLES: Final = frozenset({"reader", "guest"})
 # Workspace settings every viewer needs to read a site (title, UI language, money unit, time zone).
 PRESENTATION_SETTINGS: Final = frozenset({"name", "language", "currency", "timezone"})
@@ -393,6 +399,9 @@ class Policy:
 
     def can_see(self, viewer: Viewer, thing: object) -> Verdict:
         """May this viewer see this thing (an entity, a `MilestoneRef` or a `FieldRef`)?"""
+        unknown = self._unknown(thing)
+        if unknown is not None:
+            return unknown
         if isinstance(viewer, RoleViewer):
             if viewer.role in VIEWER_ROLES:
                 return _allow(RULE_ROLE_VIEWER, f"role {viewer.role} is the internal audience and sees everything")
@@ -421,15 +430,23 @@ class Policy:
         return _allow(RULE_TEAM, f"every active member of team {team_id} ({names}) sees {describe(thing)}")
 
     def _see(self, s: _Subject, thing: object) -> Verdict:
+        unknown = self._unknown(thing)
+        if unknown is not None:
+            return unknown
         handler = self._handler(thing)
-        entity = thing.entity if isinstance(thing, FieldRef) else None
-        if handler is None or (
-            isinstance(thing, FieldRef) and (isinstance(entity, FieldRef) or self._handler(entity) is None)
-        ):
-            return _deny(RULE_UNKNOWN, f"{describe(thing)} is not something the policy knows")
+        assert handler is not None
         if s.manager:
             return _allow(RULE_MANAGER, f"{s.id} is a manager ({s.person.role}) and sees everything")
         return handler(s, thing)
+
+    def _unknown(self, thing: object) -> Verdict | None:
+        """A denial for things the policy has no rule for (default deny), else None."""
+        known = self._handler(thing) is not None
+        if isinstance(thing, FieldRef):
+            known = not isinstance(thing.entity, FieldRef) and self._handler(thing.entity) is not None
+        if known:
+            return None
+        return _deny(RULE_UNKNOWN, f"{describe(thing)} is not something the policy knows")
 
     def _handler(self, thing: object) -> _Handler | None:
         handler = self._see_handlers.get(type(thing))
