@@ -162,3 +162,12 @@ def init(directory: Path, name: str) -> None:
 
 # Commands that live in their own modules (each keeps its heavy imports inside the command).
 # One line per module; keep this block sorted.
+from .cli_audit import audit as _audit  # noqa: E402
+from .cli_build import build as _build  # noqa: E402
+from .cli_write import comment, cr, example, expense, feedback, meeting, milestone, task, time_group  # noqa: E402
+
+for _write_command in (comment, cr, example, expense, feedback, meeting, milestone, task, time_group):
+    main.add_command(_write_command)
+
+main.add_command(_audit)
+main.add_command(_build)

@@ -253,7 +253,7 @@ class _Loader:
         projects = self.projects()
         if settings is not None:
             self.result.workspace = m.Workspace(
-                root=str(self.root), settings=settings, people=people, teams=teams, projects=projects
+                root=str(self.result.root), settings=settings, people=people, teams=teams, projects=projects
             )
         self.result.findings.sort()
         return self.result

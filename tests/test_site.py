@@ -1,0 +1,718 @@
+"""`worktrail build`: every audience gets a complete site built only from its view, safely and reproducibly."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+import pytest
+from click.testing import CliRunner
+from jinja2 import meta, nodes
+
+from worktrail import model as m
+from worktrail import site as site_module
+from worktrail.cli import main
+from worktrail.i18n import NBSP, NNBSP, Formatter, string_keys
+from worktrail.policy import Policy
+from worktrail.redact import View, default_audiences, redact
+from worktrail.render import MarkdownRenderer
+from worktrail.resources import templates_dir
+from worktrail.site import (
+    MARKER,
+    PAGE_CONTEXTS,
+    SiteContext,
+    TrailEvent,
+    UnknownAudienceError,
+    UnsafeOutputError,
+    _csv_cell,
+    _fold,
+    _ics_text,
+    build_audience_site,
+    build_sites,
+    next_meeting,
+)
+from worktrail.validate import validate_workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample-workspace"
+BASE = Path(__file__).parent / "cases" / "base"
+EPOCH = 1774958400  # 2026-03-31 12:00 UTC, "today" in the sample workspace
+
+# Marker phrases of the sample README that only these audiences may see (see its leak table).
+MARKERS = {
+    "leaked staging": {"internal"},
+    "Summit Pro": {"internal", "acme"},
+    "Project Ridge": {"internal", "acme"},
+    "payment SDK": {"internal", "raj"},
+    "PO number": {"internal", "nina"},
+    "cost us on LCP": {"internal"},
+    "free tier": {"internal"},
+    "20 % over the estimate": {"internal"},
+    "staffing review": {"internal"},
+    "Budget review, March 2026": {"internal"},
+    "staging-token-incident": {"internal"},
+    "summit-pro-brief": {"internal", "acme"},
+    "payment-sdk-advisory": {"internal", "raj"},
+    "budget-review": {"internal"},
+}
+
+
+def load(root: Path) -> m.Workspace:
+    report, result = validate_workspace(root)
+    assert report.errors == 0, report.findings
+    assert result.workspace is not None
+    return result.workspace
+
+
+def all_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def sample() -> m.Workspace:
+    return load(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def built(sample: m.Workspace, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sites") / "site"
+    build_sites(sample, out, epoch=EPOCH, root=SAMPLE)
+    return out
+
+
+@pytest.fixture(scope="module")
+def views(sample: m.Workspace) -> dict[str, View]:
+    policy = Policy(sample)
+    return {a.name: redact(sample, a, policy) for a in default_audiences(sample)}
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    """The base test workspace plus a hidden task and a task whose text tries every trick."""
+    ws = tmp_path / "ws"
+    shutil.copytree(BASE, ws)
+    tasks = ws / "projects/web/tasks"
+    (tasks / "WEB-2.md").write_text(
+        "---\ntitle: Rotate the SECRETCANARY keys\nstatus: open\ncreated_by: uma\ncreated: 2026-01-11\n"
+        "hidden: true\n---\nOnly for the studio.\n",
+        encoding="utf-8",
+    )
+    (tasks / "WEB-3.md").write_text(
+        "---\ntitle: Tricky text\nstatus: open\ncreated_by: uma\ncreated: 2026-01-11\n---\n"
+        "<script>alert('x')</script> <img src=x onerror=alert(1)>\n\n"
+        "[click](javascript:alert(1)) and [site](https://example.org)\n\n"
+        "Depends on WEB-2 and WEB-1; see CR-1.\n",
+        encoding="utf-8",
+    )
+    return ws
+
+
+def build_small(ws: Path, out: Path, **kwargs: object) -> list[Path]:
+    return build_sites(load(ws), out, epoch=EPOCH, root=ws, **kwargs)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------- audiences
+
+
+def test_every_default_audience_gets_its_own_complete_folder(built: Path):
+    assert sorted(p.name for p in built.iterdir() if p.is_dir()) == ["acme", "internal", "nina", "raj"]
+    for name in ("acme", "internal", "nina", "raj"):
+        folder = built / name
+        for required in (
+            MARKER,
+            "index.html",
+            "people.html",
+            "trail.html",
+            "search.html",
+            "search-index.json",
+            "feed.atom",
+            "calendar.ics",
+            "export.json",
+            "assets/style.css",
+            "assets/site.js",
+        ):
+            assert (folder / required).is_file(), f"{name}/{required}"
+
+
+def test_every_visible_record_has_a_page_and_no_invisible_one_has(built: Path, views: dict[str, View], sample):
+    for name, view in views.items():
+        folder = built / name
+        for project in sample.projects.values():
+            shown = view.workspace.projects.get(project.id)
+            assert (folder / f"projects/{project.id}/index.html").exists() == (shown is not None)
+            visible_tasks = {t.id for t in shown.tasks} if shown else set()
+            visible_changes = {c.id for c in shown.changes} if shown else set()
+            visible_meetings = {x.id for x in shown.meetings} if shown else set()
+            for task in project.tasks:
+                page = folder / f"projects/{project.id}/tasks/{task.id}.html"
+                assert page.exists() == (task.id in visible_tasks), f"{name}: {task.id}"
+            for cr in project.changes:
+                page = folder / f"projects/{project.id}/changes/{cr.id}.html"
+                assert page.exists() == (cr.id in visible_changes), f"{name}: {project.id}/{cr.id}"
+            for meeting in project.meetings:
+                page = folder / f"projects/{project.id}/meetings/{meeting.id}.html"
+                assert page.exists() == (meeting.id in visible_meetings), f"{name}: {meeting.id}"
+
+
+def test_hidden_marker_phrases_appear_only_in_the_sites_of_audiences_that_may_see_them(built: Path):
+    for name in ("acme", "internal", "nina", "raj"):
+        folder = built / name
+        files = all_files(folder)
+        haystack = (b"\n".join(files.values()) + "\n".join(files).encode()).lower()
+        for phrase, seen_by in MARKERS.items():
+            found = phrase.lower().encode() in haystack
+            assert found == (name in seen_by), f"{phrase!r} in {name}: {found}"
+
+
+def test_only_documents_the_audience_sees_are_copied(built: Path, views: dict[str, View]):
+    for name, view in views.items():
+        copied = {
+            p.relative_to(built / name / "projects").as_posix()
+            for p in (built / name / "projects").rglob("documents/**/*")
+            if p.is_file()
+        }
+        expected = {
+            f"{project.id}/documents/{doc.path}"
+            for project in view.workspace.projects.values()
+            for doc in project.documents
+        }
+        assert copied == expected
+
+
+# ------------------------------------------------------------------------------------------- markdown in pages
+
+
+def test_markdown_raw_html_is_escaped_and_javascript_links_dropped_in_pages(small: Path, tmp_path: Path):
+    build_small(small, tmp_path / "out")
+    page = (tmp_path / "out/internal/projects/web/tasks/WEB-3.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "javascript:" not in page
+    assert "click" in page and '<a href="https://example.org">site</a>' in page
+
+
+def test_reference_to_a_visible_task_is_a_link(small: Path, tmp_path: Path):
+    build_small(small, tmp_path / "out")
+    page = (tmp_path / "out/internal/projects/web/tasks/WEB-3.html").read_text(encoding="utf-8")
+    assert '<a href="WEB-2.html" title="WEB-2: Rotate the SECRETCANARY keys">WEB-2</a>' in page
+    assert '<a href="../changes/CR-1.html" title="CR-1: Add a blog">CR-1</a>' in page
+
+
+def test_reference_to_an_invisible_task_is_plain_text_with_no_link_or_title(small: Path, tmp_path: Path):
+    build_small(small, tmp_path / "out")
+    page = (tmp_path / "out/acme/projects/web/tasks/WEB-3.html").read_text(encoding="utf-8")
+    assert "Depends on WEB-2 and " in page
+    assert "WEB-2.html" not in page
+    assert '<a href="WEB-1.html" title="WEB-1: Build the home page">WEB-1</a>' in page
+    for name in ("acme", "gus"):
+        files = all_files(tmp_path / "out" / name)
+        assert not any(b"SECRETCANARY" in data for data in files.values()), name
+        assert not any("WEB-2" in path for path in files), name
+
+
+# ------------------------------------------------------------------------------------------- output safety
+
+
+def test_building_twice_gives_byte_identical_output(sample: m.Workspace, tmp_path: Path):
+    build_sites(sample, tmp_path / "a", epoch=EPOCH, root=SAMPLE)
+    build_sites(sample, tmp_path / "b", epoch=EPOCH, root=SAMPLE)
+    assert all_files(tmp_path / "a") == all_files(tmp_path / "b")
+
+
+def test_build_date_comes_from_source_date_epoch(small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    build_sites(load(small), tmp_path / "out", root=small)
+    assert "Built on 31 March 2026" in (tmp_path / "out/internal/index.html").read_text(encoding="utf-8")
+
+
+def test_a_failed_build_leaves_the_previous_site_untouched(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    out = tmp_path / "out"
+    build_small(small, out)
+    before = all_files(out)
+    calls: list[str] = []
+    real = site_module.build_audience_site
+
+    def failing(view: View, out_dir: Path, **kwargs: object) -> None:
+        calls.append(view.audience.name)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        real(view, out_dir, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_module, "build_audience_site", failing)
+    (small / "projects/web/tasks/WEB-1.md").write_text(
+        "---\ntitle: Changed title\nstatus: open\n---\n", encoding="utf-8"
+    )
+    with pytest.raises(RuntimeError):
+        build_small(small, out)
+    assert all_files(out) == before
+    assert sorted(p.name for p in out.iterdir()) == sorted([MARKER, "acme", "gus", "internal"])
+
+
+def test_nothing_stale_survives_a_rebuild(small: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    build_small(small, out)
+    (out / "internal/old-page.html").write_text("stale", encoding="utf-8")
+    (out / "retired").mkdir()
+    (out / "retired" / MARKER).write_text("old audience", encoding="utf-8")
+    build_small(small, out)
+    assert not (out / "internal/old-page.html").exists()
+    assert not (out / "retired").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".worktrail-build")]
+
+
+def test_building_one_audience_keeps_the_others(small: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    build_small(small, out)
+    keep = all_files(out / "gus")
+    assert [p.name for p in build_small(small, out, names=["acme"])] == ["acme"]
+    assert all_files(out / "gus") == keep
+
+
+def test_refuses_to_write_into_a_non_empty_folder_that_is_not_a_worktrail_site(small: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious", encoding="utf-8")
+    with pytest.raises(UnsafeOutputError, match="not a Worktrail site"):
+        build_small(small, out)
+    assert [p.name for p in out.iterdir()] == ["thesis.tex"]
+
+
+def test_refuses_to_replace_an_audience_folder_that_is_not_a_worktrail_site(small: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    build_small(small, out)
+    shutil.rmtree(out / "acme")
+    (out / "acme").mkdir()
+    (out / "acme" / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(UnsafeOutputError):
+        build_small(small, out)
+    assert (out / "acme" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_build_audience_site_needs_an_empty_folder(views: dict[str, View], tmp_path: Path):
+    (tmp_path / "x").write_text("x", encoding="utf-8")
+    with pytest.raises(UnsafeOutputError):
+        build_audience_site(views["acme"], tmp_path, epoch=EPOCH)
+
+
+def test_unknown_audience_is_an_error_naming_the_known_ones(sample: m.Workspace, tmp_path: Path):
+    with pytest.raises(UnknownAudienceError) as caught:
+        build_sites(sample, tmp_path / "out", ["nobody"], epoch=EPOCH)
+    assert caught.value.known == ("acme", "internal", "nina", "raj")
+    assert not (tmp_path / "out").exists()
+
+
+def test_documents_reached_through_a_symbolic_link_are_not_copied(small: Path, tmp_path: Path):
+    outside = tmp_path / "outside.md"
+    outside.write_text("SECRET OUTSIDE THE WORKSPACE", encoding="utf-8")
+    brief = small / "projects/web/files/brief.md"
+    brief.unlink()
+    brief.symlink_to(outside)
+    warnings: list[str] = []
+    # Validation would refuse the link; the site must refuse it on its own as well.
+    ws = load_ignoring_errors(small)
+    build_sites(ws, tmp_path / "out", epoch=EPOCH, root=small, warn=warnings.append)
+    files = all_files(tmp_path / "out")
+    assert not any(b"SECRET OUTSIDE" in data for data in files.values())
+    assert not any(path.endswith("documents/brief.md") for path in files)
+    assert any("brief.md" in w and "symbolic link" in w for w in warnings)
+    assert "(file not available)" in (tmp_path / "out/internal/projects/web/files/index.html").read_text(
+        encoding="utf-8"
+    )
+
+
+def load_ignoring_errors(root: Path) -> m.Workspace:
+    _, result = validate_workspace(root)
+    assert result.workspace is not None
+    return result.workspace
+
+
+# ------------------------------------------------------------------------------------------- command line
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_builds_every_audience_into_site_and_says_where_to_open_them(small: Path):
+    code, out, _ = run("-C", str(small), "build")
+    assert code == 0
+    for name in ("acme", "gus", "internal"):
+        assert (small / "site" / name / "index.html").is_file()
+        assert f"open {small / 'site' / name / 'index.html'}" in out
+
+
+def test_cli_unknown_audience_exits_2_with_the_known_ones(small: Path, tmp_path: Path):
+    code, _, err = run("-C", str(small), "build", "--audience", "nobody", "--out", str(tmp_path / "o"))
+    assert code == 2
+    assert "unknown audience: nobody" in err and "known audiences: acme, gus, internal" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_validation_errors_exit_1_and_write_nothing(small: Path, tmp_path: Path):
+    (small / "projects/web/tasks/WEB-1.md").write_text("---\ntitle: T\nstatus: started\n---\n", encoding="utf-8")
+    code, _, err = run("-C", str(small), "build", "--out", str(tmp_path / "o"))
+    assert code == 1
+    assert "WEB-1.md" in err and "nothing was built" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_refuses_a_foreign_folder_with_exit_1(small: Path, tmp_path: Path):
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "keep.txt").write_text("keep", encoding="utf-8")
+    code, _, err = run("-C", str(small), "build", "--out", str(tmp_path / "o"))
+    assert code == 1 and "refusing" in err
+
+
+# ------------------------------------------------------------------------------------------- pages
+
+
+class _Outline(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.lang: str | None = None
+        self.hrefs: list[str] = []
+        self.ids: list[str] = []
+        self.inputs: list[str] = []
+        self.labels: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        self.tags.append(tag)
+        if tag == "html":
+            self.lang = values.get("lang")
+        for key in ("href", "src"):
+            if values.get(key):
+                self.hrefs.append(str(values[key]))
+        if values.get("id"):
+            self.ids.append(str(values["id"]))
+        if tag == "input":
+            self.inputs.append(str(values.get("id")))
+        if tag == "label" and values.get("for"):
+            self.labels.add(str(values["for"]))
+
+
+def pages_of(folder: Path) -> Iterator[tuple[Path, _Outline]]:
+    for page in sorted(folder.rglob("*.html")):
+        if "/documents/" in page.as_posix():
+            continue
+        outline = _Outline()
+        outline.feed(page.read_text(encoding="utf-8"))
+        yield page, outline
+
+
+@pytest.mark.parametrize("audience", ["internal", "nina"])
+def test_every_page_has_lang_one_h1_landmarks_skip_link_unique_ids_and_labelled_inputs(built: Path, audience: str):
+    for page, outline in pages_of(built / audience):
+        assert outline.lang == "en", page
+        assert outline.tags.count("h1") == 1, page
+        for landmark in ("header", "nav", "main", "footer"):
+            assert landmark in outline.tags, (page, landmark)
+        assert "#main" in outline.hrefs and "main" in outline.ids, page
+        assert set(outline.inputs) <= outline.labels, page
+        assert len(outline.ids) == len(set(outline.ids)), page
+
+
+def test_every_link_is_relative_and_resolves_to_a_file_of_the_same_site(built: Path):
+    for name in ("internal", "raj"):
+        folder = built / name
+        for page, outline in pages_of(folder):
+            for href in outline.hrefs:
+                parts = urlsplit(href)
+                if parts.scheme in ("http", "https", "mailto", "tel") or href.startswith("#"):
+                    continue
+                assert not parts.scheme and not href.startswith("/"), (page, href)
+                target = (page.parent / unquote(parts.path)).resolve()
+                assert target.is_relative_to(folder.resolve()) and target.is_file(), (page, href)
+
+
+def test_tasks_list_has_sorted_and_per_status_variants_that_work_without_javascript(built: Path):
+    tasks = built / "internal/projects/acme-website/tasks"
+    for variant in ("index", "by-title", "by-status", "by-priority", "by-assignee", "by-due"):
+        assert (tasks / f"{variant}.html").is_file()
+    for status in m.TASK_STATUSES:
+        assert (tasks / f"status-{status}.html").is_file()
+    by_due = (tasks / "by-due.html").read_text(encoding="utf-8")
+    dues = re.findall(r'<td><time datetime="(\d{4}-\d\d-\d\d)">', by_due)
+    assert dues == sorted(dues) and len(dues) > 10
+    done = (tasks / "status-done.html").read_text(encoding="utf-8")
+    assert "status-open" not in done.split("<tbody>")[1]
+
+
+def test_search_page_lists_every_entry_without_javascript(built: Path):
+    index = json.loads((built / "raj/search-index.json").read_text(encoding="utf-8"))
+    page = (built / "raj/search.html").read_text(encoding="utf-8")
+    assert index["entries"]
+    assert page.count("<li data-search=") == len(index["entries"])
+    assert all(not e["url"].startswith("/") for e in index["entries"])
+
+
+def test_people_show_contacts_only_where_the_view_keeps_them(built: Path):
+    acme = (built / "acme/people.html").read_text(encoding="utf-8")
+    assert "mailto:" not in acme and "tel:" not in acme
+    nina = (built / "nina/people.html").read_text(encoding="utf-8")
+    assert "ana@example.com" in nina and "sofia@example.com" not in nina
+    internal = (built / "internal/people.html").read_text(encoding="utf-8")
+    assert "sofia@example.com" in internal and "Workspace settings" in internal
+    assert "Workspace settings" not in nina
+
+
+def test_reports_show_costs_only_to_audiences_that_see_money(built: Path):
+    acme = (built / "acme/projects/acme-website/reports/index.html").read_text(encoding="utf-8")
+    assert "€" not in acme
+    internal = (built / "internal/projects/acme-website/reports/index.html").read_text(encoding="utf-8")
+    assert "€" in internal and "<svg" in internal and "<title id=" in internal
+
+
+def test_csv_cells_that_start_like_a_formula_are_neutralised():
+    assert _csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _csv_cell("+1") == "'+1" and _csv_cell("@SUM(A1)") == "'@SUM(A1)" and _csv_cell("-x") == "'-x"
+    assert _csv_cell("-12.5") == "-12.5" and _csv_cell("plain") == "plain"
+
+
+def test_report_csvs_are_written_per_project(built: Path):
+    reports = built / "internal/projects/acme-app/reports"
+    for name in ("time-by-person", "time-by-month", "time-entries", "expenses"):
+        assert (reports / f"{name}.csv").read_bytes().startswith(b"")
+    entries = (reports / "time-entries.csv").read_text(encoding="utf-8").splitlines()
+    assert entries[0] == "date,person,task,hours,billable,cost,note"
+    acme = (built / "acme/projects/acme-app/reports/time-entries.csv").read_text(encoding="utf-8")
+    assert acme.splitlines() == ["date,person,task,hours,billable,note"]
+
+
+# ------------------------------------------------------------------------------------------- machine outputs
+
+
+def test_ical_escapes_text_and_folds_lines_at_75_octets(built: Path):
+    assert _ics_text("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
+    long = "SUMMARY:" + "é" * 80
+    folded = _fold(long)
+    assert all(len(line.encode()) <= 75 for line in folded.split("\r\n"))
+    assert folded.replace("\r\n ", "") == long
+    data = (built / "internal/calendar.ics").read_bytes()
+    lines = data.split(b"\r\n")
+    assert lines[0] == b"BEGIN:VCALENDAR" and lines[-2] == b"END:VCALENDAR" and lines[-1] == b""
+    assert all(len(line) <= 75 for line in lines)
+    text = data.decode()
+    assert "TZID:Europe/Paris" in text and "BEGIN:VTIMEZONE" in text
+    assert "RRULE:FREQ=WEEKLY;BYDAY=TH;UNTIL=" in text
+    assert text.count("BEGIN:VEVENT") == text.count("END:VEVENT") > 40
+
+
+def test_atom_feed_is_valid_even_without_events(built: Path):
+    feed = ET.fromstring((built / "acme/feed.atom").read_bytes())
+    ns = "{http://www.w3.org/2005/Atom}"
+    assert feed.tag == f"{ns}feed"
+    for required in ("id", "title", "updated", "author"):
+        assert feed.find(f"{ns}{required}") is not None
+    assert feed.findall(f"{ns}entry") == []
+
+
+def test_trail_events_reach_the_trail_page_task_history_and_feed(views: dict[str, View], tmp_path: Path):
+    event = TrailEvent(
+        when=dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC),
+        summary="status open → review <b>",
+        author="Ana Costa",
+        project="acme-website",
+        entity="WEB-10",
+        kind="task",
+        message="Secret commit message",
+        key="abc123",
+    )
+    build_audience_site(views["nina"], tmp_path, epoch=EPOCH, events=[event])
+    trail = (tmp_path / "trail.html").read_text(encoding="utf-8")
+    assert "status open → review &lt;b&gt;" in trail and "Secret commit message" not in trail
+    task = (tmp_path / "projects/acme-website/tasks/WEB-10.html").read_text(encoding="utf-8")
+    assert "status open → review" in task
+    feed = ET.fromstring((tmp_path / "feed.atom").read_bytes())
+    entries = feed.findall("{http://www.w3.org/2005/Atom}entry")
+    assert len(entries) == 1 and "Secret" not in ET.tostring(entries[0], encoding="unicode")
+    assert "Secret commit message" not in (tmp_path / "export.json").read_text(encoding="utf-8")
+
+
+def test_commit_messages_are_shown_to_a_view_that_sees_everything(views: dict[str, View], tmp_path: Path):
+    event = TrailEvent(dt.datetime(2026, 3, 2, tzinfo=dt.UTC), "created", "Tom Becker", message="Fix WEB-14 token")
+    build_audience_site(views["internal"], tmp_path, epoch=EPOCH, events=[event])
+    assert "Fix WEB-14 token" in (tmp_path / "trail.html").read_text(encoding="utf-8")
+
+
+def test_json_export_is_the_redacted_workspace_with_sorted_keys_and_no_locations(built: Path, views):
+    raw = (built / "nina/export.json").read_text(encoding="utf-8")
+    data = json.loads(raw)
+    assert json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n" == raw
+    assert '"loc"' not in raw and '"root"' not in raw
+    tasks = data["workspace"]["projects"]["acme-website"]["tasks"]
+    assert [t["id"] for t in tasks] == [t.id for t in views["nina"].workspace.projects["acme-website"].tasks]
+    assert all(e["person"] == "nina" for e in data["workspace"]["projects"]["acme-website"]["time_entries"])
+
+
+# ------------------------------------------------------------------------------------------- schedule and i18n
+
+
+def comm_project(cadence: str, start: dt.date | None = dt.date(2026, 1, 5)) -> m.Project:
+    return m.Project(
+        id="p",
+        name="P",
+        key="P",
+        status="active",
+        members=(),
+        start=start,
+        due=dt.date(2026, 12, 31),
+        communication=m.Communication(cadence=cadence, weekday="thursday", time="10:00", timezone="Europe/Paris"),  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    ("cadence", "expected"),
+    [
+        ("weekly", dt.datetime(2026, 4, 2, 8, 0, tzinfo=dt.UTC)),
+        ("biweekly", dt.datetime(2026, 4, 2, 8, 0, tzinfo=dt.UTC)),
+        ("monthly", dt.datetime(2026, 4, 2, 8, 0, tzinfo=dt.UTC)),
+    ],
+)
+def test_next_meeting_follows_cadence_weekday_time_and_time_zone(cadence: str, expected: dt.datetime):
+    now = dt.datetime.fromtimestamp(EPOCH, tz=dt.UTC)  # Tuesday 31 March 2026
+    assert next_meeting(comm_project(cadence), "UTC", now) == expected
+
+
+def test_biweekly_meetings_count_from_the_project_start():
+    now = dt.datetime(2026, 1, 9, tzinfo=dt.UTC)  # the Friday after the first meeting (8 Jan)
+    assert next_meeting(comm_project("biweekly"), "UTC", now) == dt.datetime(2026, 1, 22, 9, 0, tzinfo=dt.UTC)
+
+
+def test_no_next_meeting_after_the_project_due_date():
+    assert next_meeting(comm_project("weekly"), "UTC", dt.datetime(2027, 1, 1, tzinfo=dt.UTC)) is None
+
+
+def test_french_dates_and_money():
+    fr = Formatter("fr", "EUR", "Europe/Paris")
+    assert fr.date(dt.date(2026, 3, 3)) == "3 mars 2026"
+    assert fr.date(dt.date(2026, 3, 1)) == "1er mars 2026"
+    assert fr.money(1234.5) == f"1{NNBSP}234,50{NBSP}€"
+    assert fr.hours(12.5) == f"12,5{NBSP}h"
+    en = Formatter("en", "EUR")
+    assert en.date(dt.date(2026, 3, 3)) == "3 March 2026"
+    assert en.money(1234.5) == "€1,234.50" and en.money(-3) == "-€3.00"
+    assert Formatter("en", "CHF").money(1000) == f"CHF{NBSP}1,000.00"
+    assert Formatter("fr", "JPY").money(1234.4) == f"1{NNBSP}234{NBSP}¥"
+
+
+def test_a_french_workspace_gets_french_pages(small: Path, tmp_path: Path):
+    settings = small / "worktrail.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8") + "language: fr\n", encoding="utf-8")
+    build_small(small, tmp_path / "out")
+    page = (tmp_path / "out/internal/projects/web/index.html").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in page and "Avancement" in page and "Jalons" in page
+    assert "1er mars 2026" in page
+
+
+# ------------------------------------------------------------------------------------------- templates
+
+
+def _template_source(name: str) -> str:
+    return (templates_dir() / name).read_text(encoding="utf-8")
+
+
+def _page_attributes(env: jinja2.Environment, name: str, seen: set[str] | None = None) -> set[str]:
+    """`page.<field>` read by a template and every template it includes."""
+    seen = seen if seen is not None else set()
+    if name in seen:
+        return set()
+    seen.add(name)
+    tree = env.parse(_template_source(name))
+    fields = {
+        node.attr
+        for node in tree.find_all(nodes.Getattr)
+        if isinstance(node.node, nodes.Name) and node.node.name == "page"
+    }
+    for include in meta.find_referenced_templates(tree):
+        if include and include not in ("base.html", "_macros.html", "_chart.html"):
+            fields |= _page_attributes(env, include, seen)
+    return fields
+
+
+def test_templates_receive_exactly_the_documented_context_fields():
+    env = site_module.environment()
+    for context in PAGE_CONTEXTS:
+        template = context.template  # type: ignore[attr-defined]
+        declared = {f.name for f in dataclasses.fields(context)}
+        assert _page_attributes(env, template) == declared, template
+        tree = env.parse(_template_source(template))
+        imported = {
+            name if isinstance(name, str) else name[1]
+            for node in tree.find_all(nodes.FromImport)
+            for name in node.names
+        }
+        assert meta.find_undeclared_variables(tree) - imported <= {"site", "page"}, template
+
+
+def test_base_template_reads_only_site_context_fields():
+    env = site_module.environment()
+    used: set[str] = set()
+    for name in ("base.html", "_nav.html"):
+        tree = env.parse(_template_source(name))
+        used |= {
+            n.attr for n in tree.find_all(nodes.Getattr) if isinstance(n.node, nodes.Name) and n.node.name == "site"
+        }
+    fields = {f.name for f in dataclasses.fields(SiteContext)} | {"t"}
+    assert used <= fields
+
+
+def test_every_ui_string_a_template_asks_for_exists():
+    keys = string_keys()
+    for path in sorted(templates_dir().glob("*.html")):
+        for key in re.findall(r"site\.t\('([^']+)'", path.read_text(encoding="utf-8")):
+            assert key in keys, (path.name, key)
+
+
+def test_templates_never_write_html_comments():
+    for path in sorted(templates_dir().glob("*.html")):
+        assert "<!--" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_markdown_is_rendered_once_per_build_and_reused_across_audiences(views: dict[str, View], tmp_path: Path):
+    renderer = MarkdownRenderer()
+    (tmp_path / "a").mkdir()
+    build_audience_site(views["internal"], tmp_path / "a", epoch=EPOCH, renderer=renderer)
+    first = renderer.renders
+    assert first > 0
+    (tmp_path / "b").mkdir()
+    build_audience_site(views["internal"], tmp_path / "b", epoch=EPOCH, renderer=renderer)
+    assert renderer.renders == first
+    (tmp_path / "c").mkdir()
+    build_audience_site(views["acme"], tmp_path / "c", epoch=EPOCH, renderer=renderer)
+    # Most texts the client sees link the same visible targets as for the internal team.
+    texts = sum(1 + len(t.comments) for p in views["acme"].workspace.projects.values() for t in p.tasks)
+    assert renderer.renders - first < texts / 4
+
+
+def test_every_status_priority_and_kind_has_a_label_in_both_languages():
+    keys = string_keys()
+    needed = (
+        [f"status.{s}" for s in m.TASK_STATUSES]
+        + [f"priority.{p}" for p in m.PRIORITIES]
+        + [f"cr.{s}" for s in m.CR_STATUSES]
+        + [f"project.{s}" for s in m.PROJECT_STATUSES]
+        + [f"milestone.{s}" for s in m.MILESTONE_STATUSES]
+        + [f"team.{k}" for k in ("internal", "client", "freelancer")]
+        + [f"cadence.{c}" for c in ("weekly", "biweekly", "monthly")]
+        + [f"sort.{k}" for k in site_module.SORT_KEYS]
+        + [f"csv.{name.replace('-', '_')}" for name in site_module.CSV_FILES]
+    )
+    assert set(needed) <= keys
+    for lang in ("en", "fr"):
+        formatter = Formatter(lang)
+        assert all(formatter.t(key) for key in needed)

@@ -1,0 +1,88 @@
+"""`worktrail build`: the command-line edge of `site.build_sites` (parse, call, report, exit)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from .cli import Context
+
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+@click.command()
+@click.option(
+    "--audience",
+    "audiences",
+    multiple=True,
+    metavar="NAME",
+    help="Build only this audience (repeatable). Default: every audience of the workspace.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder that receives one sub-folder per audience. Default: site/ in the workspace.",
+)
+@click.pass_obj
+def build(obj: Context, audiences: tuple[str, ...], out: Path | None) -> None:
+    """Build one static site per audience, each showing only what that audience may see.
+
+    Validates first (errors: exit 1, nothing written). Each site goes to OUT/<audience>/,
+    complete on its own (open its index.html from disk, or publish the folder). The build
+    date is SOURCE_DATE_EPOCH when set, else today (UTC): same input, same bytes.
+
+    \b
+    Example:
+      worktrail -C sample-workspace build
+      worktrail -C sample-workspace build --audience acme --out /tmp/sites
+    """
+    from .report import render
+    from .site import BuildError, UnknownAudienceError, build_sites
+    from .validate import validate_workspace
+
+    root = obj.workspace()
+    report, result = validate_workspace(root)
+    if report.errors or result.workspace is None:
+        click.echo(render("text", root, report.findings, report.files), err=True, nl=False)
+        click.echo("worktrail: error: the workspace has errors; nothing was built", err=True)
+        sys.exit(EXIT_FINDINGS)
+    if report.warnings:
+        click.echo(render("text", root, report.findings, report.files), err=True, nl=False)
+    target = out if out is not None else root / "site"
+
+    def warn(message: str) -> None:
+        click.echo(f"worktrail: warning: {message}", err=True)
+
+    with ExitStack() as stack:
+        progress: Callable[[str], None] | None = None
+        # A progress bar only on a terminal: logs and CI output stay plain.
+        if sys.stderr.isatty():
+            from .redact import default_audiences
+
+            count = len(audiences) if audiences else len(default_audiences(result.workspace))
+            bar = stack.enter_context(click.progressbar(length=count, label="Building sites", file=sys.stderr))
+            progress = lambda _name: bar.update(1)  # noqa: E731
+
+        try:
+            folders = build_sites(
+                result.workspace, target, list(audiences) or None, root=root, progress=progress, warn=warn
+            )
+        except UnknownAudienceError as exc:
+            click.echo(f"worktrail: error: unknown audience: {', '.join(exc.unknown)}", err=True)
+            click.echo(f"known audiences: {', '.join(exc.known)}", err=True)
+            sys.exit(EXIT_USAGE)
+        except BuildError as exc:
+            click.echo(f"worktrail: error: {exc}", err=True)
+            sys.exit(EXIT_FINDINGS)
+        except OSError as exc:
+            click.echo(f"worktrail: error: cannot write the sites: {exc}", err=True)
+            sys.exit(EXIT_FINDINGS)
+    for folder in folders:
+        click.echo(f"built {folder.name}: open {folder / 'index.html'}")

@@ -1,0 +1,1514 @@
+"""The Git history of a workspace: commits, their file changes, workspace states, and derived events.
+
+One `git log` pass (restricted to the workspace's data: `worktrail.yaml`, `people/`, `teams/`,
+`projects/`) gives every commit with its changed files; blob contents come from one long-lived
+`git cat-file --batch` process and each version of a file is parsed once. Files elsewhere in the
+repository are not workspace data and are not read.
+
+Rules (SPEC §3 Trail, §4):
+- **Person of a commit**: the Git *author* email (never the committer, who is only recorded) is
+  compared with the `emails` of the people in the state before the commit: surrounding spaces
+  trimmed, compared case-insensitively (`str.casefold`), nothing fuzzier (no name matching, no
+  mailmap). No match means an unknown author (`person` is None).
+- **Merges**: a merge commit's changes are those against its FIRST parent, minus what it carries
+  over from another parent: a file whose merged content equals that parent's, where that branch
+  changed it since the merge base. Only the rest (conflict resolutions, edits made in the merge)
+  belongs to the merge commit. In time and expense files, lines the other branch added (or
+  removed) count as carried over.
+- **Renames** (`git log -M`): a renamed file keeps its history; a record whose file moved gets a
+  `renamed` event, then its field changes.
+- **Without Git** (no git program, not a repository, no commits): there is no history, and one
+  warning says why.
+
+Events are model-level: each names the entity (kind, project, id), the field, the old and new
+values, the person, the date and the commit, and carries the entity as it was before and after, so
+the site can show it only to viewers who see it now and in both states (`event_visible`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import heapq
+import json
+import re
+from collections import Counter, OrderedDict
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from . import model as m
+from .findings import Finding
+from .gitutil import (
+    BlobReader,
+    GitError,
+    GitUnavailable,
+    Repository,
+    RevisionError,
+    RevRange,
+    find_repository,
+    is_oid,
+    parse_range,
+)
+from .load import WORKSPACE_FILE, ParseCache, load_tree
+from .policy import FieldRef, MilestoneRef, Policy, Viewer
+from .tree import MemoryTree
+from .yamlio import MAX_FILE_BYTES
+
+DATA_ROOTS = (WORKSPACE_FILE, "people", "teams", "projects")
+# Projects and their records load on their own, with stand-ins for the settings (and project, and
+# task) files they need to load at all: one changed record then reloads that record alone.
+_STAND_IN_SETTINGS = b"name: history\n"
+_STAND_IN_PROJECT = b"name: history\nkey: H\nstatus: active\nmembers: []\n"
+_STAND_IN_TASK = b"---\ntitle: history\nstatus: open\n---\n"
+_NULL_OID = re.compile(r"^0+$")
+_MARK = b"\x1e"
+_HEADER_FIELDS = 12
+_BLOB_CACHE_BYTES = 128 * 1024 * 1024
+_PARSE_CACHE_ENTRIES = 50_000
+# Commits whose new file versions are read from cat-file in one batch.
+_PREFETCH = 64
+
+
+# ---------------------------------------------------------------------------------------- commits
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    """A file's content in Git: the blob id, and whether Git stores it as a link (or submodule)."""
+
+    oid: str
+    link: bool = False
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One changed file of a commit, with workspace-relative paths (`old_path` differs on a rename)."""
+
+    path: str
+    old_path: str
+    old: BlobRef | None
+    new: BlobRef | None
+
+    @property
+    def status(self) -> Literal["added", "deleted", "modified", "renamed"]:
+        if self.old is None:
+            return "added"
+        if self.new is None:
+            return "deleted"
+        return "renamed" if self.old_path != self.path else "modified"
+
+    def edits(self) -> dict[str, BlobRef | None]:
+        """What the change does to a state: path -> new content (None removes the file)."""
+        out: dict[str, BlobRef | None] = {}
+        if self.old_path != self.path:
+            out[self.old_path] = None
+        out[self.path] = self.new
+        return out
+
+    def split(self) -> list[FileChange]:
+        """A rename as a deletion plus an addition; other changes as they are."""
+        if self.old_path == self.path or self.old is None or self.new is None:
+            return [self]
+        return [
+            FileChange(self.old_path, self.old_path, self.old, None),
+            FileChange(self.path, self.path, None, self.new),
+        ]
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What `git log` says of a commit's signature: `%G?` status, signer (`%GS`) and key fingerprint."""
+
+    status: str
+    signer: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit that touched the workspace's data, with its own changes against its first parent."""
+
+    id: str
+    parents: tuple[str, ...]
+    author_name: str
+    author_email: str
+    author_date: dt.datetime
+    committer_name: str
+    committer_email: str
+    committer_date: dt.datetime
+    message: str
+    changes: tuple[FileChange, ...] = ()
+    signature: Signature | None = None
+
+    @property
+    def author(self) -> str:
+        return f"{self.author_name} <{self.author_email}>"
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+
+def pathspecs(repo: Repository) -> list[str]:
+    """The repository paths holding workspace data."""
+    return [repo.to_repo_path(name) for name in DATA_ROOTS]
+
+
+def _log_format(signed: bool) -> str:
+    sig = "%G?%x00%GS%x00%GF" if signed else "%x00%x00"
+    return f"%x1e%H%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00{sig}%x00%B%x00"
+
+
+def read_log(repo: Repository, commits: RevRange, allowed_signers: Path | None = None) -> list[Commit]:
+    """Commits touching the workspace in `commits` (already resolved ids), oldest first, in one pass.
+
+    Parents are rewritten to the nearest commits that touch the workspace (or to commits outside
+    the range); merges show their changes against the first parent.
+    """
+    config: list[str] = []
+    if allowed_signers is not None:
+        config.append(f"gpg.ssh.allowedSignersFile={allowed_signers}")
+    revs = [commits.tip] if commits.base is None else [f"^{commits.base}", commits.tip]
+    args = [
+        "log",
+        "--reverse",
+        "--topo-order",
+        "--parents",
+        "--full-history",
+        "--no-color",
+        "--no-decorate",
+        "--no-notes",
+        "--no-mailmap",
+        "--no-abbrev",
+        "--no-textconv",
+        "--no-ext-diff",
+        "--raw",
+        "-z",
+        "-M",
+        "--diff-merges=first-parent",
+        "--encoding=UTF-8",
+        f"--format={_log_format(allowed_signers is not None)}",
+        "--end-of-options",
+        *revs,
+        "--",
+        *pathspecs(repo),
+    ]
+    return parse_log(repo, repo.run(args, config=config))
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def _date(raw: bytes) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(raw.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        raise GitError(f"unexpected date in git log output: {raw[:40]!r}") from None
+
+
+def _blob(mode: str, oid: str) -> BlobRef | None:
+    if mode == "000000" or _NULL_OID.match(oid):
+        return None
+    return BlobRef(oid, link=not mode.startswith("100"))
+
+
+def parse_log(repo: Repository, out: bytes) -> list[Commit]:
+    """Parse the output of `read_log`'s command (fields are NUL-separated, so no message can fake one)."""
+    tokens = out.split(b"\0")
+    commits: list[Commit] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if not token.strip(b"\n"):
+            i += 1
+            continue
+        if not token.startswith(_MARK) or i + _HEADER_FIELDS > len(tokens):
+            raise GitError(f"unexpected git log output near {token[:60]!r}")
+        head = tokens[i : i + _HEADER_FIELDS]
+        i += _HEADER_FIELDS
+        oid = _text(head[0][1:])
+        parents = tuple(_text(head[1]).split())
+        if not is_oid(oid) or not all(is_oid(p) for p in parents):
+            raise GitError(f"unexpected commit id in git log output: {oid[:80]!r}")
+        changes: list[FileChange] = []
+        while i < len(tokens) and not tokens[i]:
+            i += 1
+        while i < len(tokens) and tokens[i].lstrip(b"\n").startswith(b":"):
+            meta = _text(tokens[i].lstrip(b"\n")[1:]).split(" ")
+            if len(meta) != 5:
+                raise GitError(f"unexpected git log --raw entry: {tokens[i][:80]!r}")
+            old_mode, new_mode, old_oid, new_oid, status = meta
+            count = 2 if status[:1] in ("R", "C") else 1
+            paths = [tokens[i + 1 + n].decode("utf-8", "surrogateescape") for n in range(count)]
+            i += 1 + count
+            change = _workspace_change(repo, paths[0], paths[-1], _blob(old_mode, old_oid), _blob(new_mode, new_oid))
+            if status[:1] == "C":
+                # A copy leaves its source in place: only the new file is a change.
+                change = FileChange(change.path, change.path, None, change.new) if change else None
+            if change is not None:
+                changes.append(change)
+        signature = None
+        if head[9] or head[8]:
+            signature = Signature(_text(head[8]), _text(head[9]), _text(head[10]))
+        commits.append(
+            Commit(
+                id=oid,
+                parents=parents,
+                author_name=_text(head[2]).strip(),
+                author_email=_text(head[3]),
+                author_date=_date(head[4]),
+                committer_name=_text(head[5]).strip(),
+                committer_email=_text(head[6]),
+                committer_date=_date(head[7]),
+                message=_text(head[11]),
+                changes=tuple(changes),
+                signature=signature,
+            )
+        )
+    return commits
+
+
+def _workspace_change(
+    repo: Repository, old_repo_path: str, new_repo_path: str, old: BlobRef | None, new: BlobRef | None
+) -> FileChange | None:
+    old_path = repo.from_repo_path(old_repo_path)
+    new_path = repo.from_repo_path(new_repo_path)
+    if old_path is None:
+        old = None
+    if new_path is None:
+        new = None
+    if old is None and new is None:
+        return None
+    if new is None:
+        assert old_path is not None
+        return FileChange(old_path, old_path, old, None)
+    assert new_path is not None
+    if old is None:
+        return FileChange(new_path, new_path, None, new)
+    return FileChange(new_path, old_path or new_path, old, new)
+
+
+def tree_files(repo: Repository, commit: str) -> dict[str, BlobRef]:
+    """The workspace's data files at one commit (for a range's base and parents outside the range)."""
+    out = repo.run(["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit, "--", *pathspecs(repo)])
+    files: dict[str, BlobRef] = {}
+    for entry in out.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, raw_path = entry.partition(b"\t")
+        parts = _text(meta).split(" ")
+        if len(parts) != 3:
+            raise GitError(f"unexpected git ls-tree output: {entry[:80]!r}")
+        mode, _kind, oid = parts
+        path = repo.from_repo_path(raw_path.decode("utf-8", "surrogateescape"))
+        ref = _blob(mode, oid)
+        if path is not None and ref is not None:
+            files[path] = ref
+    return files
+
+
+# ---------------------------------------------------------------------------------------- paths
+
+PathKind = Literal[
+    "settings",
+    "person",
+    "team",
+    "project",
+    "task",
+    "comment",
+    "change",
+    "meeting",
+    "time",
+    "expenses",
+    "documents",
+    "file",
+    "feedback",
+    "other",
+    "ignored",
+]
+
+_PATTERNS: tuple[tuple[PathKind, re.Pattern[str]], ...] = (
+    ("settings", re.compile(r"^worktrail\.yaml$")),
+    ("person", re.compile(r"^people/(?P<id>[^/]+)\.yaml$")),
+    ("team", re.compile(r"^teams/(?P<id>[^/]+)\.yaml$")),
+    ("project", re.compile(r"^projects/(?P<project>[^/]+)/project\.yaml$")),
+    ("task", re.compile(r"^projects/(?P<project>[^/]+)/tasks/(?P<id>[^/]+)\.md$")),
+    ("comment", re.compile(r"^projects/(?P<project>[^/]+)/tasks/(?P<task>[^/]+)/comments/(?P<id>[^/]+)\.md$")),
+    ("change", re.compile(r"^projects/(?P<project>[^/]+)/changes/(?P<id>[^/]+)\.md$")),
+    ("meeting", re.compile(r"^projects/(?P<project>[^/]+)/meetings/(?P<id>[^/]+)\.md$")),
+    ("time", re.compile(r"^projects/(?P<project>[^/]+)/time/(?P<id>[^/]+)\.yaml$")),
+    ("expenses", re.compile(r"^projects/(?P<project>[^/]+)/expenses\.yaml$")),
+    ("documents", re.compile(r"^projects/(?P<project>[^/]+)/files/index\.yaml$")),
+    ("file", re.compile(r"^projects/(?P<project>[^/]+)/files/(?P<id>.+)$")),
+    ("feedback", re.compile(r"^projects/(?P<project>[^/]+)/feedback/(?P<id>[^/]+)\.md$")),
+)
+_IN_PROJECT = re.compile(r"^projects/(?P<project>[^/]+)/")
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """What a workspace file holds, from its path alone."""
+
+    kind: PathKind
+    project: str | None = None
+    id: str | None = None
+    task: str | None = None
+
+
+def classify_path(path: str) -> PathInfo:
+    """The kind of record a workspace-relative path holds (dot-files, which the loader skips: `ignored`)."""
+    if any(part.startswith(".") for part in path.split("/")):
+        return PathInfo("ignored")
+    for kind, pattern in _PATTERNS:
+        match = pattern.match(path)
+        if match:
+            groups = match.groupdict()
+            return PathInfo(kind, groups.get("project"), groups.get("id"), groups.get("task"))
+    match = _IN_PROJECT.match(path)
+    return PathInfo("other", match.group("project") if match else None)
+
+
+_RECORD_FOLDERS = frozenset({"tasks", "changes", "meetings", "feedback", "time"})
+
+
+def _group_key(path: str) -> str:
+    """Which group a file loads with: '' (settings, people, teams), a project, or one of its records."""
+    parts = path.split("/")
+    if parts[0] != "projects" or len(parts) < 3:
+        return ""
+    project = f"projects/{parts[1]}"
+    if len(parts) < 4 or parts[2] not in _RECORD_FOLDERS:
+        return project
+    if parts[2] != "tasks":
+        return f"{project}/{parts[2]}/{parts[3]}"
+    task = parts[3][: -len(".md")] if len(parts) == 4 and parts[3].endswith(".md") else parts[3]
+    if len(parts) >= 6 and parts[4] == "comments":
+        return f"{project}/tasks/{task}/comments/{parts[5]}"
+    # A task file and anything else in its folder.
+    return f"{project}/tasks/{task}"
+
+
+def _loader_reads(path: str) -> bool:
+    # Documents under files/ are never parsed (only their index is): their blobs are not read.
+    parts = path.split("/", 3)
+    return not (len(parts) == 4 and parts[0] == "projects" and parts[2] == "files" and parts[3] != "index.yaml")
+
+
+# ---------------------------------------------------------------------------------------- states
+
+
+class BoundedParseCache(ParseCache):
+    """A ParseCache that forgets the least recently used parses beyond `limit` entries."""
+
+    def __init__(self, limit: int = _PARSE_CACHE_ENTRIES) -> None:
+        super().__init__()
+        self.limit = limit
+        self.lru: OrderedDict[tuple[str, str, bytes], tuple[Any, list[Finding]]] = OrderedDict()
+
+    def get(self, key: tuple[str, str, bytes]) -> tuple[Any, list[Finding]] | None:
+        value = self.lru.get(key)
+        if value is not None:
+            self.lru.move_to_end(key)
+        return value
+
+    def put(self, key: tuple[str, str, bytes], value: tuple[Any, list[Finding]]) -> None:
+        self.lru[key] = value
+        if len(self.lru) > self.limit:
+            self.lru.popitem(last=False)
+
+
+class BlobStore:
+    """Blob contents by id, read through one cat-file process and kept in a bounded cache."""
+
+    def __init__(self, reader: BlobReader | None, limit_bytes: int = _BLOB_CACHE_BYTES) -> None:
+        self.reader = reader
+        self.limit_bytes = limit_bytes
+        self.size = 0
+        self.cache: OrderedDict[str, bytes] = OrderedDict()
+        self.missing: set[str] = set()
+
+    def get_many(self, oids: Iterable[str]) -> dict[str, bytes]:
+        """Contents of these blobs; one Git does not have (or too large to read) reads as empty, noted in `missing`."""
+        out: dict[str, bytes] = {}
+        wanted: list[str] = []
+        for oid in oids:
+            hit = self.cache.get(oid)
+            if hit is None:
+                wanted.append(oid)
+            else:
+                self.cache.move_to_end(oid)
+                out[oid] = hit
+        if wanted:
+            fetched = self.reader.read(wanted) if self.reader is not None else {}
+            for oid in wanted:
+                data = fetched.get(oid)
+                if data is None:
+                    self.missing.add(oid)
+                    data = b""
+                out[oid] = data
+                self.put(oid, data)
+        return out
+
+    def put(self, oid: str, data: bytes) -> None:
+        """Remember a blob's content (a store without a reader keeps everything: it cannot read again)."""
+        if oid not in self.cache:
+            self.size += len(data)
+        self.cache[oid] = data
+        while self.reader is not None and self.size > self.limit_bytes and len(self.cache) > 1:
+            _, dropped = self.cache.popitem(last=False)
+            self.size -= len(dropped)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One item of a list file (time, expenses, documents index): canonical key, data and model object."""
+
+    key: str
+    data: Any
+    entity: object
+
+
+def line_key(data: Any) -> str:
+    """A canonical text for a list item, so that equal items compare equal whatever their layout."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@dataclass
+class _Loaded:
+    settings: m.Settings | None = None
+    people: dict[str, m.Person] = field(default_factory=dict)
+    teams: dict[str, m.Team] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+    project: m.Project | None = None
+    records: dict[str, object] = field(default_factory=dict)
+    lines: dict[str, list[Line]] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+
+
+class _Context:
+    """What every snapshot of one history shares: blobs, parses and the workspace root."""
+
+    def __init__(self, root: Path, store: BlobStore, cache: ParseCache) -> None:
+        self.root = root
+        self.store = store
+        self.cache = cache
+
+
+class _Group:
+    """The files of one group (see `_group_key`): loaded once, then shared by every state holding them.
+
+    Records load on their own, with stand-ins for the settings and project files, so that one
+    changed task reloads that task alone; a project is then assembled from its parts.
+    """
+
+    __slots__ = ("comment_of", "files", "is_record", "key", "loaded", "project_id")
+
+    def __init__(self, key: str, files: dict[str, BlobRef]) -> None:
+        self.key = key
+        self.files = files
+        self.loaded: _Loaded | None = None
+        parts = key.split("/")
+        self.project_id: str | None = parts[1] if key else None
+        self.is_record = len(parts) >= 4
+        # The task whose comment this group holds (None for any other group).
+        self.comment_of: str | None = parts[3] if len(parts) == 6 and parts[4] == "comments" else None
+
+    def load(self, ctx: _Context) -> _Loaded:
+        if self.loaded is None:
+            self.loaded = self._load(ctx)
+        return self.loaded
+
+    def _contents(self, ctx: _Context) -> tuple[dict[str, bytes], frozenset[str]]:
+        regular = {p: ref for p, ref in self.files.items() if _loader_reads(p)}
+        blobs = ctx.store.get_many(ref.oid for ref in regular.values() if not ref.link)
+        files = {p: blobs[ref.oid] for p, ref in regular.items() if not ref.link}
+        links = frozenset(p for p, ref in regular.items() if ref.link)
+        return files, links
+
+    def _load(self, ctx: _Context) -> _Loaded:
+        files, links = self._contents(ctx)
+        out = _Loaded()
+        project_id = self.project_id
+        stand_ins: dict[str, bytes] = {WORKSPACE_FILE: _STAND_IN_SETTINGS}
+        if project_id is None:
+            result = load_tree(MemoryTree(files, links), ctx.root, ctx.cache)
+            ws = result.workspace
+            if ws is not None:
+                out.settings = ws.settings
+                out.records[WORKSPACE_FILE] = ws.settings
+            else:
+                # The settings are unreadable (or absent): people and teams still load.
+                ws = load_tree(MemoryTree({**files, **stand_ins}, links), ctx.root, ctx.cache).workspace
+            if ws is not None:
+                out.people, out.teams = ws.people, ws.teams
+                for person in ws.people.values():
+                    out.records[person.loc.path] = person
+                    for address in person.emails:
+                        out.emails.setdefault(normalize_email(address), person.id)
+                for team in ws.teams.values():
+                    out.records[team.loc.path] = team
+        else:
+            if self.is_record:
+                stand_ins[f"projects/{project_id}/project.yaml"] = _STAND_IN_PROJECT
+            task = self.comment_of
+            if task is not None:
+                # A comment loads under a stand-in of its task; the project's assembly puts it in the real one.
+                stand_ins[f"projects/{project_id}/tasks/{task}.md"] = _STAND_IN_TASK
+            result = load_tree(MemoryTree({**files, **stand_ins}, links), ctx.root, ctx.cache)
+            project = result.workspace.projects.get(project_id) if result.workspace is not None else None
+            out.project = project
+            if project is not None:
+                _index_project(out, project, result.docs, self.files)
+        for path, doc in result.docs.items():
+            if path in self.files:
+                out.data[path] = doc.data
+        for finding in result.findings:
+            if finding.loc.path not in stand_ins or not project_id:
+                out.findings.setdefault(finding.loc.path, []).append(finding)
+        return out
+
+
+def _index_project(out: _Loaded, project: m.Project, docs: Mapping[str, Any], owned: Container[str]) -> None:
+    """Record the group's own entities by file (never the stand-ins it was loaded with)."""
+    records: list[m.Project | m.Task | m.Comment | m.ChangeRequest | m.Meeting | m.Feedback] = [
+        project,
+        *project.changes,
+        *project.meetings,
+        *project.feedback,
+    ]
+    for task in project.tasks:
+        records.append(task)
+        records += task.comments
+    for record in records:
+        if record.loc.path in owned:
+            out.records[record.loc.path] = record
+    lines: tuple[m.TimeEntry | m.Expense | m.Document, ...] = (
+        *project.time_entries,
+        *project.expenses,
+        *project.documents,
+    )
+    positions: dict[str, dict[m.Loc, int]] = {}
+    for entity in lines:
+        path = entity.loc.path
+        doc = docs.get(path)
+        if doc is None:
+            continue
+        if path not in positions:
+            positions[path] = {doc.loc((index,)): index for index in range(len(doc.data))}
+        index = positions[path].get(entity.loc)
+        if index is None:
+            continue
+        data = doc.data[index]
+        out.lines.setdefault(path, []).append(Line(line_key(data), data, entity))
+
+
+def _assemble(base: m.Project, parts: Iterable[tuple[str | None, m.Project]]) -> m.Project:
+    """A project from its settings part and its record parts, ordered as the loader orders them.
+
+    Each part comes with the task whose comment it holds (None for other parts).
+    """
+    tasks: list[m.Task] = []
+    comments: dict[str, list[m.Comment]] = {}
+    changes: list[m.ChangeRequest] = []
+    meetings: list[m.Meeting] = []
+    time_entries: list[m.TimeEntry] = []
+    feedback: list[m.Feedback] = []
+    for comment_of, part in parts:
+        if comment_of is not None:
+            for stand_in in part.tasks:
+                comments.setdefault(stand_in.id, []).extend(stand_in.comments)
+            continue
+        tasks += part.tasks
+        changes += part.changes
+        meetings += part.meetings
+        time_entries += part.time_entries
+        feedback += part.feedback
+    if comments:
+        tasks = [
+            dataclasses.replace(task, comments=tuple(sorted(comments[task.id], key=lambda c: (c.date, c.id))))
+            if task.id in comments
+            else task
+            for task in tasks
+        ]
+    return dataclasses.replace(
+        base,
+        tasks=tuple(sorted(tasks, key=lambda t: t.number)),
+        changes=tuple(sorted(changes, key=lambda c: c.number)),
+        meetings=tuple(sorted(meetings, key=lambda x: (x.date, x.id))),
+        time_entries=tuple(sorted(time_entries, key=lambda e: (e.date, e.loc))),
+        feedback=tuple(sorted(feedback, key=lambda x: (x.date, x.id))),
+    )
+
+
+class Snapshot:
+    """The workspace's data files at one point of the history, loaded on demand (and cached)."""
+
+    __slots__ = ("_ctx", "_groups", "_policy", "_projects", "_records", "_ws", "_ws_done")
+
+    def __init__(
+        self, ctx: _Context, groups: Mapping[str, _Group], projects: Mapping[str, m.Project | None] | None = None
+    ) -> None:
+        self._ctx = ctx
+        self._groups = dict(groups)
+        self._ws: m.Workspace | None = None
+        self._ws_done = False
+        self._policy: Policy | None = None
+        # Assembled projects, some inherited from the state this one was derived from.
+        self._projects: dict[str, m.Project | None] = dict(projects or {})
+        # Record groups by project, derived from the parent's index when there is one.
+        self._records: dict[str, dict[str, _Group]] | None = None
+
+    def _record_groups(self) -> dict[str, dict[str, _Group]]:
+        if self._records is None:
+            self._records = {}
+            for group in self._groups.values():
+                project_id = group.project_id
+                if project_id is not None and group.is_record:
+                    self._records.setdefault(project_id, {})[group.key] = group
+        return self._records
+
+    @classmethod
+    def of_files(cls, ctx: _Context, files: Mapping[str, BlobRef]) -> Snapshot:
+        groups: dict[str, dict[str, BlobRef]] = {"": {}}
+        for path, ref in files.items():
+            groups.setdefault(_group_key(path), {})[path] = ref
+        return cls(ctx, {key: _Group(key, value) for key, value in groups.items()})
+
+    @classmethod
+    def of_contents(cls, root: Path, files: Mapping[str, bytes]) -> Snapshot:
+        """A state from file contents (no Git needed): for tests, and to judge a change before it is committed."""
+        store = BlobStore(None)
+        refs: dict[str, BlobRef] = {}
+        for path, data in files.items():
+            oid = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+            store.put(oid, data)
+            refs[path] = BlobRef(oid)
+        return cls.of_files(_Context(root, store, BoundedParseCache()), refs)
+
+    def with_contents(self, files: Mapping[str, bytes | None]) -> Snapshot:
+        """This state with some files replaced by these contents (None removes one)."""
+        edits: dict[str, BlobRef | None] = {}
+        for path, data in files.items():
+            if data is None:
+                edits[path] = None
+                continue
+            oid = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+            self._ctx.store.put(oid, data)
+            edits[path] = BlobRef(oid)
+        return self.apply(edits)
+
+    def get(self, path: str) -> BlobRef | None:
+        """The content at `path`, or None when there is no such file."""
+        group = self._groups.get(_group_key(path))
+        return group.files.get(path) if group is not None else None
+
+    def apply(self, edits: Mapping[str, BlobRef | None]) -> Snapshot:
+        """A new state with these files replaced (None removes one); unchanged parts are shared."""
+        if not edits:
+            return self
+        touched: dict[str, dict[str, BlobRef | None]] = {}
+        for path, ref in edits.items():
+            touched.setdefault(_group_key(path), {})[path] = ref
+        groups = dict(self._groups)
+        for key, changes in touched.items():
+            old = groups.get(key)
+            files = dict(old.files) if old is not None else {}
+            for path, ref in changes.items():
+                if ref is None:
+                    files.pop(path, None)
+                else:
+                    files[path] = ref
+            if files or not key:
+                groups[key] = _Group(key, files)
+            else:
+                groups.pop(key, None)
+        changed_projects = {key.split("/")[1] for key in touched if key}
+        kept = {pid: project for pid, project in self._projects.items() if pid not in changed_projects}
+        child = Snapshot(self._ctx, groups, kept)
+        if self._records is not None:
+            # The index of record groups follows the edits instead of being rebuilt from every group.
+            records = dict(self._records)
+            for project_id in changed_projects:
+                prefix = f"projects/{project_id}/"
+                mine = dict(records.get(project_id, {}))
+                for key in touched:
+                    if key.startswith(prefix) and key.count("/") >= 3:
+                        group = groups.get(key)
+                        if group is None:
+                            mine.pop(key, None)
+                        else:
+                            mine[key] = group
+                records[project_id] = mine
+            child._records = records
+        return child
+
+    def _loaded(self, path: str) -> _Loaded | None:
+        group = self._groups.get(_group_key(path))
+        return group.load(self._ctx) if group is not None else None
+
+    def workspace(self) -> m.Workspace | None:
+        """The workspace model of this state; None when `worktrail.yaml` is absent or unreadable."""
+        if not self._ws_done:
+            self._ws_done = True
+            top = self._groups[""].load(self._ctx)
+            if top.settings is not None:
+                projects: dict[str, m.Project] = {}
+                for key in sorted(self._groups):
+                    if key.count("/") == 1:
+                        project = self.project(key.split("/")[1])
+                        if project is not None:
+                            projects[project.id] = project
+                self._ws = m.Workspace(
+                    root=str(self._ctx.root),
+                    settings=top.settings,
+                    people=top.people,
+                    teams=top.teams,
+                    projects=projects,
+                )
+        return self._ws
+
+    def project(self, project_id: str | None) -> m.Project | None:
+        """A project of this state, with all its records (None when its project.yaml is absent or unreadable)."""
+        if project_id is None:
+            return None
+        if project_id not in self._projects:
+            base = self._groups.get(f"projects/{project_id}")
+            base_project = base.load(self._ctx).project if base is not None else None
+            assembled = None
+            if base_project is not None:
+                parts: list[tuple[str | None, m.Project]] = []
+                for group in self._record_groups().get(project_id, {}).values():
+                    part = group.load(self._ctx).project
+                    if part is not None:
+                        parts.append((group.comment_of, part))
+                assembled = _assemble(base_project, parts)
+            self._projects[project_id] = assembled
+        return self._projects[project_id]
+
+    def policy(self) -> Policy | None:
+        """The rules as they stand in this state (None without a workspace)."""
+        if self._policy is None:
+            ws = self.workspace()
+            if ws is not None:
+                self._policy = Policy(ws)
+        return self._policy
+
+    def people(self) -> dict[str, m.Person]:
+        """The people of this state (read even when the settings file is unreadable)."""
+        return self._groups[""].load(self._ctx).people
+
+    def person_for_email(self, email: str) -> str | None:
+        """The person whose `emails` hold this address (trimmed, case-insensitive), or None."""
+        return self._groups[""].load(self._ctx).emails.get(normalize_email(email))
+
+    def record(self, path: str) -> object | None:
+        """The model object the file at `path` holds (None when absent or unreadable)."""
+        loaded = self._loaded(path)
+        return loaded.records.get(path) if loaded is not None else None
+
+    def data(self, path: str) -> Any:
+        """The parsed YAML (front matter) of a file, even when it fails its schema; None if unparsable."""
+        loaded = self._loaded(path)
+        return loaded.data.get(path) if loaded is not None else None
+
+    def lines(self, path: str) -> list[Line]:
+        """The loaded items of a list file (time, expenses, documents index)."""
+        loaded = self._loaded(path)
+        return loaded.lines.get(path, []) if loaded is not None else []
+
+    def problems(self, path: str) -> list[Finding]:
+        """What the loader found wrong with the file at `path` in this state."""
+        loaded = self._loaded(path)
+        return loaded.findings.get(path, []) if loaded is not None else []
+
+
+def normalize_email(email: str) -> str:
+    """The form in which author emails and people's `emails` are compared."""
+    return email.strip().casefold()
+
+
+# ---------------------------------------------------------------------------------------- graph
+
+
+class CommitGraph:
+    """The commits of one log with their order, merge bases, and how often each state is needed."""
+
+    def __init__(self, commits: Sequence[Commit], repo: Repository | None) -> None:
+        self.commits = list(commits)
+        self.repo = repo
+        self.by_id = {c.id: c for c in self.commits}
+        self.rank = {c.id: i for i, c in enumerate(self.commits)}
+        self.bases: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.uses: Counter[str] = Counter()
+        for commit in self.commits:
+            for parent in commit.parents:
+                self.uses[parent] += 1
+            for side in commit.parents[1:]:
+                bases = self.merge_bases(commit.parents[0], side)
+                self.bases[(commit.id, side)] = bases
+                for base in bases:
+                    self.uses[base] += 1
+
+    def merge_bases(self, a: str, b: str) -> tuple[str, ...]:
+        """Best common ancestors of two commits (git's paint-down walk over the log's graph)."""
+        if a == b:
+            return (a,)
+        one, two, stale = 1, 2, 4
+        flags: dict[str, int] = {a: one, b: two}
+        heap = [(-self.rank.get(a, -1), a), (-self.rank.get(b, -1), b)]
+        heapq.heapify(heap)
+        found: list[str] = []
+        incomplete = False
+        while heap and not all(flags[c] & stale for _, c in heap):
+            _, oid = heapq.heappop(heap)
+            mark = flags[oid]
+            if mark & (one | two) == (one | two):
+                if not mark & stale and oid not in found:
+                    found.append(oid)
+                mark |= stale
+                flags[oid] = mark
+            commit = self.by_id.get(oid)
+            if commit is None:
+                # Outside the log (before a range's base): its ancestry is unknown here.
+                incomplete = incomplete or mark & (one | two) != (one | two)
+                continue
+            for parent in commit.parents:
+                new = flags.get(parent, 0) | mark
+                if new != flags.get(parent, 0):
+                    flags[parent] = new
+                    heapq.heappush(heap, (-self.rank.get(parent, -1), parent))
+        if not found and incomplete and self.repo is not None:
+            out = self.repo.run(["merge-base", "--all", "--end-of-options", a, b], ok_codes=(0, 1))
+            return tuple(line for line in _text(out).split() if is_oid(line))
+        return tuple(found)
+
+
+class Keeper:
+    """States of commits kept exactly as long as a later commit still needs them."""
+
+    def __init__(self, uses: Counter[str]) -> None:
+        self.uses = Counter(uses)
+        self.values: dict[str, Any] = {}
+
+    def put(self, oid: str, value: Any) -> None:
+        if self.uses[oid] > 0:
+            self.values[oid] = value
+
+    def get(self, oid: str) -> Any:
+        return self.values.get(oid)
+
+    def done(self, oid: str) -> None:
+        self.uses[oid] -= 1
+        if self.uses[oid] <= 0:
+            self.values.pop(oid, None)
+
+
+# ---------------------------------------------------------------------------------------- source
+
+
+class HistorySource:
+    """An opened history: the repository, the commits of a range, and the shared blob and parse caches.
+
+    Without Git (no program, not a repository, no commits) `commits` is empty and `warnings` says why.
+    """
+
+    def __init__(self, workspace: Path, revision: RevRange | None = None, allowed_signers: Path | None = None) -> None:
+        self.workspace = workspace.resolve()
+        self.warnings: list[str] = []
+        self.repo: Repository | None = None
+        self.commits: list[Commit] = []
+        self.base: str | None = None
+        self.tip: str | None = None
+        self._reader: BlobReader | None = None
+        self._outside: dict[str, Snapshot] = {}
+        try:
+            self.repo = find_repository(self.workspace)
+        except GitUnavailable as exc:
+            self.warnings.append(f"no history: {exc}")
+        store_reader = None
+        if self.repo is not None:
+            self._reader = store_reader = BlobReader(self.repo, MAX_FILE_BYTES + 1)
+        self.context = _Context(self.workspace, BlobStore(store_reader), BoundedParseCache())
+        self.empty = Snapshot.of_files(self.context, {})
+        if self.repo is not None:
+            self._read(revision or RevRange(None, "HEAD"), allowed_signers)
+        self.graph = CommitGraph(self.commits, self.repo)
+
+    def _read(self, revision: RevRange, allowed_signers: Path | None) -> None:
+        repo = self.repo
+        assert repo is not None
+        if repo.shallow:
+            self.warnings.append(
+                "the repository is a shallow clone: history before its first fetched commit is missing "
+                "(fetch the whole history, e.g. fetch-depth: 0)"
+            )
+        tip = repo.resolve(revision.tip)
+        if tip is None:
+            if revision.tip == "HEAD" and revision.base is None:
+                self.warnings.append("no history: the repository has no commits yet")
+                return
+            raise RevisionError(f"{revision.tip!r} names no commit")
+        base = None
+        if revision.base is not None:
+            base = repo.resolve(revision.base)
+            if base is None:
+                raise RevisionError(f"{revision.base!r} names no commit")
+        if revision.symmetric:
+            raise RevisionError("a symmetric range (A...B) has no single base; use A..B")
+        self.tip, self.base = tip, base
+        self.commits = read_log(repo, RevRange(base, tip), allowed_signers)
+
+    def outside(self, oid: str) -> Snapshot:
+        """The state of a commit that is not in the log (a range's base, or an older parent)."""
+        snapshot = self._outside.get(oid)
+        if snapshot is None:
+            files = tree_files(self.repo, oid) if self.repo is not None else {}
+            snapshot = Snapshot.of_files(self.context, files)
+            self._outside[oid] = snapshot
+        return snapshot
+
+    def prefetch(self, index: int) -> None:
+        """Read ahead, in one batch, the new file versions of the commits from `index` on."""
+        if index % _PREFETCH:
+            return
+        oids = [
+            change.new.oid
+            for commit in self.commits[index : index + _PREFETCH]
+            for change in commit.changes
+            if change.new is not None and not change.new.link and _loader_reads(change.path)
+        ]
+        self.context.store.get_many(oids)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def __enter__(self) -> HistorySource:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def missing_blobs(self) -> list[str]:
+        return sorted(self.context.store.missing)
+
+
+# ---------------------------------------------------------------------------------------- merges
+
+
+@dataclass(frozen=True)
+class Side:
+    """Another parent of a merge: its state and the merge bases it shares with the first parent."""
+
+    state: Snapshot
+    bases: tuple[Snapshot, ...]
+
+
+def carried_from(path: str, merged: BlobRef | None, sides: Sequence[Side]) -> int | None:
+    """Which other parent a merge's content of `path` comes from (index into `sides`), if any."""
+    for index, side in enumerate(sides):
+        theirs = side.state.get(path)
+        if theirs == merged and all(base.get(path) != theirs for base in side.bases):
+            return index
+    return None
+
+
+def own_changes(commit: Commit, sides: Sequence[Side]) -> list[FileChange]:
+    """The changes a commit made itself: all of them, or for a merge those not carried over."""
+    if not sides:
+        return list(commit.changes)
+    out: list[FileChange] = []
+    for change in commit.changes:
+        kept = [part for part in change.split() if carried_from(part.path, part.new, sides) is None]
+        if len(kept) == 2:
+            out.append(change)
+        else:
+            out.extend(kept)
+    return out
+
+
+def carried_lines(path: str, sides: Sequence[Side]) -> tuple[set[str], set[str]]:
+    """Lines of a list file that a merge's other branches added, and lines they removed."""
+    added: set[str] = set()
+    removed: set[str] = set()
+    for side in sides:
+        theirs = {line.key for line in side.state.lines(path)}
+        base_keys: set[str] = set()
+        for base in side.bases:
+            base_keys |= {line.key for line in base.lines(path)}
+        added |= theirs - base_keys
+        removed |= base_keys - theirs
+    return added, removed
+
+
+# ---------------------------------------------------------------------------------------- events
+
+EntityKind = Literal[
+    "settings",
+    "person",
+    "team",
+    "project",
+    "milestone",
+    "task",
+    "comment",
+    "change",
+    "meeting",
+    "time",
+    "expense",
+    "document",
+    "feedback",
+]
+EventKind = Literal["created", "changed", "deleted", "renamed", "comment-added", "decided", "signed-off", "time-logged"]
+
+
+@dataclass(frozen=True)
+class EntityRef:
+    """Which entity an event is about. Time and expense lines have no id: `id` is '' and `task` names theirs."""
+
+    kind: EntityKind
+    id: str
+    project: str | None = None
+    task: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One derived event: "status open → review, uma, 2026-03-03, commit abc…"."""
+
+    kind: EventKind
+    entity: EntityRef
+    commit: str
+    date: dt.datetime
+    person: str | None
+    author: str
+    path: str
+    field: str | None = None
+    old: Any = None
+    new: Any = None
+    # `field` names the event's field here, so the dataclasses helper is spelled out.
+    before: object | None = dataclasses.field(default=None, compare=False, repr=False)
+    after: object | None = dataclasses.field(default=None, compare=False, repr=False)
+
+
+_RECORD_KINDS: dict[str, EntityKind] = {
+    "settings": "settings",
+    "person": "person",
+    "team": "team",
+    "project": "project",
+    "task": "task",
+    "comment": "comment",
+    "change": "change",
+    "meeting": "meeting",
+    "feedback": "feedback",
+}
+_LINE_KINDS: dict[str, EntityKind] = {"time": "time", "expenses": "expense", "documents": "document"}
+# Nested fields the policy judges one by one (money vs hours): events name them with a dot.
+_SPLIT_FIELDS = {("project", "budget"), ("change", "impact"), ("change", "decision")}
+_DECIDED = ("approved", "rejected")
+
+
+@dataclass(frozen=True)
+class _Who:
+    commit: Commit
+    person: str | None
+
+    def event(self, kind: EventKind, entity: EntityRef, path: str, **values: Any) -> Event:
+        return Event(
+            kind=kind,
+            entity=entity,
+            commit=self.commit.id,
+            date=self.commit.author_date,
+            person=self.person,
+            author=self.commit.author,
+            path=path,
+            **values,
+        )
+
+
+def _ref(info: PathInfo, entity: object | None, path: str) -> EntityRef:
+    kind = _RECORD_KINDS.get(info.kind) or _LINE_KINDS.get(info.kind, "settings")
+    if info.kind == "settings":
+        return EntityRef("settings", "settings")
+    if info.kind == "project":
+        return EntityRef("project", info.project or "", info.project)
+    if info.kind == "comment":
+        return EntityRef("comment", info.id or "", info.project, info.task)
+    if info.kind == "time" and isinstance(entity, m.TimeEntry):
+        return EntityRef("time", "", info.project, entity.task)
+    if info.kind == "expenses" and isinstance(entity, m.Expense):
+        return EntityRef("expense", "", info.project, entity.task)
+    if info.kind == "documents" and isinstance(entity, m.Document):
+        return EntityRef("document", entity.path, info.project)
+    return EntityRef(kind, info.id or path, info.project)
+
+
+def _field_changes(kind: str, old: Any, new: Any) -> list[tuple[str, Any, Any]]:
+    old = old if isinstance(old, dict) else {}
+    new = new if isinstance(new, dict) else {}
+    out: list[tuple[str, Any, Any]] = []
+    for key in [*new, *(k for k in old if k not in new)]:
+        before, after = old.get(key), new.get(key)
+        if before == after:
+            continue
+        if (kind, key) in _SPLIT_FIELDS and isinstance(before or {}, dict) and isinstance(after or {}, dict):
+            for sub in [*(after or {}), *(k for k in (before or {}) if k not in (after or {}))]:
+                sub_old, sub_new = (before or {}).get(sub), (after or {}).get(sub)
+                if sub_old != sub_new:
+                    out.append((f"{key}.{sub}", sub_old, sub_new))
+            continue
+        out.append((key, before, after))
+    return out
+
+
+def derive_events(
+    commit: Commit,
+    person: str | None,
+    before: Snapshot,
+    after: Snapshot,
+    changes: Iterable[FileChange],
+    sides: Sequence[Side] = (),
+) -> list[Event]:
+    """The events of a commit's own changes, comparing the loaded records before and after."""
+    who = _Who(commit, person)
+    events: list[Event] = []
+    for change in changes:
+        info = classify_path(change.path)
+        if info.kind in _LINE_KINDS:
+            for part in change.split():
+                events += _line_events(who, info, part.path, before, after, sides)
+        elif info.kind in _RECORD_KINDS:
+            events += _record_events(who, info, change, before, after)
+    return events
+
+
+def _record_events(who: _Who, info: PathInfo, change: FileChange, before: Snapshot, after: Snapshot) -> list[Event]:
+    old = before.record(change.old_path)
+    new = after.record(change.path)
+    path = change.path
+    if old is None and new is None:
+        return []
+    if old is None:
+        kind: EventKind = "comment-added" if info.kind == "comment" else "created"
+        return [who.event(kind, _ref(info, new, path), path, after=new)]
+    if new is None:
+        old_info = classify_path(change.old_path)
+        return [who.event("deleted", _ref(old_info, old, change.old_path), change.old_path, before=old)]
+    ref = _ref(info, new, path)
+    events: list[Event] = []
+    if change.old_path != path:
+        events.append(
+            who.event("renamed", ref, path, field="path", old=change.old_path, new=path, before=old, after=new)
+        )
+    if isinstance(old, m.Project) and isinstance(new, m.Project):
+        events += _milestone_events(who, path, old, new)
+    fields = _field_changes(info.kind, before.data(change.old_path), after.data(path))
+    decided = False
+    if (
+        isinstance(old, m.ChangeRequest)
+        and isinstance(new, m.ChangeRequest)
+        and new.status != old.status
+        and new.status in _DECIDED
+    ):
+        decided = True
+        events.append(
+            who.event("decided", ref, path, field="status", old=old.status, new=new.status, before=old, after=new)
+        )
+    for name, old_value, new_value in fields:
+        if info.kind == "project" and name == "milestones":
+            continue
+        if decided and (name == "status" or name.startswith("decision")):
+            continue
+        events.append(who.event("changed", ref, path, field=name, old=old_value, new=new_value, before=old, after=new))
+    old_body, new_body = getattr(old, "body", None), getattr(new, "body", None)
+    if old_body != new_body:
+        events.append(who.event("changed", ref, path, field="body", old=old_body, new=new_body, before=old, after=new))
+    return events
+
+
+def _milestone_events(who: _Who, path: str, old: m.Project, new: m.Project) -> list[Event]:
+    events: list[Event] = []
+    old_by_id = {ms.id: ms for ms in old.milestones}
+    new_by_id = {ms.id: ms for ms in new.milestones}
+    for ms_id, ms in new_by_id.items():
+        ref = EntityRef("milestone", ms_id, new.id)
+        after = MilestoneRef(new, ms)
+        previous = old_by_id.get(ms_id)
+        if previous is None:
+            events.append(who.event("created", ref, path, after=after))
+            continue
+        before = MilestoneRef(old, previous)
+        if ms.status == "signed-off" and previous.status != "signed-off":
+            events.append(
+                who.event(
+                    "signed-off",
+                    ref,
+                    path,
+                    field="status",
+                    old=previous.status,
+                    new=ms.status,
+                    before=before,
+                    after=after,
+                )
+            )
+        for name in ("title", "due", "criteria", "status", "signed_off_by", "signed_off_on"):
+            if (
+                ms.status == "signed-off"
+                and previous.status != "signed-off"
+                and name in ("status", "signed_off_by", "signed_off_on")
+            ):
+                continue
+            old_value, new_value = _plain(getattr(previous, name)), _plain(getattr(ms, name))
+            if old_value != new_value:
+                events.append(
+                    who.event(
+                        "changed", ref, path, field=name, old=old_value, new=new_value, before=before, after=after
+                    )
+                )
+    for ms_id, previous in old_by_id.items():
+        if ms_id not in new_by_id:
+            events.append(
+                who.event("deleted", EntityRef("milestone", ms_id, old.id), path, before=MilestoneRef(old, previous))
+            )
+    return events
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _pair_key(entity: object) -> tuple[Any, ...]:
+    # Lines that keep these values are shown as edited rather than as removed and added.
+    if isinstance(entity, m.TimeEntry):
+        return ("time", entity.date, entity.person, entity.task)
+    if isinstance(entity, m.Expense):
+        return ("expense", entity.date, entity.by, entity.description)
+    if isinstance(entity, m.Document):
+        return ("document", entity.path)
+    return ("?", id(entity))
+
+
+def _line_events(
+    who: _Who, info: PathInfo, path: str, before: Snapshot, after: Snapshot, sides: Sequence[Side]
+) -> list[Event]:
+    old_lines = before.lines(path)
+    new_lines = after.lines(path)
+    carried_added, carried_removed = carried_lines(path, sides) if sides else (set(), set())
+    old_count = Counter(line.key for line in old_lines)
+    new_count = Counter(line.key for line in new_lines)
+    added: list[Line] = []
+    for line in new_lines:
+        if old_count[line.key] > 0:
+            old_count[line.key] -= 1
+        elif line.key not in carried_added:
+            added.append(line)
+    removed: list[Line] = []
+    for line in old_lines:
+        if new_count[line.key] > 0:
+            new_count[line.key] -= 1
+        elif line.key not in carried_removed:
+            removed.append(line)
+    events: list[Event] = []
+    unpaired_removed = list(removed)
+    for line in added:
+        partner = next((r for r in unpaired_removed if _pair_key(r.entity) == _pair_key(line.entity)), None)
+        ref = _ref(info, line.entity, path)
+        if partner is None:
+            kind: EventKind = "time-logged" if info.kind == "time" else "created"
+            events.append(who.event(kind, ref, path, after=line.entity))
+            continue
+        unpaired_removed.remove(partner)
+        for name, old_value, new_value in _field_changes(info.kind, partner.data, line.data):
+            events.append(
+                who.event(
+                    "changed",
+                    ref,
+                    path,
+                    field=name,
+                    old=old_value,
+                    new=new_value,
+                    before=partner.entity,
+                    after=line.entity,
+                )
+            )
+    for line in unpaired_removed:
+        events.append(who.event("deleted", _ref(info, line.entity, path), path, before=line.entity))
+    return events
+
+
+# ---------------------------------------------------------------------------------------- walking
+
+
+@dataclass(frozen=True)
+class Step:
+    """One commit of the history: the state before (first parent) and after, its own changes and events."""
+
+    commit: Commit
+    before: Snapshot
+    after: Snapshot
+    changes: tuple[FileChange, ...]
+    person: str | None
+    events: tuple[Event, ...]
+
+
+def commit_person(commit: Commit, before: Snapshot, after: Snapshot) -> str | None:
+    """The person who authored a commit: by the people before it (by those after it for the first one)."""
+    if before.people():
+        return before.person_for_email(commit.author_email)
+    return after.person_for_email(commit.author_email)
+
+
+def walk(source: HistorySource) -> Iterator[Step]:
+    """Every commit of the source, oldest first, with its derived events (states kept only while needed)."""
+    graph = source.graph
+    keeper = Keeper(graph.uses)
+
+    def state(oid: str) -> Snapshot:
+        found: Snapshot | None = keeper.get(oid)
+        if found is None:
+            found = source.outside(oid)
+            keeper.put(oid, found)
+        return found
+
+    for index, commit in enumerate(graph.commits):
+        source.prefetch(index)
+        before = state(commit.parents[0]) if commit.parents else source.empty
+        sides = [
+            Side(state(p), tuple(state(b) for b in graph.bases.get((commit.id, p), ()))) for p in commit.parents[1:]
+        ]
+        edits: dict[str, BlobRef | None] = {}
+        for change in commit.changes:
+            edits.update(change.edits())
+        after = before.apply(edits)
+        own = own_changes(commit, sides)
+        person = commit_person(commit, before, after) if own else None
+        events = derive_events(commit, person, before, after, own, sides)
+        yield Step(commit, before, after, tuple(own), person, tuple(events))
+        keeper.put(commit.id, after)
+        for parent in commit.parents:
+            keeper.done(parent)
+        for parent in commit.parents[1:]:
+            for base in graph.bases.get((commit.id, parent), ()):
+                keeper.done(base)
+
+
+@dataclass
+class History:
+    """All derived events of a workspace's history, oldest first, and why there may be none."""
+
+    events: list[Event]
+    warnings: list[str]
+    commits: int
+
+
+def read_history(workspace: Path, revision: str | None = None) -> History:
+    """Read the events of the workspace's Git history (empty, with a warning, without Git)."""
+    rev = parse_range(revision) if revision is not None else None
+    with HistorySource(workspace, rev) as source:
+        events: list[Event] = []
+        for step in walk(source):
+            events.extend(step.events)
+        warnings = list(source.warnings)
+        missing = source.missing_blobs()
+        if missing:
+            warnings.append(
+                f"{len(missing)} file version(s) are missing from the repository or too large, read as empty"
+            )
+        return History(events=events, warnings=warnings, commits=len(source.commits))
+
+
+# ---------------------------------------------------------------------------------------- visibility
+
+
+def find_entity(ws: m.Workspace, ref: EntityRef) -> object | None:
+    """The entity an event names, as it stands in `ws` (None when it does not exist there)."""
+    project = ws.projects.get(ref.project) if ref.project is not None else None
+    if ref.kind == "settings":
+        return ws.settings
+    if ref.kind == "person":
+        return ws.people.get(ref.id)
+    if ref.kind == "team":
+        return ws.teams.get(ref.id)
+    if project is None:
+        return None
+    if ref.kind == "project":
+        return project
+    if ref.kind == "milestone":
+        milestone = project.milestone(ref.id)
+        return MilestoneRef(project, milestone) if milestone is not None else None
+    if ref.kind == "task":
+        return project.task(ref.id)
+    if ref.kind == "comment":
+        task = project.task(ref.task or "")
+        return next((c for c in task.comments if c.id == ref.id), None) if task is not None else None
+    if ref.kind == "change":
+        return project.change(ref.id)
+    if ref.kind == "meeting":
+        return next((x for x in project.meetings if x.id == ref.id), None)
+    if ref.kind == "feedback":
+        return next((x for x in project.feedback if x.id == ref.id), None)
+    if ref.kind == "document":
+        return next((x for x in project.documents if x.path == ref.id), None)
+    return None
+
+
+def _container(ws: m.Workspace, ref: EntityRef) -> object | None:
+    project = ws.projects.get(ref.project) if ref.project is not None else None
+    if project is None:
+        return None
+    if ref.task is not None and ref.kind in ("comment", "time", "expense"):
+        task = project.task(ref.task)
+        if task is not None:
+            return task
+    return project
+
+
+def _sees(policy: Policy, viewer: Viewer, ref: EntityRef, thing: object | None, field_name: str | None) -> bool:
+    if thing is None:
+        # The entity does not exist in this state: judge by what holds it, or managers only.
+        holder = _container(policy.ws, ref)
+        if holder is None:
+            return bool(policy.can_see(viewer, policy.ws.settings))
+        return bool(policy.can_see(viewer, holder))
+    if not policy.can_see(viewer, thing):
+        return False
+    if field_name is None or field_name in ("path", "body") or isinstance(thing, MilestoneRef):
+        return True
+    return bool(policy.can_see(viewer, FieldRef(thing, field_name)))
+
+
+def event_visible(
+    policy_before: Policy | None, policy_after: Policy | None, policy_now: Policy, viewer: Viewer, event: Event
+) -> bool:
+    """Whether a viewer may see an event: they see the entity (and field) now, before and after it.
+
+    A state without the entity (before a creation, after a deletion, now for a deleted one) is
+    judged by what holds the entity (its task or project); with neither, only managers see it.
+    Time and expense lines have no id: "now" judges the line itself by the current rules.
+    A missing before/after policy (no workspace in that state) shows the event to managers only.
+    """
+    now_thing = find_entity(policy_now.ws, event.entity)
+    if now_thing is None and event.entity.kind in ("time", "expense"):
+        now_thing = event.after if event.after is not None else event.before
+    if not _sees(policy_now, viewer, event.entity, now_thing, event.field):
+        return False
+    for policy, thing in ((policy_before, event.before), (policy_after, event.after)):
+        if policy is None:
+            if not policy_now.can_see(viewer, policy_now.ws.settings):
+                return False
+            continue
+        if not _sees(policy, viewer, event.entity, thing, event.field):
+            return False
+    return True
