@@ -38,7 +38,7 @@ from worktrail.audit import (
     run_audit,
 )
 from worktrail.cli import main
-from worktrail.policy import RULE_APPROVERS, RULE_MANAGERS_ONLY, RULE_OWN, RULE_ROLE
+from worktrail.policy import RULE_APPROVERS, RULE_MANAGERS_ONLY, RULE_OWN, RULE_ROLE, RULE_STATUS
 from worktrail.validate import validate_workspace
 
 WEB2 = "projects/web/tasks/WEB-2.md"
@@ -501,3 +501,18 @@ def test_require_signed_refuses_an_allowed_signers_file_inside_the_repository(tm
     code, _, err = audit_cli(repo, "--require-signed")
     assert code == 2
     assert "--allowed-signers" in err
+
+
+def test_users_may_list_new_tasks_on_an_approved_change_request_but_not_rewrite_it(tmp_path: Path) -> None:
+    repo, _ = base_repo(tmp_path / "repo")
+    repo.write(CR1, cr_md("approved", "carl"))
+    repo.commit("carl", "Carl approves CR-1")
+    repo.write(WEB1.replace("WEB-1", "WEB-4"), task_md("Blog templates", created_by="uma", change_request="CR-1"))
+    repo.write(CR1, cr_md("approved", "carl").replace("tasks: [WEB-3]", "tasks: [WEB-3, WEB-4]"))
+    repo.commit("uma", "task: WEB-4 implements CR-1")
+    repo.write(CR1, cr_md("approved", "carl").replace("title: Add a blog", "title: Add a blog and a shop"))
+    rewritten = repo.commit("uma", "Widen the approved request")
+    repo.write(CR1, cr_md("approved", "carl").replace("tasks: [WEB-3]", "tasks: [WEB-4]"))
+    unlisted = repo.commit("uma", "Drop WEB-3 from the approved request")
+    result = run_audit(repo.workspace)
+    assert rules(result) == {(rewritten, RULE_STATUS), (unlisted, RULE_STATUS)}

@@ -221,6 +221,18 @@ def test_users_and_managers_implement_only_approved_change_requests(who, action,
     check(who, action, target, expected)
 
 
+@pytest.mark.parametrize(
+    ("who", "action", "target", "expected"),
+    table(
+        (A.LINK_CR_TASKS, "approved CR-2", N.change("web", "CR-2"), "YY YY YN NNN N"),
+        (A.LINK_CR_TASKS, "proposed CR-1", N.change("web", "CR-1"), "NN NN NN NNN N"),
+        (A.LINK_CR_TASKS, "rejected CR-4", N.change("web", "CR-4"), "NN NN NN NNN N"),
+    ),
+)
+def test_users_and_managers_list_implementing_tasks_only_on_approved_change_requests(who, action, target, expected):
+    check(who, action, target, expected)
+
+
 # --------------------------------------------------------------------------- approvers
 
 

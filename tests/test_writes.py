@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from worktrail.cli import main
+from worktrail.yamlio import parse_front_matter
 
 ACTORS = ["olga", "adam", "ulla", "carl", "rita", "gus", "gina"]
 
@@ -489,12 +490,16 @@ def test_a_task_implementing_a_proposed_request_is_listed_in_it_when_the_actor_m
     ]
 
 
-def test_a_decided_request_keeps_its_task_list_and_the_new_task_names_it(ws):
-    before = (ws / "projects/web/changes/CR-2.md").read_bytes()
+def test_a_new_task_implementing_an_approved_request_is_listed_on_it_and_nothing_else_changes(ws):
+    before = (ws / "projects/web/changes/CR-2.md").read_text()
     result = run(ws, "task", "new", "web", "--title", "Shop page", "--change-request", "CR-2", "--as", "adam")
     assert result.exit_code == 0, result.output
-    assert "note: the tasks list of CR-2 is left as it is: CR-2 is approved" in result.output
-    assert (ws / "projects/web/changes/CR-2.md").read_bytes() == before
+    after = (ws / "projects/web/changes/CR-2.md").read_text()
+    old = parse_front_matter(before, "CR-2.md")
+    new = parse_front_matter(after, "CR-2.md")
+    assert new.body == old.body
+    assert new.doc.data.pop("tasks") == [*old.doc.data.pop("tasks", []), "WEB-4"]
+    assert new.doc.data == old.doc.data
     assert "change_request: CR-2\n" in (ws / "projects/web/tasks/WEB-4.md").read_text()
 
 

@@ -332,6 +332,9 @@ class _CommitJudge:
             return self.check(Action.EDIT_CR, old)
         changed = self._changed_fields(path, old.body != new.body)
         problems = []
+        linked_only = set(new.tasks) >= set(old.tasks)
+        if old.status == new.status and changed == {"tasks"} and linked_only and old.status != "proposed":
+            return self.check(Action.LINK_CR_TASKS, old)
         if old.status == new.status or (old.status == "proposed" and new.status == "withdrawn"):
             problems += self.check(Action.EDIT_CR, old)
             rest: set[str] = set()
@@ -342,7 +345,9 @@ class _CommitJudge:
             action = Action.IMPLEMENT_CR if new.status == "implemented" else Action.DECIDE_CR
             problems += self.check(action, old)
             rest = changed - {"status"}
-        if rest:
+        if rest == {"tasks"} and linked_only and new.status == "implemented":
+            problems += self.check(Action.LINK_CR_TASKS, old)
+        elif rest:
             problems += self.check(Action.EDIT_CR, old)
         problems += self.recorded(Action.EDIT_CR, f"requested_by of {new.id}", new.requested_by, old.requested_by)
         return problems

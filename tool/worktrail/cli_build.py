@@ -30,8 +30,14 @@ EXIT_USAGE = 2
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder that receives one sub-folder per audience. Default: site/ in the workspace.",
 )
+@click.option(
+    "--trail/--no-trail",
+    default=True,
+    show_default=True,
+    help="Read the Git history for each site's trail, history sections and feed (skipped without Git).",
+)
 @click.pass_obj
-def build(obj: Context, audiences: tuple[str, ...], out: Path | None) -> None:
+def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: bool) -> None:
     """Build one static site per audience, each showing only what that audience may see.
 
     Validates first (errors: exit 1, nothing written). Each site goes to OUT/<audience>/,
@@ -60,6 +66,16 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None) -> None:
     def warn(message: str) -> None:
         click.echo(f"worktrail: warning: {message}", err=True)
 
+    events = None
+    if trail:
+        from .redact import default_audiences
+        from .trail import collect_trails
+
+        trails = collect_trails(root, result.workspace, default_audiences(result.workspace))
+        for message in trails.warnings:
+            warn(f"{message}; the sites have no trail")
+        events = lambda view: trails.for_audience(view.audience.name)  # noqa: E731
+
     with ExitStack() as stack:
         progress: Callable[[str], None] | None = None
         # A progress bar only on a terminal: logs and CI output stay plain.
@@ -72,7 +88,13 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None) -> None:
 
         try:
             folders = build_sites(
-                result.workspace, target, list(audiences) or None, root=root, progress=progress, warn=warn
+                result.workspace,
+                target,
+                list(audiences) or None,
+                root=root,
+                progress=progress,
+                warn=warn,
+                events=events,
             )
         except UnknownAudienceError as exc:
             click.echo(f"worktrail: error: unknown audience: {', '.join(exc.unknown)}", err=True)

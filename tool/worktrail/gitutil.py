@@ -81,6 +81,9 @@ def git_env() -> dict[str, str]:
         GIT_NO_REPLACE_OBJECTS="1",
         GIT_NO_LAZY_FETCH="1",
         GIT_LITERAL_PATHSPECS="1",
+        # A repository's info/grafts could otherwise rewrite parents (and so the trusted start).
+        GIT_GRAFT_FILE="/dev/null",
+        GIT_ATTR_NOSYSTEM="1",
         GIT_PAGER="cat",
         LC_ALL="C",
     )

@@ -214,6 +214,7 @@ class Action(enum.Enum):
     DECIDE_CR = "decide-cr"  # ChangeRequest (still proposed)
     SIGN_OFF_MILESTONE = "sign-off-milestone"  # MilestoneRef or tuple (Project, Milestone)
     IMPLEMENT_CR = "implement-cr"  # ChangeRequest (approved)
+    LINK_CR_TASKS = "link-cr-tasks"  # ChangeRequest (approved or implemented): only tasks added to `tasks`
 
 
 def _allow(rule: str, reason: str) -> Verdict:
@@ -991,6 +992,26 @@ class Policy:
             return seen
         return _allow(RULE_OWN, f"{target.id} is {s.id}'s own request and still proposed")
 
+    def _do_link_cr_tasks(self, s: _Subject, target: object) -> Verdict:
+        # Tasks implementing an approved request are created after the decision; listing them in the
+        # request records the work without touching what was agreed (title, impact, decision).
+        if not isinstance(target, ChangeRequest):
+            return self._wrong_target(Action.LINK_CR_TASKS, target, "ChangeRequest")
+        if target.status not in ("approved", "implemented"):
+            return _deny(RULE_STATUS, f"{target.id} is {target.status}; tasks are linked to approved requests only")
+        project = self._project_for(target.project)
+        if isinstance(project, Verdict):
+            return project
+        if s.manager:
+            return self._manager_allows(s, Action.LINK_CR_TASKS)
+        verdict = self._user_member(s, project, "link tasks to change requests")
+        if not verdict:
+            return verdict
+        seen = self._see_change(s, target)
+        if not seen:
+            return seen
+        return _allow(RULE_ROLE, f"{s.id} is a user of {project.id} and {target.id} is {target.status}")
+
     def _do_add_feedback(self, s: _Subject, target: object) -> Verdict:
         if not isinstance(target, Feedback):
             return self._wrong_target(Action.ADD_FEEDBACK, target, "Feedback")
@@ -1093,6 +1114,7 @@ _WRITE_HANDLERS: dict[Action, _WriteHandler] = {
     Action.DECIDE_CR: Policy._do_decide_cr,
     Action.SIGN_OFF_MILESTONE: Policy._do_sign_off,
     Action.IMPLEMENT_CR: Policy._do_implement_cr,
+    Action.LINK_CR_TASKS: Policy._do_link_cr_tasks,
 }
 
 

@@ -42,6 +42,7 @@ import yaml
 
 from . import model as m
 from .findings import Finding
+from .gitutil import GitUnavailable, git_command, git_env
 from .load import CR_ID, LOWER_ID, TASK_ID, LoadResult, ParseCache, load_tree
 from .policy import Action, MilestoneRef, PersonViewer, Policy, Verdict
 from .scaffold import SCHEMA_FOLDER
@@ -338,20 +339,21 @@ def _slug(text: str, limit: int = 40) -> str:
 
 # --------------------------------------------------------------------------------------- Git
 
-_GIT_SAFETY = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "commit.gpgsign=false")
-
 
 def git(
     cwd: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """Run git without a shell, hooks, fsmonitor, signing or prompts; raise WriteError on failure."""
-    full_env = dict(os.environ)
-    full_env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_OPTIONAL_LOCKS": "0"})
+    """Run git with gitutil's safe settings (no shell, hooks, fsmonitor, signing or prompts); WriteError on failure."""
+    full_env = git_env()
     if env:
         full_env.update(env)
     try:
+        command = git_command(args, ("commit.gpgsign=false",))
+    except GitUnavailable as exc:
+        raise WriteError(str(exc)) from None
+    try:
         done = subprocess.run(
-            ["git", *_GIT_SAFETY, *args],
+            command,
             cwd=cwd,
             env=full_env,
             capture_output=True,
@@ -877,14 +879,15 @@ class Writer:
         return self._finish(st, f"task: new {task_id}", verdict, task_id)
 
     def _link(self, st: _State, cr: m.ChangeRequest, task_id: str, *, listed: bool) -> None:
-        """List (or unlist) a task in a request's `tasks`, when the actor may edit that request.
+        """List (or unlist) a task in a request's `tasks`, when the actor may.
 
-        SPEC §4 lets a request be edited only while proposed, by its requester or a manager; after
-        that the task's own `change_request` is the link, and the request's list stays as decided.
+        While proposed, that is editing the request (its requester or a manager); once approved,
+        users and managers may add the tasks that implement it (never remove one).
         """
         if (task_id in cr.tasks) == listed:
             return
-        verdict = st.policy.can_do(st.actor.id, Action.EDIT_CR, cr)
+        action = Action.LINK_CR_TASKS if listed and cr.status in ("approved", "implemented") else Action.EDIT_CR
+        verdict = st.policy.can_do(st.actor.id, action, cr)
         if not verdict:
             st.info.append(f"the tasks list of {cr.id} is left as it is: {verdict.reason}")
             return

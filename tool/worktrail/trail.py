@@ -1,0 +1,176 @@
+"""The trail of each audience's site: history events filtered for that viewer (SPEC §3 "Trail").
+
+History is walked once; every event is judged for every audience with `history.event_visible`,
+which asks the policy about the entity now AND in the states before and after the commit, so an old
+title from when a task was hidden never reaches a site. Summaries name only what the viewer may see:
+a person the viewer does not see is "someone", long texts and lists are "edited", never quoted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import model as m
+from .history import Event, HistorySource, event_visible, walk
+from .i18n import Formatter
+from .policy import Policy, Viewer, viewer_for_audience
+from .site import TrailEvent
+
+# Fields whose values are short enough, and plain enough, to show as "old → new".
+_SHOWN_FIELDS = frozenset(
+    {
+        "status",
+        "priority",
+        "due",
+        "start",
+        "milestone",
+        "deliverable",
+        "title",
+        "estimate_hours",
+        "baseline",
+        "rating",
+        "change_request",
+        "requested_on",
+        "hours",
+        "date",
+        "name",
+        "key",
+    }
+)
+# Fields that hold a person id: shown as that person's name only when the viewer sees the person.
+_PERSON_FIELDS = frozenset(
+    {"assignee", "created_by", "requested_by", "author", "person", "by", "signed_off_by", "decision.by"}
+)
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_FIELD_LABELS = {"estimate_hours": "estimate", "change_request": "change request", "decision.by": "decided by"}
+
+
+@dataclass
+class Trails:
+    """Per audience name, its filtered events (oldest first), plus warnings from reading history."""
+
+    events: dict[str, list[TrailEvent]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    commits: int = 0
+
+    def for_audience(self, name: str) -> list[TrailEvent]:
+        return self.events.get(name, [])
+
+
+class _Summaries:
+    def __init__(self, ws: m.Workspace, policy: Policy, viewer: Viewer, fmt: Formatter) -> None:
+        self.ws = ws
+        self.policy = policy
+        self.viewer = viewer
+        self.fmt = fmt
+        self._people: dict[str, str] = {}
+
+    def person(self, ident: Any) -> str:
+        if not isinstance(ident, str) or not ident:
+            return self.fmt.t("ev.nothing")
+        if ident not in self._people:
+            person = self.ws.people.get(ident)
+            visible = person is not None and bool(self.policy.can_see(self.viewer, person))
+            self._people[ident] = person.name if visible and person is not None else self.fmt.t("ev.someone")
+        return self._people[ident]
+
+    def value(self, name: str, value: Any) -> str:
+        if value is None or value == "":
+            return self.fmt.t("ev.nothing")
+        if name in _PERSON_FIELDS:
+            return self.person(value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, dt.datetime):
+            return self.fmt.datetime(value)
+        if isinstance(value, dt.date):
+            return self.fmt.date(value)
+        if isinstance(value, str) and _ISO_DATE.match(value):
+            try:
+                return self.fmt.date(dt.date.fromisoformat(value))
+            except ValueError:
+                return value
+        return str(value)
+
+    def what(self, event: Event) -> str:
+        ref = event.entity
+        if ref.kind == "task":
+            return ref.id
+        if ref.kind == "change":
+            return ref.id
+        if ref.kind in ("comment", "time"):
+            return self.fmt.t(f"ev.kind.{ref.kind}", id=ref.id, task=ref.task or "")
+        return self.fmt.t(f"ev.kind.{ref.kind}", id=ref.id)
+
+    def summary(self, event: Event) -> str:
+        what = self.what(event)
+        ref = event.entity
+        if event.kind == "comment-added":
+            return self.fmt.t("ev.comment", id=ref.id, task=ref.task or "")
+        if event.kind == "time-logged":
+            return self.fmt.t("ev.time", task=ref.task or "")
+        if event.kind == "signed-off":
+            return self.fmt.t("ev.signed_off", id=ref.id)
+        if event.kind == "decided":
+            return self.fmt.t("ev.decided", what=what, decision=self.value("status", event.new))
+        if event.kind in ("created", "deleted", "renamed"):
+            return self.fmt.t(f"ev.{event.kind}", what=what)
+        name = event.field or ""
+        label = _FIELD_LABELS.get(name, name.replace("_", " "))
+        shown = name in _SHOWN_FIELDS or name in _PERSON_FIELDS
+        if shown and not isinstance(event.old, list | dict) and not isinstance(event.new, list | dict):
+            return self.fmt.t(
+                "ev.changed",
+                what=what,
+                field=label,
+                old=self.value(name, event.old),
+                new=self.value(name, event.new),
+            )
+        return self.fmt.t("ev.edited", what=what, field=label)
+
+
+def _trail_event(event: Event, summaries: _Summaries, message: str) -> TrailEvent:
+    ref = event.entity
+    kind = ref.kind
+    entity: str | None = ref.id or None
+    # Comments and time lines appear in their task's history.
+    if kind in ("comment", "time") and ref.task:
+        kind, entity = "task", ref.task
+    author = summaries.person(event.person) if event.person else summaries.fmt.t("ev.someone")
+    return TrailEvent(
+        when=event.date,
+        summary=summaries.summary(event),
+        author=author,
+        project=ref.project,
+        entity=entity,
+        kind=kind,
+        message=message,
+        key=f"{event.commit}:{event.path}:{event.field or ''}:{ref.kind}:{ref.id}",
+    )
+
+
+def collect_trails(root: Path, ws: m.Workspace, audiences: Sequence[m.Audience]) -> Trails:
+    """Walk the workspace's Git history once and keep, per audience, the events it may see."""
+    policy_now = Policy(ws)
+    settings = ws.settings
+    fmt = Formatter(settings.language, settings.currency, settings.timezone)
+    viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
+    summaries = {name: _Summaries(ws, policy_now, viewer, fmt) for name, viewer in viewers}
+    trails = Trails(events={name: [] for name, _ in viewers})
+    with HistorySource(root) as source:
+        for step in walk(source):
+            if not step.events:
+                continue
+            before, after = step.before.policy(), step.after.policy()
+            for event in step.events:
+                for name, viewer in viewers:
+                    if event_visible(before, after, policy_now, viewer, event):
+                        trails.events[name].append(_trail_event(event, summaries[name], step.commit.message))
+        trails.warnings.extend(source.warnings)
+        trails.commits = len(source.commits)
+    return trails
