@@ -77,3 +77,14 @@ def test_no_trail_option_skips_the_history(tmp_path):
     repo, _ = base_repo(tmp_path / "repo")
     build(repo.root, tmp_path / "site", "--no-trail")
     assert "Start the workspace" not in site_text(tmp_path / "site" / "internal")
+
+
+def test_the_project_page_shows_the_projects_own_history(tmp_path):
+    from tests.audit_repo import project_yaml
+
+    repo, _ = base_repo(tmp_path / "repo")
+    repo.write("projects/web/project.yaml", project_yaml("signed-off", "carl"))
+    repo.commit("carl", "Sign off beta")
+    build(repo.root, tmp_path / "site")
+    page = (tmp_path / "site" / "acme" / "projects" / "web" / "index.html").read_text(encoding="utf-8")
+    assert "milestone beta signed off" in page

@@ -281,6 +281,7 @@ class ProjectPage:
     milestones: tuple[MilestoneView, ...]
     schedule: Schedule | None
     deadlines: tuple[Deadline, ...]
+    events: tuple[EventView, ...]
 
 
 @dataclass(frozen=True)
@@ -1317,6 +1318,10 @@ class _Builder:
             milestones=self.milestones(project),
             schedule=schedule,
             deadlines=self.deadlines(project, path),
+            # Task and change request events have their own pages; the project shows the rest.
+            events=self.event_views(
+                path, [e for e in self.events if e.project == project.id and e.kind not in ("task", "change")]
+            ),
         )
         return Page(path, project.name, context, "overview", project)
 
