@@ -7,6 +7,7 @@ a file that exists but failed to load are not reported again (its own error says
 from __future__ import annotations
 
 import math
+import re
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterable
@@ -14,12 +15,16 @@ from typing import Any
 
 from . import model as m
 from .findings import Finding, error, warning
+from .identity import invisible_characters, normalize_email
 from .load import LoadResult
 from .model import Loc
+from .render import UNSAFE_CHARACTERS
 from .tree import DiskTree, Tree
 
 GATED_STATUSES = frozenset({"in-progress", "review", "done"})
 OPEN_CR_STATUSES = frozenset({"approved", "implemented"})
+# What a document name may not hold (see site._safe_doc_path): what pages replace, tabs, line breaks.
+_ODD_NAME = re.compile(f"{UNSAFE_CHARACTERS.pattern}|[\t\n]")
 
 
 class _Checker:
@@ -67,7 +72,30 @@ class _Checker:
 
     # -- whole workspace ----------------------------------------------------------------------
 
+    def linked_folders(self) -> None:
+        """Report data folders that are symbolic links: what they hold lies outside the workspace.
+
+        Linked files are reported where they are read; a linked folder is reported here, so that
+        validation (and so `build`) refuses a workspace that would read anything through one.
+        """
+        folders = ["people", "teams", "projects"]
+        projects = self.tree.children("projects") if self.tree.kind("projects") == "dir" else []
+        for name in projects:
+            base = f"projects/{name}"
+            if self.tree.kind(base) != "dir":
+                continue  # the loader reports a linked project folder itself
+            folders += [f"{base}/{entry}" for entry in ("tasks", "changes", "meetings", "time", "files", "feedback")]
+            if self.tree.kind(f"{base}/tasks") == "dir":
+                for task in self.tree.children(f"{base}/tasks"):
+                    folders += [f"{base}/tasks/{task}", f"{base}/tasks/{task}/comments"]
+        for rel in folders:
+            if self.tree.kind(rel) == "link":
+                self.err(
+                    Loc(rel), "file.symlink", "a symbolic link to a folder; links are not followed: make it a folder"
+                )
+
     def run(self) -> list[Finding]:
+        self.linked_folders()
         self.settings()
         self.people_and_teams()
         self.quotas()
@@ -112,21 +140,30 @@ class _Checker:
                 "id.unique",
                 f"{ident!r} is both a person and a team; people and teams share one namespace",
             )
-        owners: dict[str, str] = {}
+        # The first person (in file-name order) to list an address owns it; later ones are told whom.
+        owners: dict[str, tuple[str, str]] = {}
         for person in self.ws.people.values():
             if person.team not in self.ws.teams and person.team not in self.broken:
                 hint = " (that is a person)" if person.team in self.ws.people else ""
                 self.err(self.at(person, "team"), "ref.team", f"team: no team {person.team!r}{hint}")
             for index, email in enumerate(person.emails):
-                key = email.strip().casefold()
-                other = owners.get(key)
-                if other is not None and other != person.id:
+                unseen = invisible_characters(email)
+                if unseen:
+                    self.err(
+                        self.at(person, "emails", index),
+                        "value.email",
+                        f"emails[{index}]: {email!r} holds {', '.join(unseen)}, which cannot be seen; "
+                        "write the address exactly as Git records it",
+                    )
+                other, first = owners.setdefault(normalize_email(email), (person.id, email))
+                if other != person.id:
                     self.err(
                         self.at(person, "emails", index),
                         "id.email",
-                        f"emails[{index}]: {email!r} is also an email of {other!r}; each Git identity maps to one person",
+                        f"emails[{index}]: {email!r} is also an email of {other!r} ({first!r}); "
+                        f"{person.id!r} and {other!r} cannot share it: each Git identity maps to one person "
+                        "(compared ignoring the case of A-Z)",
                     )
-                owners[key] = person.id
         people_broken = any(self.tree.kind(f"people/{i}.yaml") is not None for i in self.broken)
         for team in self.ws.teams.values():
             if not people_broken and not any(p.team == team.id for p in self.ws.people.values()):
@@ -277,16 +314,37 @@ class _Checker:
                 where, "ref.file", f"{_field(path)}: {rel!r} must be a plain path inside the project's files/ folder"
             )
             return
-        current = files_root
-        for part in parts:
-            current = f"{current}/{part}"
+        # Sites do not publish hidden files, nor names that read differently from what they are.
+        if any(part.startswith(".") for part in parts):
+            self.err(where, "ref.file", f"{_field(path)}: {rel!r} is a hidden file (a name starts with '.')")
+            return
+        if _ODD_NAME.search(rel):
+            self.err(
+                where,
+                "ref.file",
+                f"{_field(path)}: {rel!r} holds a control character, tab, line break or direction override; "
+                "rename the file",
+            )
+            return
+        # The project's own folders count too: a linked files/ folder leads outside as surely.
+        prefixes = files_root.split("/")
+        chain = ["/".join(prefixes[: n + 1]) for n in range(len(prefixes))]
+        chain += [f"{files_root}/{'/'.join(parts[: n + 1])}" for n in range(len(parts))]
+        for current in chain:
             if self.tree.kind(current) == "link":
                 self.err(
-                    where, "ref.file", f"{_field(path)}: {rel!r} goes through a symbolic link; links are not followed"
+                    where,
+                    "ref.file",
+                    f"{_field(path)}: {rel!r} goes through a symbolic link ({current}); links are not followed",
                 )
                 return
-        if self.tree.kind(current) != "file":
-            self.err(where, "ref.file", f"{_field(path)}: no file {rel!r} in the project's files/ folder")
+        kind = self.tree.kind(chain[-1])
+        if kind != "file":
+            problem = {
+                None: f"no file {rel!r} in the project's files/ folder",
+                "dir": f"{rel!r} is a folder, not a file",
+            }.get(kind, f"{rel!r} is not a regular file but a FIFO, socket or device")
+            self.err(where, "ref.file", f"{_field(path)}: {problem}")
             return
         if rel == "index.yaml":
             self.err(where, "ref.file", f"{_field(path)}: files/index.yaml is the documents index, not a document")

@@ -6,6 +6,7 @@ Heavy modules are imported inside each command so `worktrail --help` stays fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -21,8 +22,20 @@ EXIT_USAGE = 2
 class Context:
     """What the group's options say, handed to every command."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, quiet: bool = False, verbose: bool = False) -> None:
         self.directory = directory
+        self.quiet = quiet
+        self.verbose = verbose
+
+    def info(self, message: str) -> None:
+        """An informational line (what was written, where to look next): silenced by --quiet."""
+        if not self.quiet:
+            click.echo(message)
+
+    def detail(self, message: str) -> None:
+        """A line of detail on standard error, shown only with --verbose."""
+        if self.verbose:
+            click.echo(message, err=True)
 
     def workspace(self) -> Path:
         """The workspace folder, from -C or by searching upwards; a usage error when none is found."""
@@ -50,20 +63,31 @@ def fail_usage(message: str) -> NoReturn:
     type=click.Path(file_okay=False, path_type=Path),
     help="Run in this workspace folder instead of searching upwards from the current folder.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors, no informational lines.")
+@click.option("-v", "--verbose", is_flag=True, help="Print more detail (on standard error).")
 @click.version_option(__version__, "--version", prog_name="worktrail")
 @click.pass_context
-def main(ctx: click.Context, directory: Path | None) -> None:
+def main(ctx: click.Context, directory: Path | None, quiet: bool, verbose: bool) -> None:
     """Worktrail: projects, tasks, change requests, time and costs as files in Git.
 
     Validates a workspace, explains who sees what, and (see the README) builds one
-    redacted site per audience.
+    redacted site per audience. NO_COLOR in the environment turns colours off.
 
     \b
     Examples:
       worktrail -C sample-workspace validate
       worktrail explain WEB-3 --for tom
+
+    \b
+    Shell completion (bash; zsh_source and fish_source for other shells):
+      eval "$(_WORKTRAIL_COMPLETE=bash_source worktrail)"
     """
-    ctx.obj = Context(directory)
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other")
+    # https://no-color.org: any non-empty NO_COLOR turns colours off; sub-commands inherit this.
+    if os.environ.get("NO_COLOR"):
+        ctx.color = False
+    ctx.obj = Context(directory, quiet=quiet, verbose=verbose)
 
 
 @main.command()
@@ -76,8 +100,14 @@ def main(ctx: click.Context, directory: Path | None) -> None:
     help="text for people, json for tools, github for workflow annotations.",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="Reuse parses of unchanged files (cache: $WORKTRAIL_CACHE_DIR or ~/.cache/worktrail); same report.",
+)
 @click.pass_obj
-def validate(obj: Context, fmt: str, strict: bool) -> None:
+def validate(obj: Context, fmt: str, strict: bool, cache: bool) -> None:
     """Check every file against its schema and the cross-file rules.
 
     Reports every problem as path:line:column; exits 0 when clean, 1 on errors
@@ -87,11 +117,11 @@ def validate(obj: Context, fmt: str, strict: bool) -> None:
     Example:
       worktrail -C sample-workspace validate --format github
     """
+    from .buildcache import BuildCache, validate_cached
     from .report import render
-    from .validate import validate_workspace
 
     root = obj.workspace()
-    report, _ = validate_workspace(root)
+    report, _ = validate_cached(root, BuildCache(root) if cache else None, need_model=False)
     click.echo(render(fmt, root, report.findings, report.files), nl=False)
     sys.exit(report.exit_code(strict))
 
@@ -141,29 +171,51 @@ def explain(obj: Context, thing: str, viewer: str) -> None:
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", default="My workspace", show_default=True, help="Workspace name.")
-def init(directory: Path, name: str) -> None:
+@click.option(
+    "--ci",
+    type=click.Choice(["github", "gitlab"]),
+    help="Also write a CI workflow: .github/workflows/worktrail.yml or .gitlab-ci.yml.",
+)
+@click.pass_obj
+def init(obj: Context, directory: Path, name: str, ci: str | None) -> None:
     """Write a minimal valid workspace into DIRECTORY (new or empty).
+
+    With --ci, also write a CI workflow that validates and audits pull (merge) requests
+    and, on the main branch, builds each audience's site and publishes it to its own
+    location. With --ci on an existing workspace, only the CI file is written.
 
     \b
     Example:
-      worktrail init my-work && worktrail -C my-work validate
+      worktrail init my-work --ci github && worktrail -C my-work validate
+      worktrail init . --ci gitlab
     """
-    from .scaffold import ScaffoldError, write_minimal_workspace
+    from .scaffold import ScaffoldError, write_ci_file, write_minimal_workspace
 
+    next_step = f"next: edit {directory}/people/*.yaml, then run `worktrail -C {directory} validate`"
     try:
-        written = write_minimal_workspace(directory, name)
+        if ci is not None and (directory / "worktrail.yaml").is_file():
+            written = [write_ci_file(directory, ci)]
+            next_step = "next: read the comments at its top to give each audience its own protected location"
+        else:
+            written = write_minimal_workspace(directory, name, ci)
     except ScaffoldError as exc:
         click.echo(f"worktrail: error: {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
+    except OSError as exc:
+        click.echo(f"worktrail: error: cannot write into {directory}: {exc}", err=True)
+        sys.exit(EXIT_FINDINGS)
     for path in written:
-        click.echo(f"wrote {path}")
-    click.echo(f"next: edit {directory}/people/*.yaml, then run `worktrail -C {directory} validate`")
+        obj.info(f"wrote {path}")
+    obj.info(next_step)
 
 
 # Commands that live in their own modules (each keeps its heavy imports inside the command).
 # One line per module; keep this block sorted.
 from .cli_audit import audit as _audit  # noqa: E402
 from .cli_build import build as _build  # noqa: E402
+from .cli_report import report as _report  # noqa: E402
+from .cli_schema import schema as _schema  # noqa: E402
+from .cli_serve import serve as _serve  # noqa: E402
 from .cli_write import comment, cr, example, expense, feedback, meeting, milestone, task, time_group  # noqa: E402
 
 for _write_command in (comment, cr, example, expense, feedback, meeting, milestone, task, time_group):
@@ -171,3 +223,6 @@ for _write_command in (comment, cr, example, expense, feedback, meeting, milesto
 
 main.add_command(_audit)
 main.add_command(_build)
+main.add_command(_report)
+main.add_command(_schema)
+main.add_command(_serve)

@@ -36,42 +36,65 @@ EXIT_USAGE = 2
     show_default=True,
     help="Read the Git history for each site's trail, history sections and feed (skipped without Git).",
 )
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="Reuse the work of earlier builds (cache: $WORKTRAIL_CACHE_DIR or ~/.cache/worktrail); same output.",
+)
 @click.pass_obj
-def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: bool) -> None:
+def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: bool, cache: bool) -> None:
     """Build one static site per audience, each showing only what that audience may see.
 
     Validates first (errors: exit 1, nothing written). Each site goes to OUT/<audience>/,
     complete on its own (open its index.html from disk, or publish the folder). The build
     date is SOURCE_DATE_EPOCH when set, else today (UTC): same input, same bytes.
 
+    One build at a time per OUT: another build into the same folder exits 1 at once,
+    naming the running one. A build that is interrupted leaves every previous site
+    whole; the next build removes what it left behind.
+
     \b
     Example:
       worktrail -C sample-workspace build
       worktrail -C sample-workspace build --audience acme --out /tmp/sites
     """
+    from .buildcache import BuildSession
     from .report import render
-    from .site import BuildError, UnknownAudienceError, build_sites
-    from .validate import validate_workspace
+    from .site import BuildError, UnknownAudienceError, build_sites, default_epoch
 
     root = obj.workspace()
-    report, result = validate_workspace(root)
-    if report.errors or result.workspace is None:
+    target = out if out is not None else root / "site"
+    try:
+        epoch = default_epoch()
+    except BuildError as exc:
+        click.echo(f"worktrail: error: {exc}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    session = BuildSession(root, use_cache=cache, trail=trail, names=audiences, target=target, epoch=epoch)
+    unchanged = session.unchanged()
+    if unchanged is not None:
+        # The same inputs, commit, options and build date as the last build, whose files are untouched.
+        earlier = session.cached_report()
+        if earlier is not None and earlier.warnings:
+            click.echo(render("text", root, earlier.findings, earlier.files), err=True, nl=False)
+        for folder in unchanged:
+            obj.info(f"built {folder.name} (unchanged): open {folder / 'index.html'}")
+        return
+    report, result = session.validate()
+    if report.errors or result is None or result.workspace is None:
+        session.close()
         click.echo(render("text", root, report.findings, report.files), err=True, nl=False)
         click.echo("worktrail: error: the workspace has errors; nothing was built", err=True)
         sys.exit(EXIT_FINDINGS)
     if report.warnings:
         click.echo(render("text", root, report.findings, report.files), err=True, nl=False)
-    target = out if out is not None else root / "site"
 
     def warn(message: str) -> None:
         click.echo(f"worktrail: warning: {message}", err=True)
 
     events = None
     if trail:
-        from .redact import default_audiences
-        from .trail import collect_trails
-
-        trails = collect_trails(root, result.workspace, default_audiences(result.workspace))
+        trails = session.trails(result.workspace)
         for message in trails.warnings:
             warn(f"{message}; the sites have no trail")
         events = lambda view: trails.for_audience(view.audience.name)  # noqa: E731
@@ -95,7 +118,10 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: boo
                 progress=progress,
                 warn=warn,
                 events=events,
+                epoch=epoch,
+                **session.site_hooks(),
             )
+            session.finish(folders)
         except UnknownAudienceError as exc:
             click.echo(f"worktrail: error: unknown audience: {', '.join(exc.unknown)}", err=True)
             click.echo(f"known audiences: {', '.join(exc.known)}", err=True)
@@ -107,4 +133,4 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: boo
             click.echo(f"worktrail: error: cannot write the sites: {exc}", err=True)
             sys.exit(EXIT_FINDINGS)
     for folder in folders:
-        click.echo(f"built {folder.name}: open {folder / 'index.html'}")
+        obj.info(f"built {folder.name}: open {folder / 'index.html'}")

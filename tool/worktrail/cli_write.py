@@ -94,7 +94,12 @@ def _run(
     root = obj.workspace()
     writer = Writer(root, as_person, when=when, commit=not no_commit)
     try:
-        outcome = operation(writer)
+        try:
+            outcome = operation(writer)
+        finally:
+            # What this write cleaned up after an earlier, interrupted one: said even if this one fails.
+            for line in writer.recovered:
+                click.echo(f"worktrail: note: {line}", err=True)
     except Refused as exc:
         click.echo(f"worktrail: refused by the rule '{exc.rule}': {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
@@ -110,17 +115,17 @@ def _run(
     for finding in outcome.warnings:
         click.echo(f"{finding}", err=True)
     for line in outcome.info:
-        click.echo(f"note: {line}")
+        obj.info(f"note: {line}")
     if not outcome.paths:
         click.echo(f"{outcome.message}: {outcome.note}")
         return
     click.echo(outcome.message)
     for path in outcome.paths:
-        click.echo(f"  wrote {path}")
+        obj.info(f"  wrote {path}")
     if outcome.commit is not None:
-        click.echo(f"committed {outcome.commit[:12]} as {outcome.author}")
+        obj.info(f"committed {outcome.commit[:12]} as {outcome.author}")
     else:
-        click.echo(outcome.note)
+        obj.info(outcome.note)
 
 
 # ------------------------------------------------------------------------------------ task
@@ -128,7 +133,13 @@ def _run(
 
 @click.group()
 def task() -> None:
-    """Create and change tasks."""
+    """Create and change tasks.
+
+    \b
+    Example:
+      worktrail task new acme-website --title "Cookie banner" --assignee ana
+      worktrail task set WEB-12 status=review
+    """
 
 
 @task.command("new")
@@ -274,7 +285,12 @@ def task_assign(
 
 @click.group()
 def comment() -> None:
-    """Comment on tasks."""
+    """Comment on tasks.
+
+    \b
+    Example:
+      worktrail comment add WEB-12 --text "Deployed to staging."
+    """
 
 
 @comment.command("add")
@@ -320,7 +336,13 @@ def comment_add(
 
 @click.group()
 def cr() -> None:
-    """Propose, decide, implement and withdraw change requests."""
+    """Propose, decide, implement and withdraw change requests.
+
+    \b
+    Example:
+      worktrail cr new acme-website --title "Store locator" --impact-hours 38 --text "Why..."
+      worktrail cr approve CR-3 --project acme-website
+    """
 
 
 @cr.command("new")
@@ -454,7 +476,12 @@ def cr_withdraw(
 
 @click.group()
 def meeting() -> None:
-    """Write meeting minutes."""
+    """Write meeting minutes.
+
+    \b
+    Example:
+      worktrail meeting add acme-website --title "Weekly" --date 2026-03-19T09:00:00Z --notes "..."
+    """
 
 
 @meeting.command("add")
@@ -522,7 +549,12 @@ def meeting_add(
 
 @click.group("time")
 def time_group() -> None:
-    """Log time."""
+    """Log time.
+
+    \b
+    Example:
+      worktrail time log WEB-12 3.5 --note "Preview deployments"
+    """
 
 
 @time_group.command("log")
@@ -562,7 +594,12 @@ def time_log(
 
 @click.group()
 def expense() -> None:
-    """Record expenses."""
+    """Record expenses.
+
+    \b
+    Example:
+      worktrail expense add acme-website 49 --description "Mapbox, March" --task WEB-25
+    """
 
 
 @expense.command("add")
@@ -605,7 +642,13 @@ def expense_add(
 
 @click.group()
 def milestone() -> None:
-    """Mark milestones ready and sign them off."""
+    """Mark milestones ready and sign them off.
+
+    \b
+    Example:
+      worktrail milestone set-status acme-website beta ready
+      worktrail milestone sign-off acme-website design
+    """
 
 
 @milestone.command("sign-off")
@@ -661,7 +704,12 @@ def milestone_set_status(
 
 @click.group()
 def feedback() -> None:
-    """Give feedback and respond to it."""
+    """Give feedback and respond to it.
+
+    \b
+    Example:
+      worktrail feedback add acme-website --rating 5 --milestone design --text "Great work."
+    """
 
 
 @feedback.command("add")

@@ -2,7 +2,7 @@
 
 The history is derived from the sample's files, so it follows the sample when the sample changes:
 1. the owner commits the trusted start: `worktrail.yaml`, people, teams, project settings (every
-   milestone `open`), the projects' files, the editor schemas and the sample's README;
+   milestone `open`), the projects' files, the editor schemas, the sample's README and CI workflow;
 2. every later commit is one `Writer` operation (the code path of the CLI's write commands) by the
    person the files name: tasks by `created_by`, comments by `author`, change requests by
    `requested_by` then decided by `decision.by`, time by `person`, expenses by `by`, sign-offs by
@@ -107,7 +107,7 @@ def _reset_milestones(data: Any) -> Any:
 
 
 def _start_files(sample: Path) -> dict[str, bytes]:
-    """The trusted start: settings, people, teams, project settings, documents, README."""
+    """The trusted start: settings, people, teams, project settings, documents, README, CI workflow."""
     files: dict[str, bytes] = {}
     for path in sorted(sample.rglob("*")):
         if not path.is_file() or path.is_symlink():
@@ -117,7 +117,7 @@ def _start_files(sample: Path) -> dict[str, bytes]:
         record = parts[0] in ("people", "teams") or rel == WORKSPACE_FILE
         project_setting = len(parts) == 3 and parts[0] == "projects" and parts[2] == "project.yaml"
         document = len(parts) >= 4 and parts[0] == "projects" and parts[2] == "files"
-        if not (record or project_setting or document or rel == "README.md"):
+        if not (record or project_setting or document or rel == "README.md" or rel.startswith(".github/")):
             continue
         data = path.read_bytes()
         if record or project_setting or rel.endswith("files/index.yaml"):

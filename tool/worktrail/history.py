@@ -8,8 +8,8 @@ repository are not workspace data and are not read.
 Rules (SPEC §3 Trail, §4):
 - **Person of a commit**: the Git *author* email (never the committer, who is only recorded) is
   compared with the `emails` of the people in the state before the commit: surrounding spaces
-  trimmed, compared case-insensitively (`str.casefold`), nothing fuzzier (no name matching, no
-  mailmap). No match means an unknown author (`person` is None).
+  trimmed, ASCII letters compared case-insensitively, nothing fuzzier (no Unicode folding, no name
+  matching, no mailmap; see `identity`). No match means an unknown author (`person` is None).
 - **Merges**: a merge commit's changes are those against its FIRST parent, minus what it carries
   over from another parent: a file whose merged content equals that parent's, where that branch
   changed it since the merge base. Only the rest (conflict resolutions, edits made in the merge)
@@ -33,6 +33,7 @@ import hashlib
 import heapq
 import json
 import re
+import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from . import identity
 from . import model as m
 from .findings import Finding
 from .gitutil import (
@@ -68,7 +70,9 @@ _NULL_OID = re.compile(r"^0+$")
 _MARK = b"\x1e"
 _HEADER_FIELDS = 12
 _BLOB_CACHE_BYTES = 128 * 1024 * 1024
-_PARSE_CACHE_ENTRIES = 50_000
+# Parses are mostly held by the states that use them; the cache is for contents that come back
+# (stand-ins, reverted files). A large one held every old version's locations: ~1 GB at 10,000 tasks.
+_PARSE_CACHE_ENTRIES = 8_192
 # Commits whose new file versions are read from cat-file in one batch.
 _PREFETCH = 64
 
@@ -608,54 +612,241 @@ def _index_project(out: _Loaded, project: m.Project, docs: Mapping[str, Any], ow
         out.lines.setdefault(path, []).append(Line(line_key(data), data, entity))
 
 
-def _assemble(base: m.Project, parts: Iterable[tuple[str | None, m.Project]]) -> m.Project:
-    """A project from its settings part and its record parts, ordered as the loader orders them.
+def _task_number(task: m.Task) -> int:
+    return task.number
 
-    Each part comes with the task whose comment it holds (None for other parts).
+
+@dataclass
+class _Assembly:
+    """A project put together from its parts, kept so that a commit's changed parts update it.
+
+    Rebuilding a project from every one of its record groups at every commit made long histories
+    quadratic; a commit changes a few groups, and `updated` replaces only their contributions.
+    Both ways give the same project: tasks by number, comments by (date, id), time by (date, place).
     """
-    tasks: list[m.Task] = []
-    comments: dict[str, list[m.Comment]] = {}
-    changes: list[m.ChangeRequest] = []
-    meetings: list[m.Meeting] = []
-    time_entries: list[m.TimeEntry] = []
-    feedback: list[m.Feedback] = []
-    for comment_of, part in parts:
-        if comment_of is not None:
-            for stand_in in part.tasks:
-                comments.setdefault(stand_in.id, []).extend(stand_in.comments)
-            continue
-        tasks += part.tasks
-        changes += part.changes
-        meetings += part.meetings
-        time_entries += part.time_entries
-        feedback += part.feedback
-    if comments:
-        tasks = [
-            dataclasses.replace(task, comments=tuple(sorted(comments[task.id], key=lambda c: (c.date, c.id))))
-            if task.id in comments
-            else task
-            for task in tasks
-        ]
-    return dataclasses.replace(
-        base,
-        tasks=tuple(sorted(tasks, key=lambda t: t.number)),
-        changes=tuple(sorted(changes, key=lambda c: c.number)),
-        meetings=tuple(sorted(meetings, key=lambda x: (x.date, x.id))),
-        time_entries=tuple(sorted(time_entries, key=lambda e: (e.date, e.loc))),
-        feedback=tuple(sorted(feedback, key=lambda x: (x.date, x.id))),
-    )
+
+    base: m.Project
+    # Tasks as their own files load them (no comments), in number order.
+    raw: dict[str, m.Task]
+    # Task id -> comment group key -> the comments that group holds for it.
+    comments: dict[str, dict[str, tuple[m.Comment, ...]]]
+    # Tasks with their comments, in the order of `raw`.
+    tasks: dict[str, m.Task]
+    # Time group key -> its entries; other record group key -> its part (change requests, meetings, feedback).
+    time: dict[str, tuple[m.TimeEntry, ...]]
+    others: dict[str, m.Project]
+    _project: m.Project | None = None
+    # The rules over this project alone, with the settings group they were built with (`Snapshot.policy_for`).
+    policy: tuple[_Loaded, Policy] | None = None
+
+    @classmethod
+    def full(cls, base: m.Project, groups: Iterable[_Group], ctx: _Context) -> _Assembly:
+        raw: list[m.Task] = []
+        comments: dict[str, dict[str, tuple[m.Comment, ...]]] = {}
+        time: dict[str, tuple[m.TimeEntry, ...]] = {}
+        others: dict[str, m.Project] = {}
+        for group in groups:
+            part = group.load(ctx).project
+            if part is None:
+                continue
+            if group.comment_of is not None:
+                for stand_in in part.tasks:
+                    comments.setdefault(stand_in.id, {})[group.key] = stand_in.comments
+                continue
+            raw += part.tasks
+            if part.time_entries:
+                time[group.key] = part.time_entries
+            if part.changes or part.meetings or part.feedback:
+                others[group.key] = part
+        ordered = {task.id: task for task in sorted(raw, key=_task_number)}
+        made = cls(base, ordered, comments, {}, time, others)
+        made.tasks = {tid: made.with_comments(task) for tid, task in ordered.items()}
+        return made
+
+    def with_comments(self, task: m.Task) -> m.Task:
+        per_group = self.comments.get(task.id)
+        if per_group is None:
+            return task
+        merged = [comment for group_comments in per_group.values() for comment in group_comments]
+        return dataclasses.replace(task, comments=tuple(sorted(merged, key=lambda c: (c.date, c.id))))
+
+    def updated(self, changes: Sequence[tuple[_Group | None, _Group | None]], ctx: _Context) -> _Assembly | None:
+        """This project with the parts of these (old, new) record groups swapped; None: rebuild it in full."""
+        raw = dict(self.raw)
+        comments = dict(self.comments)
+        time = dict(self.time)
+        others = dict(self.others)
+        dirty: set[str] = set()
+        added: list[m.Task] = []
+        for old_group, new_group in changes:
+            group = new_group if new_group is not None else old_group
+            if group is None:
+                continue
+            key = group.key
+            old_part = old_group.load(ctx).project if old_group is not None else None
+            new_part = new_group.load(ctx).project if new_group is not None else None
+            if group.comment_of is not None:
+                for part, keep in ((old_part, False), (new_part, True)):
+                    for stand_in in part.tasks if part is not None else ():
+                        per_group = dict(comments.get(stand_in.id, {}))
+                        if keep:
+                            per_group[key] = stand_in.comments
+                        else:
+                            per_group.pop(key, None)
+                        comments[stand_in.id] = per_group
+                        dirty.add(stand_in.id)
+                continue
+            new_tasks = {task.id: task for task in new_part.tasks} if new_part is not None else {}
+            for task in old_part.tasks if old_part is not None else ():
+                dirty.add(task.id)
+                if task.id not in new_tasks:
+                    raw.pop(task.id, None)
+            time.pop(key, None)
+            others.pop(key, None)
+            if new_part is None:
+                continue
+            for tid, task in new_tasks.items():
+                if tid not in raw:
+                    added.append(task)
+                # Replacing a value keeps its place in the (number-ordered) dict.
+                raw[tid] = task
+                dirty.add(tid)
+            if new_part.time_entries:
+                time[key] = new_part.time_entries
+            if new_part.changes or new_part.meetings or new_part.feedback:
+                others[key] = new_part
+        # A task none of whose comment groups is left has no comments entry, as after a full build.
+        for tid in dirty:
+            if tid in comments and not comments[tid]:
+                del comments[tid]
+        # New tasks usually come after every other one; anything else is left to a full build, which
+        # orders tasks (and ties between equal numbers) exactly as the loader does.
+        last = next(reversed(self.raw.values())).number if self.raw else 0
+        for task in sorted(added, key=_task_number):
+            if task.number <= last:
+                return None
+            last = task.number
+        # Several new tasks went in in the order of their files: let the sort put them in place.
+        reordered = len(added) > 1
+        if reordered:
+            raw = {task.id: task for task in sorted(raw.values(), key=_task_number)}
+        made = _Assembly(self.base, raw, comments, {}, time, others)
+        tasks = dict(self.tasks)
+        for tid in dirty:
+            if tid in raw:
+                tasks[tid] = made.with_comments(raw[tid])
+            else:
+                tasks.pop(tid, None)
+        if reordered or list(tasks) != list(raw):
+            tasks = {tid: tasks[tid] for tid in raw}
+        made.tasks = tasks
+        return made
+
+    def project(self) -> m.Project:
+        if self._project is None:
+            parts = list(self.others.values())
+            entries: list[m.TimeEntry] = []
+            in_order = True
+            for key in sorted(self.time):
+                group_entries = self.time[key]
+                if entries and (entries[-1].date, entries[-1].loc) > (group_entries[0].date, group_entries[0].loc):
+                    in_order = False
+                entries += group_entries
+            if not in_order:
+                entries.sort(key=lambda e: (e.date, e.loc))
+            self._project = dataclasses.replace(
+                self.base,
+                tasks=tuple(self.tasks.values()),
+                changes=tuple(sorted((c for part in parts for c in part.changes), key=lambda c: c.number)),
+                meetings=tuple(sorted((x for part in parts for x in part.meetings), key=lambda x: (x.date, x.id))),
+                time_entries=tuple(entries),
+                feedback=tuple(sorted((x for part in parts for x in part.feedback), key=lambda x: (x.date, x.id))),
+            )
+        return self._project
+
+
+_SHARDS = 256
+
+
+def _shard(key: str) -> int:
+    # A fixed hash (not `hash`, which changes per process) keeps iteration order the same on every run.
+    return zlib.crc32(key.encode()) & (_SHARDS - 1)
+
+
+class _GroupMap:
+    """Group key -> group, split into shards so that a commit copies only the shards it changes.
+
+    Copying one dict of every group per commit was linear in the workspace, so quadratic over a
+    long history.
+    """
+
+    __slots__ = ("shards",)
+
+    def __init__(self, shards: list[dict[str, _Group]]) -> None:
+        self.shards = shards
+
+    @classmethod
+    def of(cls, groups: Mapping[str, _Group]) -> _GroupMap:
+        shards: list[dict[str, _Group]] = [{} for _ in range(_SHARDS)]
+        for key, group in groups.items():
+            shards[_shard(key)][key] = group
+        return cls(shards)
+
+    def get(self, key: str) -> _Group | None:
+        return self.shards[_shard(key)].get(key)
+
+    def __getitem__(self, key: str) -> _Group:
+        return self.shards[_shard(key)][key]
+
+    def __iter__(self) -> Iterator[str]:
+        for shard in self.shards:
+            yield from shard
+
+    def values(self) -> Iterator[_Group]:
+        for shard in self.shards:
+            yield from shard.values()
+
+    def updated(self, changes: Mapping[str, _Group | None]) -> _GroupMap:
+        """A new map with these groups replaced (None removes one); untouched shards are shared."""
+        shards = list(self.shards)
+        copied: set[int] = set()
+        for key, group in changes.items():
+            index = _shard(key)
+            if index not in copied:
+                shards[index] = dict(shards[index])
+                copied.add(index)
+            if group is None:
+                shards[index].pop(key, None)
+            else:
+                shards[index][key] = group
+        return _GroupMap(shards)
 
 
 class Snapshot:
     """The workspace's data files at one point of the history, loaded on demand (and cached)."""
 
-    __slots__ = ("_ctx", "_groups", "_policy", "_projects", "_records", "_ws", "_ws_done")
+    __slots__ = (
+        "_assemblies",
+        "_ctx",
+        "_groups",
+        "_pending",
+        "_policy",
+        "_project_keys",
+        "_projects",
+        "_records",
+        "_scoped",
+        "_ws",
+        "_ws_done",
+    )
 
     def __init__(
-        self, ctx: _Context, groups: Mapping[str, _Group], projects: Mapping[str, m.Project | None] | None = None
+        self,
+        ctx: _Context,
+        groups: Mapping[str, _Group] | _GroupMap,
+        projects: Mapping[str, m.Project | None] | None = None,
     ) -> None:
         self._ctx = ctx
-        self._groups = dict(groups)
+        self._groups = groups if isinstance(groups, _GroupMap) else _GroupMap.of(groups)
         self._ws: m.Workspace | None = None
         self._ws_done = False
         self._policy: Policy | None = None
@@ -663,6 +854,14 @@ class Snapshot:
         self._projects: dict[str, m.Project | None] = dict(projects or {})
         # Record groups by project, derived from the parent's index when there is one.
         self._records: dict[str, dict[str, _Group]] | None = None
+        # Keys of the project groups, sorted; inherited while no commit adds or removes a project file.
+        self._project_keys: tuple[str, ...] | None = None
+        # Policies over this state reduced to one project (see `policy_for`).
+        self._scoped: dict[str, Policy] = {}
+        # How each assembled project was put together, and for projects this state changed, the
+        # parent's assembly with the (old, new) groups to swap in it (see `_Assembly.updated`).
+        self._assemblies: dict[str, _Assembly] = {}
+        self._pending: dict[str, tuple[_Assembly, list[tuple[_Group | None, _Group | None]]]] = {}
 
     def _record_groups(self) -> dict[str, dict[str, _Group]]:
         if self._records is None:
@@ -715,22 +914,30 @@ class Snapshot:
         touched: dict[str, dict[str, BlobRef | None]] = {}
         for path, ref in edits.items():
             touched.setdefault(_group_key(path), {})[path] = ref
-        groups = dict(self._groups)
+        replaced: dict[str, _Group | None] = {}
         for key, changes in touched.items():
-            old = groups.get(key)
+            old = self._groups.get(key)
             files = dict(old.files) if old is not None else {}
             for path, ref in changes.items():
                 if ref is None:
                     files.pop(path, None)
                 else:
                     files[path] = ref
-            if files or not key:
-                groups[key] = _Group(key, files)
-            else:
-                groups.pop(key, None)
+            replaced[key] = _Group(key, files) if files or not key else None
+        groups = self._groups.updated(replaced)
         changed_projects = {key.split("/")[1] for key in touched if key}
         kept = {pid: project for pid, project in self._projects.items() if pid not in changed_projects}
         child = Snapshot(self._ctx, groups, kept)
+        child._assemblies = {pid: made for pid, made in self._assemblies.items() if pid not in changed_projects}
+        for project_id in changed_projects:
+            assembly = self._assemblies.get(project_id)
+            base_key = f"projects/{project_id}"
+            if assembly is not None and base_key not in touched:
+                prefix = base_key + "/"
+                swaps = [(self._groups.get(key), replaced[key]) for key in touched if key.startswith(prefix)]
+                child._pending[project_id] = (assembly, swaps)
+        if self._project_keys is not None and not any(key.count("/") == 1 for key in touched):
+            child._project_keys = self._project_keys
         if self._records is not None:
             # The index of record groups follows the edits instead of being rebuilt from every group.
             records = dict(self._records)
@@ -739,7 +946,7 @@ class Snapshot:
                 mine = dict(records.get(project_id, {}))
                 for key in touched:
                     if key.startswith(prefix) and key.count("/") >= 3:
-                        group = groups.get(key)
+                        group = replaced[key]
                         if group is None:
                             mine.pop(key, None)
                         else:
@@ -759,11 +966,13 @@ class Snapshot:
             top = self._groups[""].load(self._ctx)
             if top.settings is not None:
                 projects: dict[str, m.Project] = {}
-                for key in sorted(self._groups):
-                    if key.count("/") == 1:
-                        project = self.project(key.split("/")[1])
-                        if project is not None:
-                            projects[project.id] = project
+                if self._project_keys is None:
+                    # Sorting every group per state is quadratic over a long history: done once, then inherited.
+                    self._project_keys = tuple(sorted(key for key in self._groups if key.count("/") == 1))
+                for key in self._project_keys:
+                    project = self.project(key.split("/")[1])
+                    if project is not None:
+                        projects[project.id] = project
                 self._ws = m.Workspace(
                     root=str(self._ctx.root),
                     settings=top.settings,
@@ -778,17 +987,19 @@ class Snapshot:
         if project_id is None:
             return None
         if project_id not in self._projects:
-            base = self._groups.get(f"projects/{project_id}")
-            base_project = base.load(self._ctx).project if base is not None else None
-            assembled = None
-            if base_project is not None:
-                parts: list[tuple[str | None, m.Project]] = []
-                for group in self._record_groups().get(project_id, {}).values():
-                    part = group.load(self._ctx).project
-                    if part is not None:
-                        parts.append((group.comment_of, part))
-                assembled = _assemble(base_project, parts)
-            self._projects[project_id] = assembled
+            assembly: _Assembly | None = None
+            pending = self._pending.pop(project_id, None)
+            if pending is not None:
+                assembly = pending[0].updated(pending[1], self._ctx)
+            if assembly is None:
+                base = self._groups.get(f"projects/{project_id}")
+                base_project = base.load(self._ctx).project if base is not None else None
+                if base_project is not None:
+                    groups = self._record_groups().get(project_id, {}).values()
+                    assembly = _Assembly.full(base_project, groups, self._ctx)
+            if assembly is not None:
+                self._assemblies[project_id] = assembly
+            self._projects[project_id] = assembly.project() if assembly is not None else None
         return self._projects[project_id]
 
     def policy(self) -> Policy | None:
@@ -798,6 +1009,42 @@ class Snapshot:
             if ws is not None:
                 self._policy = Policy(ws)
         return self._policy
+
+    def policy_for(self, project_id: str | None) -> Policy | None:
+        """The rules of this state for questions about one project's records (None: the whole workspace).
+
+        Visibility and write rules for a project's records depend only on that project, the
+        settings, people and teams; a policy over just those is built in a fraction of the time
+        (building one over every project, once per commit, made long histories quadratic).
+        """
+        if project_id is None:
+            return self.policy()
+        scoped = self._scoped.get(project_id)
+        if scoped is None:
+            if self._policy is not None:
+                return self._policy
+            top = self._groups[""].load(self._ctx)
+            if top.settings is None:
+                return None
+            project = self.project(project_id)
+            # States that share this project's assembly and the settings group share its rules too.
+            assembly = self._assemblies.get(project_id)
+            if assembly is not None and assembly.policy is not None and assembly.policy[0] is top:
+                self._scoped[project_id] = assembly.policy[1]
+                return assembly.policy[1]
+            scoped = Policy(
+                m.Workspace(
+                    root=str(self._ctx.root),
+                    settings=top.settings,
+                    people=top.people,
+                    teams=top.teams,
+                    projects={project_id: project} if project is not None else {},
+                )
+            )
+            self._scoped[project_id] = scoped
+            if assembly is not None:
+                assembly.policy = (top, scoped)
+        return scoped
 
     def people(self) -> dict[str, m.Person]:
         """The people of this state (read even when the settings file is unreadable)."""
@@ -829,8 +1076,8 @@ class Snapshot:
 
 
 def normalize_email(email: str) -> str:
-    """The form in which author emails and people's `emails` are compared."""
-    return email.strip().casefold()
+    """The form in which author emails and people's `emails` are compared (the rule of `identity`)."""
+    return identity.normalize_email(email)
 
 
 # ---------------------------------------------------------------------------------------- graph
@@ -1489,6 +1736,30 @@ def _sees(policy: Policy, viewer: Viewer, ref: EntityRef, thing: object | None, 
     return bool(policy.can_see(viewer, FieldRef(thing, field_name)))
 
 
+def seen_now(policy_now: Policy, viewer: Viewer, event: Event) -> bool:
+    """The "now" half of `event_visible`: the viewer sees the entity (and field) in the current workspace."""
+    now_thing = find_entity(policy_now.ws, event.entity)
+    if now_thing is None and event.entity.kind in ("time", "expense"):
+        now_thing = event.after if event.after is not None else event.before
+    return _sees(policy_now, viewer, event.entity, now_thing, event.field)
+
+
+def seen_in_states(
+    policy_before: Policy | None, policy_after: Policy | None, viewer: Viewer, event: Event
+) -> bool | Literal["managers"]:
+    """The history half of `event_visible`: seen before and after the commit (True), not (False), or
+
+    "managers" when a state has no workspace, where only viewers who see the settings now see it.
+    """
+    answer: bool | Literal["managers"] = True
+    for policy, thing in ((policy_before, event.before), (policy_after, event.after)):
+        if policy is None:
+            answer = "managers"
+        elif not _sees(policy, viewer, event.entity, thing, event.field):
+            return False
+    return answer
+
+
 def event_visible(
     policy_before: Policy | None, policy_after: Policy | None, policy_now: Policy, viewer: Viewer, event: Event
 ) -> bool:
@@ -1499,16 +1770,9 @@ def event_visible(
     Time and expense lines have no id: "now" judges the line itself by the current rules.
     A missing before/after policy (no workspace in that state) shows the event to managers only.
     """
-    now_thing = find_entity(policy_now.ws, event.entity)
-    if now_thing is None and event.entity.kind in ("time", "expense"):
-        now_thing = event.after if event.after is not None else event.before
-    if not _sees(policy_now, viewer, event.entity, now_thing, event.field):
+    if not seen_now(policy_now, viewer, event):
         return False
-    for policy, thing in ((policy_before, event.before), (policy_after, event.after)):
-        if policy is None:
-            if not policy_now.can_see(viewer, policy_now.ws.settings):
-                return False
-            continue
-        if not _sees(policy, viewer, event.entity, thing, event.field):
-            return False
-    return True
+    states = seen_in_states(policy_before, policy_after, viewer, event)
+    if states == "managers":
+        return bool(policy_now.can_see(viewer, policy_now.ws.settings))
+    return states

@@ -8,7 +8,10 @@ another. Cross-file rules live in `checks`.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +21,18 @@ from . import model as m
 from .findings import Finding, error, warning
 from .model import Loc
 from .schema import validate
-from .tree import DiskTree, Tree, TreePath
-from .yamlio import Doc, FrontMatterDoc, SourceError, decode, describe_path, parse_front_matter, parse_yaml
+from .tree import DiskTree, Kind, Tree, TreePath
+from .yamlio import (
+    MAX_FILE_BYTES,
+    Doc,
+    FrontMatterDoc,
+    SourceError,
+    decode,
+    describe_path,
+    parse_front_matter,
+    parse_yaml,
+    size_error,
+)
 
 WORKSPACE_FILE = "worktrail.yaml"
 LOWER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -126,6 +139,23 @@ def _impossible_dates(doc: Doc) -> list[Finding]:
     return found
 
 
+def _read_capped(path: TreePath) -> bytes:
+    """A file's bytes; a file on disk is measured first, so an over-size one is refused unread."""
+    tree = path.tree
+    if not isinstance(tree, DiskTree):
+        return path.read_bytes()
+    # Neither follow a link nor wait on a FIFO that replaced the file since it was listed.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    with os.fdopen(os.open(os.path.join(tree.root, path.rel), flags), "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise size_error(path.rel, info.st_size)
+        # A file still growing is cut one byte past the limit, which `decode` then refuses.
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
 class ParseCache:
     """Parsed-and-validated files keyed by path and content, reused across loads (history, rebuilds)."""
 
@@ -164,7 +194,10 @@ class _Loader:
             self.report(error(Loc(rel), "file.unexpected", "not a regular file"))
             return None
         try:
-            return path.read_bytes()
+            return _read_capped(path)
+        except SourceError as exc:
+            self.report(error(exc.loc, "file.size", exc.message))
+            return None
         except OSError as exc:
             self.report(error(Loc(rel), "file.unreadable", f"cannot read the file: {exc.strerror}"))
             return None
@@ -190,6 +223,8 @@ class _Loader:
         return None if findings else value
 
     def _parse(self, rel: str, raw: bytes, schema: str, parse: Callable[[str, str], Any]) -> tuple[Any, list[Finding]]:
+        if len(raw) > MAX_FILE_BYTES:
+            return None, [error(Loc(rel), "file.size", size_error(rel, len(raw)).message)]
         try:
             text = decode(raw, rel)
         except SourceError as exc:
@@ -699,10 +734,76 @@ class _Loader:
         return tuple(sorted(out, key=lambda x: (x.date, x.id)))
 
 
-def load_workspace(root: Path) -> LoadResult:
-    """Read every file of the workspace folder at `root`; never raises for bad content."""
+class ScanTree(DiskTree):
+    """A DiskTree that lists each folder once with `os.scandir` and remembers its entries' kinds.
+
+    The loader asks the kind of every path several times; answering from the listing saves a
+    `lstat` (and a `Path`) per question, which matters at tens of thousands of files.
+    """
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.base = str(root)
+        self.kinds: dict[str, Kind | None] = {"": "dir"}
+        self.listed: dict[str, list[str]] = {}
+
+    def children(self, rel: str) -> list[str]:
+        names = self.listed.get(rel)
+        if names is None and self.kind(rel) != "dir":
+            # Never list through a symbolic link (or a file): a linked folder's content is outside.
+            self.listed[rel] = []
+            return []
+        if names is None:
+            names = []
+            prefix = f"{rel}/" if rel else ""
+            try:
+                with os.scandir(os.path.join(self.base, rel) if rel else self.base) as entries:
+                    for entry in entries:
+                        names.append(entry.name)
+                        # d_type answers without a stat; symbolic links are reported, never followed.
+                        if entry.is_symlink():
+                            kind: Kind = "link"
+                        elif entry.is_dir(follow_symlinks=False):
+                            kind = "dir"
+                        elif entry.is_file(follow_symlinks=False):
+                            kind = "file"
+                        else:
+                            kind = "other"
+                        self.kinds[prefix + entry.name] = kind
+            except OSError:
+                names = []
+            names.sort()
+            self.listed[rel] = names
+        return names
+
+    def kind(self, rel: str) -> Kind | None:
+        if rel in self.kinds:
+            return self.kinds[rel]
+        parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        if self.kind(parent) != "dir":
+            # Below a link (or a file) nothing exists for the loader: links are never followed.
+            self.kinds[rel] = None
+            return None
+        if parent not in self.listed:
+            self.children(parent)
+        found = self.kinds.get(rel)
+        self.kinds[rel] = found
+        return found
+
+    def read(self, rel: str) -> bytes:
+        if self.kind(rel) != "file":
+            raise OSError(f"{rel} is not a regular file inside the workspace")
+        with open(os.path.join(self.base, rel), "rb") as handle:
+            return handle.read()
+
+
+def load_workspace(root: Path, cache: ParseCache | None = None) -> LoadResult:
+    """Read every file of the workspace folder at `root`; never raises for bad content.
+
+    `cache` reuses parses of unchanged files (e.g. `buildcache.PersistentParseCache` across runs).
+    """
     root = root.resolve()
-    return _Loader(root, DiskTree(root), None).load()
+    return _Loader(root, ScanTree(root), cache).load()
 
 
 def load_tree(tree: Tree, root: Path, cache: ParseCache | None = None) -> LoadResult:

@@ -6,6 +6,9 @@ target, or None. A reference without a link stays plain text: no URL, no title, 
 
 The output for one text depends only on the text and on the links its references resolve to, so
 results are cached under exactly that key and shared safely between audiences of one build.
+
+Characters that change what a reader sees without being seen themselves never reach a page, feed,
+calendar or spreadsheet raw: `clean_text` replaces them with U+FFFD (see there).
 """
 
 from __future__ import annotations
@@ -28,6 +31,26 @@ _SCHEME: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 # Browsers ignore ASCII whitespace and control characters inside a scheme ("java\tscript:").
 _IGNORED_IN_SCHEME: Final = re.compile(r"[\x00-\x20\x7f]")
 _SPACES: Final = re.compile(r"\s+")
+# C0 controls but tab and newline, DEL and C1 controls, bidirectional embeddings, overrides and
+# isolates, lone surrogates, and the noncharacters U+FFFE/U+FFFF.
+UNSAFE_CHARACTERS: Final = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+REPLACEMENT: Final = "\ufffd"
+
+
+def clean_text(text: str) -> str:
+    """`text` fit for display: line breaks as `\\n`, unsafe characters replaced by U+FFFD.
+
+    Replaced rather than removed, so that a reader (and an auditor) sees that something was there.
+    Controls are invalid in XML 1.0 and in RFC 5545 text; a direction override or isolate reorders
+    the text around it, so a title can read differently from what it says ("Trojan Source"). Plain
+    right-to-left text needs none of them, and keeps its marks (U+200E, U+200F, U+061C); zero-width
+    joiners and spaces stay too, since emoji sequences and several scripts need them.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return UNSAFE_CHARACTERS.sub(REPLACEMENT, text)
 
 
 @dataclass(frozen=True, order=True)

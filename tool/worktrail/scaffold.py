@@ -7,10 +7,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .ci_templates import CI_PATHS, ci_file
 from .resources import schemas_dir
 from .schema import SCHEMA_NAMES
 
 SCHEMA_FOLDER = ".schemas"
+# The audiences of the minimal workspace (its only team is internal): what a new CI file publishes.
+MINIMAL_AUDIENCES = ("internal",)
 
 
 class ScaffoldError(Exception):
@@ -33,14 +36,16 @@ def _files(name: str) -> dict[str, str]:
     }
 
 
-def write_minimal_workspace(directory: Path, name: str) -> list[Path]:
-    """Create the workspace files (and editor schemas) in `directory`; all or nothing."""
+def write_minimal_workspace(directory: Path, name: str, ci: str | None = None) -> list[Path]:
+    """Create the workspace files (and editor schemas, and the `ci` workflow if asked) in `directory`; all or nothing."""
     directory = directory.resolve()
     if (directory / "worktrail.yaml").exists():
         raise ScaffoldError(f"{directory} already holds a workspace (worktrail.yaml exists)")
     if directory.exists() and not directory.is_dir():
         raise ScaffoldError(f"{directory} exists and is not a folder")
-    clashes = [n for n in ("people", "teams", "projects", SCHEMA_FOLDER) if (directory / n).exists()]
+    ci_rel = CI_PATHS[ci] if ci is not None else None
+    names = ("people", "teams", "projects", SCHEMA_FOLDER, *([ci_rel] if ci_rel else []))
+    clashes = [n for n in names if (directory / n).exists()]
     if clashes:
         raise ScaffoldError(f"{directory} already has {', '.join(clashes)}; choose an empty folder")
     directory.mkdir(parents=True, exist_ok=True)
@@ -48,7 +53,11 @@ def write_minimal_workspace(directory: Path, name: str) -> list[Path]:
     staging = Path(tempfile.mkdtemp(prefix=".worktrail-init-", dir=directory))
     written: list[Path] = []
     try:
-        for rel, text in _files(name).items():
+        files = _files(name)
+        if ci is not None:
+            rel, text = ci_file(ci, MINIMAL_AUDIENCES)
+            files[rel] = text
+        for rel, text in files.items():
             target = staging / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
@@ -56,9 +65,45 @@ def write_minimal_workspace(directory: Path, name: str) -> list[Path]:
         schema_target.mkdir()
         for schema in SCHEMA_NAMES:
             shutil.copyfile(schemas_dir() / f"{schema}.schema.json", schema_target / f"{schema}.schema.json")
+        nested_ci = ci_rel.split("/")[0] if ci_rel is not None and "/" in ci_rel else None
+        if ci_rel is not None and nested_ci is not None:
+            # The repository may already have this folder (.github/workflows): move the file alone.
+            (directory / ci_rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / ci_rel, directory / ci_rel)
+            written.append(directory / ci_rel)
         for entry in sorted(os.listdir(staging)):
+            if entry == nested_ci:
+                continue
             os.replace(staging / entry, directory / entry)
             written.append(directory / entry)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return written
+
+
+def write_ci_file(directory: Path, ci: str) -> Path:
+    """Add the `ci` workflow to the existing workspace in `directory`; refuses to replace a file."""
+    from .load import load_workspace
+    from .redact import default_audiences
+
+    directory = directory.resolve()
+    rel = CI_PATHS[ci]
+    target = directory / rel
+    if target.exists() or target.is_symlink():
+        raise ScaffoldError(f"{target} already exists; remove it first to write a new one")
+    loaded = load_workspace(directory)
+    if loaded.workspace is None:
+        raise ScaffoldError(f"cannot read {directory}/worktrail.yaml; run `worktrail -C {directory} validate`")
+    _, text = ci_file(ci, [audience.name for audience in default_audiences(loaded.workspace)])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target and renamed: never half a file.
+    handle, temporary = tempfile.mkstemp(prefix=".worktrail-ci-", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; the workflow is an ordinary file
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target

@@ -9,13 +9,14 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
+from .fastschema import Unsupported, compile_schema
 from .findings import Finding, error
 from .resources import schemas_dir
 from .yamlio import Doc, PathKey, describe_path
@@ -35,6 +36,8 @@ SCHEMA_NAMES = (
     "feedback",
 )
 
+MAX_FINDINGS_PER_FILE = 100
+_EMAIL_PATTERN = r"^[^\s<>@]+@[^\s<>@]+$"
 _PATTERN_HINTS = {
     "date": "a date written YYYY-MM-DD",
     "date-time": "a date and time written YYYY-MM-DDTHH:MM:SSZ (or with an offset like +01:00)",
@@ -72,13 +75,36 @@ def validator(name: str) -> Any:
     return _Validator(load_schema(name))
 
 
+@cache
+def fast_check(name: str) -> Callable[[Any], bool]:
+    """A yes/no check for schema `name`: compiled closures (~20x faster), else jsonschema's is_valid."""
+    try:
+        return compile_schema(load_schema(name), _strict_regex)
+    except Unsupported:
+        return validator(name).is_valid  # type: ignore[no-any-return]
+
+
 def validate(doc: Doc, name: str) -> list[Finding]:
     """Validate a parsed document against schema `name`; one finding per problem, with its line."""
-    check = validator(name)
-    if check.is_valid(doc.data):
+    # The clean path asks only "valid?"; jsonschema runs in full only to explain a failure.
+    if fast_check(name)(doc.data):
         return []
-    findings = [f for err in check.iter_errors(doc.data) for f in _explain(doc, err)]
-    return sorted(set(findings))
+    check = validator(name)
+    findings: set[Finding] = set()
+    # A hostile file can hold a million wrong items: explain the first ones, and say that more follow.
+    for err in check.iter_errors(doc.data):
+        for finding in _explain(doc, err):
+            findings.add(finding)
+            if len(findings) > MAX_FINDINGS_PER_FILE:
+                shown = sorted(findings)
+                more = error(
+                    shown[MAX_FINDINGS_PER_FILE].loc,
+                    "schema.more",
+                    f"more problems from here on are not listed (the first {MAX_FINDINGS_PER_FILE} are); "
+                    "fix those first",
+                )
+                return [*shown[:MAX_FINDINGS_PER_FILE], more]
+    return sorted(findings)
 
 
 def _type_name(value: Any) -> str:
@@ -165,6 +191,9 @@ def _pattern_hint(schema: dict[str, Any]) -> str:
     if isinstance(ref_name, str) and ref_name in _PATTERN_HINTS:
         return _PATTERN_HINTS[ref_name]
     pattern = str(schema.get("pattern", ""))
+    if pattern == _EMAIL_PATTERN:
+        # Spaces are refused rather than trimmed, so the file says exactly what Git records.
+        return "an email address like ana@example.com: one '@', no spaces (not even around it), no '<' or '>'"
     if pattern.startswith("^[0-9]{4}-") and "T" in pattern:
         return _PATTERN_HINTS["date-time"]
     if pattern.startswith("^[0-9]{4}-"):

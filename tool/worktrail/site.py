@@ -8,8 +8,16 @@ chrome) and `page` (the page's own context), and never decide visibility.
 Output safety: `build_sites` builds every audience into a temporary folder beside the target and
 swaps the finished folders in only at the end, so a failed build leaves the previous sites as they
 were; it refuses to write into a folder that is neither empty nor a previous Worktrail output.
+Each swap is one atomic exchange (Linux), so even a killed build leaves every audience folder whole,
+old or new; the next build removes what a killed one left. One build at a time holds the output
+folder's lock; another fails at once.
 Output is byte-identical for identical input: the build date comes from `SOURCE_DATE_EPOCH` (or the
 start of the current UTC day), iteration is sorted, and no file records when it was written.
+
+Content safety: pages, feed, calendar, CSVs and search index show every text through
+`render.clean_text` (controls and direction overrides become U+FFFD); CSV cells that could run as a
+formula get a leading `'`. A document is copied only if it is a regular file of at most
+MAX_DOCUMENT_BYTES reached without any symbolic link; FIFOs and devices are never opened.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from markupsafe import Markup
 
 from . import model as m
 from .i18n import WEEKDAY_IDS, Formatter, Lang
-from .render import Link, MarkdownRenderer
+from .render import UNSAFE_CHARACTERS, Link, MarkdownRenderer, clean_text
 from .resources import templates_dir
 
 if TYPE_CHECKING:
@@ -49,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MARKER",
+    "MAX_DOCUMENT_BYTES",
     "PAGE_CONTEXTS",
     "BuildError",
     "Page",
@@ -78,9 +87,12 @@ CSV_FILES: Final = ("time-by-person", "time-by-month", "time-entries", "expenses
 # Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER: Final = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
-_XML_INVALID: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_ICS_CONTROL: Final = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 SNIPPET_LENGTH: Final = 240
+# Documents larger than this are not copied into a site (a warning says so): a site is meant to be
+# published and downloaded, and every audience's build holds its copies in memory.
+MAX_DOCUMENT_BYTES: Final = 50 * 1024 * 1024
+# What a copied document's name may not hold: what `clean_text` replaces, and tabs and line breaks.
+_ODD_NAME: Final = re.compile(f"{UNSAFE_CHARACTERS.pattern}|[\t\n]")
 
 
 class BuildError(Exception):
@@ -946,40 +958,107 @@ def _snippet(text: str) -> str:
 
 
 def _safe_doc_path(path: str) -> str | None:
-    """A document path fit to be a file name in the site, or None (absolute, `..`, dot-files, control chars)."""
-    cleaned = path.strip().replace("\\", "/")
+    """A document path fit to be a file name in the site, or None.
+
+    None for absolute paths, `..`, backslashes, dot-files, and names holding controls, tabs, line
+    breaks or direction overrides; validation refuses the same paths.
+    """
+    cleaned = path
     while cleaned.startswith("./"):
         cleaned = cleaned[2:]
-    parts = cleaned.split("/")
-    if not cleaned or cleaned.startswith("/"):
+    if not cleaned or cleaned.startswith("/") or "\\" in cleaned:
         return None
-    for part in parts:
-        if part in ("", ".", "..") or part.startswith(".") or any(ord(c) < 32 or c == "\x7f" for c in part):
+    for part in cleaned.split("/"):
+        if part in ("", ".", "..") or part.startswith(".") or _ODD_NAME.search(part):
             return None
-    return "/".join(parts)
+    return cleaned
 
 
-def _read_workspace_file(root: Path, rel: str) -> bytes | None:
-    """Bytes of `root/rel` if every component below `root` is a real folder or regular file (no links)."""
-    current = root
+class _NotCopied(Exception):
+    """Why a document is not copied into the site (the end of the build's warning)."""
+
+
+_DIR_FLAGS: Final = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
+# Non-blocking: were a FIFO swapped in after the check, opening it would still return at once.
+_FILE_FLAGS: Final = (
+    os.O_RDONLY
+    | _NOFOLLOW
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+# Where the platform allows, each folder is opened relative to the one before it, without
+# following links, so a link swapped in during the build is refused too.
+_OPENAT: Final = os.open in os.supports_dir_fd and os.stat in os.supports_dir_fd and _NOFOLLOW != 0
+
+
+def _read_workspace_file(root: Path, rel: str, limit: int | None = None) -> bytes:
+    """Bytes of the regular file `root/rel`, reached without any symbolic link below `root`.
+
+    Raises _NotCopied for a link, a FIFO, socket or device, a folder, a missing file, or a file over
+    `limit` bytes (MAX_DOCUMENT_BYTES). Every entry is checked with lstat before it is opened.
+    """
+    limit = MAX_DOCUMENT_BYTES if limit is None else limit
     parts = rel.split("/")
-    for index, part in enumerate(parts):
-        current = current / part
-        try:
-            mode = os.lstat(current).st_mode
-        except OSError:
-            return None
-        last = index == len(parts) - 1
-        if stat.S_ISLNK(mode) or (last and not stat.S_ISREG(mode)) or (not last and not stat.S_ISDIR(mode)):
-            return None
+    fds: list[int] = []
     try:
-        if not current.resolve().is_relative_to(root.resolve()):
-            return None
-        fd = os.open(current, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read()
+        if _OPENAT:
+            fds.append(os.open(root, _DIR_FLAGS))
+        info: os.stat_result | None = None
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            where = "/".join(parts[: index + 1])
+            try:
+                if _OPENAT:
+                    info = os.stat(part, dir_fd=fds[-1], follow_symlinks=False)
+                else:
+                    info = os.lstat(root.joinpath(*parts[: index + 1]))
+            except (FileNotFoundError, NotADirectoryError):
+                raise _NotCopied("there is no such file") from None
+            if stat.S_ISLNK(info.st_mode):
+                raise _NotCopied(f"{where} is a symbolic link, and links are not followed")
+            if not last and not stat.S_ISDIR(info.st_mode):
+                raise _NotCopied(f"{where} is not a folder")
+            if last and not stat.S_ISREG(info.st_mode):
+                raise _NotCopied("it is not a regular file (but a folder, FIFO, socket or device)")
+            if last and info.st_size > limit:
+                raise _NotCopied(_too_large(info.st_size, limit))
+            if _OPENAT:
+                fds.append(os.open(part, _FILE_FLAGS if last else _DIR_FLAGS | _NOFOLLOW, dir_fd=fds[-1]))
+        if not _OPENAT:
+            fds.append(os.open(root.joinpath(*parts), _FILE_FLAGS))
+        assert info is not None
+        return _read_regular(fds[-1], info, limit)
+    except OSError as exc:
+        raise _NotCopied(f"it cannot be read ({exc.strerror or exc})") from None
+    finally:
+        for fd in reversed(fds):
+            os.close(fd)
+
+
+def _read_regular(fd: int, checked: os.stat_result, limit: int) -> bytes:
+    """At most `limit` bytes of the open file `fd`, which must still be the regular file `checked`."""
+    opened = os.fstat(fd)
+    if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (checked.st_dev, checked.st_ino):
+        raise _NotCopied("it was replaced while the site was built")
+    chunks: list[bytes] = []
+    size = 0
+    # Read to the limit, not to the size seen: a file that grows meanwhile is still capped.
+    while size <= limit:
+        chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise _NotCopied(_too_large(size, limit))
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"it is {size:,} bytes, over the {limit:,}-byte limit for documents copied into a site"
 
 
 class _Urls:
@@ -1020,8 +1099,22 @@ class _Urls:
 
 def _href(page_path: str, target: str) -> str:
     """The relative URL from the page at `page_path` to the site file `target` (both root-relative)."""
-    relative = posixpath.relpath(target, posixpath.dirname(page_path) or ".")
-    return quote(relative, safe="/")
+    return quote(_relative(target, posixpath.dirname(page_path) or "."), safe="/")
+
+
+def _relative(target: str, start: str) -> str:
+    """`posixpath.relpath(target, start)` for clean root-relative paths, without its slow normalising."""
+    start_parts = [] if start == "." else start.split("/")
+    target_parts = target.split("/")
+    # Anything unusual (empty, "." or ".." parts, absolute paths) goes the long, exact way.
+    if any(part in ("", ".", "..") for part in (*start_parts, *target_parts)):
+        return posixpath.relpath(target, start)
+    common = 0
+    for mine, theirs in zip(start_parts, target_parts, strict=False):
+        if mine != theirs:
+            break
+        common += 1
+    return "/".join([".."] * (len(start_parts) - common) + target_parts[common:]) or "."
 
 
 class _Figures:
@@ -1071,6 +1164,7 @@ class _Builder:
         if not view.sees_everything:
             events = [dataclasses.replace(e, message=None) for e in events]
         self.events = sorted(events, key=lambda e: (e.when, e.key, e.summary), reverse=True)
+        self._event_index: dict[tuple[str | None, str, str | None], list[TrailEvent]] | None = None
         self.files_root = files_root
         self.warn = warn
         self.site_name = settings.name or "Worktrail"
@@ -1206,7 +1300,12 @@ class _Builder:
         return tuple(out)
 
     def entity_events(self, project: m.Project, kind: str, entity: str) -> list[TrailEvent]:
-        return [e for e in self.events if e.project == project.id and e.kind == kind and e.entity == entity]
+        # One index of all events instead of a scan per entity (quadratic on a long history).
+        if self._event_index is None:
+            self._event_index = {}
+            for event in self.events:
+                self._event_index.setdefault((event.project, event.kind, event.entity), []).append(event)
+        return list(self._event_index.get((project.id, kind, entity), ()))
 
     # -- documents ------------------------------------------------------------------------------
 
@@ -1216,15 +1315,18 @@ class _Builder:
             if safe is None:
                 self.warn(f"{project.id}: document path {doc.path!r} is not a plain relative path; not copied")
                 continue
+            if safe == "index.yaml":
+                # The index lists hidden documents too: it is never published as a document.
+                self.warn(f"{project.id}: files/index.yaml is the documents index, not a document; not copied")
+                continue
             if self.files_root is None:
                 self.warn(f"{project.id}: no workspace folder given; document {doc.path} not copied")
                 continue
-            data = _read_workspace_file(self.files_root, f"projects/{project.id}/files/{safe}")
-            if data is None:
-                self.warn(
-                    f"projects/{project.id}/files/{safe}: missing, not a regular file, or reached through a "
-                    "symbolic link; not copied"
-                )
+            rel = f"projects/{project.id}/files/{safe}"
+            try:
+                data = _read_workspace_file(self.files_root, rel)
+            except _NotCopied as why:
+                self.warn(f"{rel}: {why}; not copied")
                 continue
             target = _Urls.document(project.id, safe)
             self.copies[(project.id, doc.path)] = target
@@ -1884,10 +1986,15 @@ class _Builder:
         return out
 
     def search_index(self) -> bytes:
-        entries = [{"kind": e.kind, "title": e.title, "url": e.href, "text": e.text} for e in self.search_entries("")]
+        entries = [
+            {"kind": e.kind, "title": clean_text(e.title), "url": e.href, "text": clean_text(e.text)}
+            for e in self.search_entries("")
+        ]
         return _json_bytes({"language": self.fmt.lang, "entries": entries})
 
     def export(self) -> bytes:
+        # Data, not display: texts are kept exactly as written (JSON escapes controls itself), unlike
+        # pages, feed, calendar, CSVs and search index, which show them through `clean_text`.
         data = {
             "format": "worktrail-export",
             "version": 1,
@@ -2042,8 +2149,14 @@ def _num(value: float | None) -> str:
 
 
 def _csv_cell(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula: a leading = + - @ (tab, CR) gets a `'` first."""
-    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+    """A cell a spreadsheet will not run as a formula: a leading = + - @ (tab, CR) gets a `'` first.
+
+    Leading spaces do not hide a formula (some spreadsheets trim them on import); controls and
+    direction overrides are replaced as on pages (`clean_text`).
+    """
+    value = clean_text(value)
+    formula = value.startswith(_FORMULA_START) or value.lstrip().startswith(_FORMULA_START)
+    if formula and not _PLAIN_NUMBER.match(value):
         return "'" + value
     return value
 
@@ -2075,12 +2188,16 @@ def _plain(value: Any) -> Any:
 
 
 def _json_bytes(data: object) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
+    # JSON escapes controls itself; a lone surrogate (which UTF-8 cannot encode) becomes the JSON
+    # escape `\udXXX`, exactly what `ensure_ascii` would write, so the file stays valid and loads back.
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+    return text.encode("utf-8", errors="backslashreplace")
 
 
 def _xml_text(text: str) -> str:
-    # XML 1.0 cannot carry most control characters, even escaped: drop them so the feed stays valid.
-    return _XML_INVALID.sub("", text)
+    # XML 1.0 cannot carry most control characters, even escaped: `clean_text` replaces them (and
+    # direction overrides), so the feed stays well-formed and reads as it does on the pages.
+    return clean_text(text)
 
 
 def _atom_time(value: dt.datetime) -> str:
@@ -2088,10 +2205,9 @@ def _atom_time(value: dt.datetime) -> str:
 
 
 def _ics_text(text: str) -> str:
-    """RFC 5545 TEXT escaping: backslash, semicolon, comma and newlines; other controls dropped."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-    return _ICS_CONTROL.sub("", text)
+    """RFC 5545 TEXT escaping: backslash, semicolon, comma and newlines; other controls replaced (`clean_text`)."""
+    text = clean_text(text)
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
 def _fold(line: str) -> str:
@@ -2179,7 +2295,13 @@ def default_epoch() -> int:
 
 def _render_page(env: jinja2.Environment, page: Page, site: SiteContext) -> bytes:
     template = env.get_template(type(page.context).template)
-    return template.render(site=site, page=page.context).encode()
+    # Cleaned as a whole: every text, attribute and rendered Markdown of the page at once. The
+    # characters replaced never take part in markup, so this cannot change the page's structure.
+    return clean_text(template.render(site=site, page=page.context)).encode()
+
+
+# Renders one page; `buildcache.PageCache.render` reuses an unchanged page's previous bytes instead.
+PageRender = Callable[[jinja2.Environment, Page, SiteContext], bytes]
 
 
 def build_audience_site(
@@ -2191,6 +2313,7 @@ def build_audience_site(
     events: Sequence[TrailEvent] = (),
     files_root: Path | None = None,
     warn: Warn | None = None,
+    render: PageRender | None = None,
 ) -> None:
     """Write every file of one audience's site into `out_dir` (an existing, empty folder).
 
@@ -2201,11 +2324,13 @@ def build_audience_site(
         raise UnsafeOutputError(f"{out_dir} is not empty")
     if files_root is None and view.workspace.root:
         files_root = Path(view.workspace.root)
+    from .render_pool import render_pages
+
     builder = _Builder(view, epoch, renderer or MarkdownRenderer(), events, files_root, warn or (lambda _: None))
     env = environment()
     files: dict[str, bytes] = {MARKER: MARKER_TEXT.encode()}
-    for page in builder.pages():
-        files[page.path] = _render_page(env, page, builder.site_context(page))
+    # Pages are shared out to worker processes when there are CPUs for them (same bytes either way).
+    files.update(render_pages(env, builder.pages(), builder.site_context, render or _render_page))
     files.update(builder.csv_files())
     files["search-index.json"] = builder.search_index()
     files["export.json"] = builder.export()
@@ -2229,7 +2354,8 @@ def _check_output(out: Path, names: Iterable[str]) -> None:
     """Refuse an output folder (or audience folder) that is not empty and not a previous build."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise UnsafeOutputError(f"{out} is not a folder; refusing to write there")
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).is_file():
+    # Staging folders left by a killed first build do not make a folder foreign: the next build removes them.
+    if out.exists() and any(not _is_staging(entry) for entry in out.iterdir()) and not (out / MARKER).is_file():
         raise UnsafeOutputError(
             f"{out} is not empty and is not a Worktrail site (no {MARKER} file); refusing to overwrite it. "
             "Choose another --out folder or empty this one."
@@ -2244,6 +2370,121 @@ def _check_output(out: Path, names: Iterable[str]) -> None:
             )
 
 
+# A build stages its sites in `OUT/.worktrail-build-*`, holding STAGING_MARKER (the builder's pid):
+# one left by a killed build is recognised by both and removed by the next build into OUT.
+STAGING_PREFIX: Final = ".worktrail-build-"
+STAGING_MARKER: Final = ".worktrail-build"
+STAGING_TEXT: Final = "{pid}\nA Worktrail build in progress; the next build removes it if this one was interrupted.\n"
+_AT_FDCWD: Final = -100
+_RENAME_EXCHANGE: Final = 2
+
+
+def _is_staging(entry: Path) -> bool:
+    """Whether `entry` is a build's staging folder: its name, and its marker (or nothing left in it)."""
+    if not entry.name.startswith(STAGING_PREFIX) or entry.is_symlink() or not entry.is_dir():
+        return False
+    return (entry / STAGING_MARKER).is_file() or not any(entry.iterdir())
+
+
+def _new_staging(out: Path) -> Path:
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    (staging / STAGING_MARKER).write_text(STAGING_TEXT.format(pid=os.getpid()), encoding="utf-8")
+    return staging
+
+
+def _remove_staging(folder: Path) -> None:
+    """Remove a staging folder, its marker last, so that one killed midway is still recognised."""
+    for entry in sorted(folder.iterdir()):
+        if entry.name == STAGING_MARKER:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    (folder / STAGING_MARKER).unlink(missing_ok=True)
+    folder.rmdir()
+
+
+def _remove_stale_staging(out: Path, warn: Warn | None) -> None:
+    """Remove what killed builds left in `out`; called with the lock held, so no build is using them."""
+    for entry in sorted(out.iterdir()):
+        if _is_staging(entry):
+            _remove_staging(entry)
+            if warn is not None:
+                warn(f"removed {entry}, left by an interrupted build")
+
+
+def _builder_pid(out: Path, patience: float = 1.0) -> int | None:
+    """The pid of the live build staging in `out` (from its marker), if any.
+
+    Looks again for up to `patience` seconds: a build that has just taken the lock makes its staging next.
+    """
+    from .locking import read_pid
+
+    deadline = time.monotonic() + patience
+    while True:
+        for entry in sorted(out.iterdir()):
+            pid = read_pid(entry / STAGING_MARKER) if _is_staging(entry) else None
+            if pid is not None:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    continue
+                except PermissionError:
+                    pass
+                return pid
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.02)
+
+
+@cache
+def _renameat2() -> Callable[..., int] | None:
+    """Linux's renameat2 from the C library, or None (another system, or a C library without it)."""
+    import sys
+
+    if sys.platform != "linux":
+        return None
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the folders `a` and `b` in one atomic step; False where the system or file system cannot."""
+    import ctypes
+    import errno
+
+    function = _renameat2()
+    if function is None:
+        return False
+    if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _swap_in(new: Path, target: Path, retired: Path) -> None:
+    """Put the finished folder `new` at `target`; a previous `target` is left at `new` (or at `retired`).
+
+    With an atomic exchange, `target` is at every moment the complete old site or the complete new one.
+    """
+    if not target.exists():
+        new.rename(target)
+    elif not _exchange(new, target):
+        # Without an exchange (not Linux), the old folder is away for the instant between two renames.
+        target.rename(retired)
+        new.rename(target)
+
+
 def build_sites(
     ws: m.Workspace,
     out: Path,
@@ -2254,12 +2495,18 @@ def build_sites(
     root: Path | None = None,
     events: EventSource | None = None,
     warn: Warn | None = None,
+    renderer: MarkdownRenderer | None = None,
+    page_render: Callable[[str], PageRender] | None = None,
 ) -> list[Path]:
     """Build the named audiences (default: all) into `out/<name>/`, swapping them in only when all are done.
 
     `root` is the workspace folder that documents are copied from. Returns the audience folders.
     Raises UnknownAudienceError, UnsafeOutputError or BuildError; then nothing in `out` has changed.
+    One build at a time per `out` (a lock on the folder): another one fails at once, naming this one.
     """
+    import contextlib
+
+    from .locking import LockBusy, LockError, locked
     from .policy import Policy
     from .redact import default_audiences, redact
 
@@ -2277,43 +2524,63 @@ def build_sites(
     files_root = root if root is not None else (Path(ws.root) if ws.root else None)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".worktrail-build-", dir=out))
     try:
-        policy = Policy(ws)
-        renderer = MarkdownRenderer()
-        for name in selected:
-            view = redact(ws, audiences[name], policy)
-            folder = staging / name
-            folder.mkdir()
-            build_audience_site(
-                view,
-                folder,
-                epoch=epoch,
-                renderer=renderer,
-                events=events(view) if events is not None else (),
-                files_root=files_root,
-                warn=warn,
-            )
-            if progress is not None:
-                progress(name)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if created and not any(out.iterdir()):
-            out.rmdir()
-        raise
-    (out / MARKER).write_bytes(MARKER_TEXT.encode())
-    # Swap: the old folder moves aside and the new one takes its place, each a single rename.
-    for name in selected:
-        target = out / name
-        if target.exists():
-            retired = staging / f".retired-{name}"
-            target.rename(retired)
-        (staging / name).rename(target)
-    if not names:
-        # A full build leaves no site of an audience that no longer exists: it may show what that
-        # audience may no longer see.
-        for entry in sorted(out.iterdir()):
-            if entry.name not in audiences and entry.is_dir() and not entry.is_symlink() and (entry / MARKER).is_file():
-                shutil.rmtree(entry)
-    shutil.rmtree(staging, ignore_errors=True)
+        # Fail at once rather than wait: a build can take long, and the caller decides whether to retry.
+        with locked(out, holder=lambda: _builder_pid(out)):
+            _remove_stale_staging(out, warn)
+            _check_output(out, selected)
+            staging = _new_staging(out)
+            try:
+                policy = Policy(ws)
+                # A cache (buildcache) may hand in Markdown rendered by earlier builds and a page renderer per audience.
+                renderer = renderer if renderer is not None else MarkdownRenderer()
+                for name in selected:
+                    view = redact(ws, audiences[name], policy)
+                    folder = staging / name
+                    folder.mkdir()
+                    build_audience_site(
+                        view,
+                        folder,
+                        epoch=epoch,
+                        renderer=renderer,
+                        events=events(view) if events is not None else (),
+                        files_root=files_root,
+                        warn=warn,
+                        render=page_render(name) if page_render is not None else None,
+                    )
+                    if progress is not None:
+                        progress(name)
+                (staging / MARKER).write_bytes(MARKER_TEXT.encode())
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    _remove_staging(staging)
+                if created and not any(out.iterdir()):
+                    out.rmdir()
+                raise
+            # Every step from here is one rename: a build killed at any point leaves each audience
+            # folder complete (old or new), and its staging folder for the next build to remove.
+            os.replace(staging / MARKER, out / MARKER)
+            for name in selected:
+                _swap_in(staging / name, out / name, staging / f".retired-{name}")
+            if not names:
+                # A full build leaves no site of an audience that no longer exists: it may show what that
+                # audience may no longer see.
+                for entry in sorted(out.iterdir()):
+                    if (
+                        entry.name not in audiences
+                        and entry.is_dir()
+                        and not entry.is_symlink()
+                        and (entry / MARKER).is_file()
+                    ):
+                        entry.rename(staging / f".stale-{entry.name}")
+            with contextlib.suppress(OSError):
+                _remove_staging(staging)
+    except LockBusy as exc:
+        holder = f"pid {exc.pid}" if exc.pid is not None else "pid unknown"
+        raise BuildError(
+            f"another worktrail build ({holder}) is writing into {out}, which it holds locked; "
+            "wait for it to finish, then build again"
+        ) from None
+    except LockError as exc:
+        raise BuildError(str(exc)) from None
     return [out / name for name in selected]

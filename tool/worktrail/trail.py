@@ -8,15 +8,16 @@ a person the viewer does not see is "someone", long texts and lists are "edited"
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import model as m
-from .history import Event, HistorySource, event_visible, walk
+from .history import Event, HistorySource, seen_in_states, seen_now, walk
 from .i18n import Formatter
 from .policy import Policy, Viewer, viewer_for_audience
 from .site import TrailEvent
@@ -154,23 +155,77 @@ def _trail_event(event: Event, summaries: _Summaries, message: str) -> TrailEven
     )
 
 
-def collect_trails(root: Path, ws: m.Workspace, audiences: Sequence[m.Audience]) -> Trails:
-    """Walk the workspace's Git history once and keep, per audience, the events it may see."""
+@dataclass(frozen=True)
+class Candidate:
+    """An event some audiences saw in the states before and after its commit (the history half of the rule).
+
+    `seen` maps each such audience to True, or to "managers" when a state had no workspace (then
+    only a viewer who sees the settings now sees it). The event keeps its before/after entities only
+    for time and expense lines, which "now" may need; the rest would only weigh on the cache.
+    """
+
+    event: Event
+    message: str
+    seen: Mapping[str, bool | str]
+
+
+@dataclass
+class HistoryTrail:
+    """The history half of every audience's trail: candidates oldest first, warnings, commit count."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    commits: int = 0
+
+
+def read_candidates(root: Path, audiences: Sequence[m.Audience]) -> HistoryTrail:
+    """Walk the workspace's Git history once; keep each event with the audiences that saw it before and after."""
+    viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
+    out = HistoryTrail()
+    with HistorySource(root) as source:
+        for step in walk(source):
+            for event in step.events:
+                # A project's record is judged by the rules over that project alone (see `Snapshot.policy_for`).
+                project = event.entity.project
+                before, after = step.before.policy_for(project), step.after.policy_for(project)
+                seen: dict[str, bool | str] = {}
+                for name, viewer in viewers:
+                    states = seen_in_states(before, after, viewer, event)
+                    if states:
+                        seen[name] = states
+                if seen:
+                    if event.entity.kind not in ("time", "expense"):
+                        event = dataclasses.replace(event, before=None, after=None)
+                    out.candidates.append(Candidate(event, step.commit.message, seen))
+        out.warnings.extend(source.warnings)
+        out.commits = len(source.commits)
+    return out
+
+
+def trails_from(history: HistoryTrail, ws: m.Workspace, audiences: Sequence[m.Audience]) -> Trails:
+    """The trails of the audiences: the candidates each audience also sees in the current workspace."""
     policy_now = Policy(ws)
     settings = ws.settings
     fmt = Formatter(settings.language, settings.currency, settings.timezone)
     viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
     summaries = {name: _Summaries(ws, policy_now, viewer, fmt) for name, viewer in viewers}
-    trails = Trails(events={name: [] for name, _ in viewers})
-    with HistorySource(root) as source:
-        for step in walk(source):
-            if not step.events:
+    trails = Trails(events={name: [] for name, _ in viewers}, warnings=list(history.warnings), commits=history.commits)
+    settings_seen: dict[str, bool] = {}
+    for candidate in history.candidates:
+        event = candidate.event
+        for name, viewer in viewers:
+            states = candidate.seen.get(name)
+            if not states or not seen_now(policy_now, viewer, event):
                 continue
-            before, after = step.before.policy(), step.after.policy()
-            for event in step.events:
-                for name, viewer in viewers:
-                    if event_visible(before, after, policy_now, viewer, event):
-                        trails.events[name].append(_trail_event(event, summaries[name], step.commit.message))
-        trails.warnings.extend(source.warnings)
-        trails.commits = len(source.commits)
+            if states == "managers":
+                if name not in settings_seen:
+                    settings_seen[name] = bool(policy_now.can_see(viewer, settings))
+                if not settings_seen[name]:
+                    continue
+            trails.events[name].append(_trail_event(event, summaries[name], candidate.message))
     return trails
+
+
+def collect_trails(root: Path, ws: m.Workspace, audiences: Sequence[m.Audience]) -> Trails:
+    """Walk the workspace's Git history once and keep, per audience, the events it may see."""
+    return trails_from(read_candidates(root, audiences), ws, audiences)

@@ -35,6 +35,9 @@ class DiskTree:
         return self.root / rel if rel else self.root
 
     def kind(self, rel: str) -> Kind | None:
+        if "/" in rel and self.kind(rel.rsplit("/", 1)[0]) != "dir":
+            # Nothing below a symbolic link (or a file) is part of the workspace: links are never followed.
+            return None
         try:
             mode = os.lstat(self._full(rel)).st_mode
         except OSError:
@@ -48,12 +51,16 @@ class DiskTree:
         return "other"
 
     def children(self, rel: str) -> list[str]:
+        if rel and self.kind(rel) != "dir":
+            return []
         try:
             return sorted(os.listdir(self._full(rel)))
         except OSError:
             return []
 
     def read(self, rel: str) -> bytes:
+        if self.kind(rel) != "file":
+            raise OSError(f"{rel} is not a regular file inside the workspace")
         return self._full(rel).read_bytes()
 
 

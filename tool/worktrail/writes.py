@@ -1,6 +1,8 @@
 """Role-checked writes (SPEC §4): each operation asks the policy, writes atomically, validates, commits.
 
 Every operation of `Writer` follows the same steps, so a refusal never leaves a trace:
+0. take the workspace's write lock (one write at a time; see "interruptions" below) and undo what a
+   killed write left;
 1. load the workspace and find the acting person (`--as`, else `git config user.email` matched
    case-insensitively against people's `emails`);
 2. ask `Policy.can_do` about the state before the change; a denial raises `Refused` before any
@@ -25,25 +27,31 @@ style (`[ana, leo]`), strings that YAML 1.1 would misread quoted, no line wrappi
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
+import functools
+import hashlib
+import json
 import os
 import re
 import secrets
 import stat
 import subprocess
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal, cast
+from pathlib import Path, PurePosixPath
+from typing import Any, Concatenate, Literal, ParamSpec, cast
 
 import yaml
 
 from . import model as m
 from .findings import Finding
 from .gitutil import GitUnavailable, git_command, git_env
+from .identity import owner_of
 from .load import CR_ID, LOWER_ID, TASK_ID, LoadResult, ParseCache, load_tree
+from .locking import LockBusy, LockError, locked
 from .policy import Action, MilestoneRef, PersonViewer, Policy, Verdict
 from .scaffold import SCHEMA_FOLDER
 from .tree import DiskTree
@@ -382,17 +390,14 @@ def _config(root: Path, key: str) -> str | None:
         done = git(root, "config", "--get", key, check=False)
     except WriteError:
         return None
-    value = done.stdout.strip()
+    value = done.stdout.strip(" \t\r\n")
     return value if done.returncode == 0 and value else None
 
 
 def person_for_email(ws: m.Workspace, email: str) -> m.Person | None:
-    """The person one of whose `emails` equals `email`, ignoring case (nothing fuzzier)."""
-    wanted = email.strip().casefold()
-    for person in ws.people.values():
-        if any(e.strip().casefold() == wanted for e in person.emails):
-            return person
-    return None
+    """The person one of whose `emails` is `email` under the one identity rule (`identity`)."""
+    ident = owner_of(email, ((person.id, person.emails) for person in ws.people.values()))
+    return ws.people[ident] if ident is not None else None
 
 
 # --------------------------------------------------------------------------------------- input
@@ -453,7 +458,8 @@ def _hours(value: float) -> str:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    # A recognisable name: one left by a killed write is removed by the next write (`_remove_temporary`).
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
     # 0o666 lets the umask decide, as for any file the user creates.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -503,6 +509,196 @@ class _Transaction:
                 folder.rmdir()
 
 
+# --------------------------------------------------------------------------------------- interruptions
+#
+# One write at a time per workspace: a lock (`worktrail.lock` in the Git folder, `.worktrail.lock` in
+# the workspace outside Git). Before touching a file, a write records what it is about to change in a
+# journal beside the lock (previous bytes, a hash of the new ones, folders it creates) and deletes the
+# journal when it has committed or rolled back. A journal that is still there when the next write takes
+# the lock belongs to a write that was killed: the next write undoes its uncommitted files first, removes
+# its temporary files, and says so.
+
+# A write waits this long for another one on the same workspace (one takes well under a second).
+LOCK_WAIT_SECONDS = 30.0
+TMP_SUFFIX = ".worktrail.tmp"
+_TMP_NAME = re.compile(r"^\..+\.[0-9a-f]{8}" + re.escape(TMP_SUFFIX) + "$")
+_GIT_LOCKS = ("index.lock", "HEAD.lock")
+_GIT_LOCK_FAILURE = re.compile(r"Unable to create '([^']+\.lock)': File exists")
+
+
+def _shown(path: Path) -> str:
+    """`path` as the user would type it: relative to the current folder when inside it."""
+    with contextlib.suppress(ValueError, OSError):
+        return path.relative_to(Path.cwd()).as_posix()
+    return str(path)
+
+
+def _git_lock_error(path: Path) -> WriteError:
+    shown = _shown(path)
+    return WriteError(
+        f"git's lock file {shown} exists: a git command is running in this repository, or one was killed; "
+        f"remove {shown} if no other git process is running, then run the command again"
+    )
+
+
+def _git_dir(root: Path) -> Path | None:
+    """The Git folder of the repository holding `root`, or None (no repository, or no git)."""
+    try:
+        done = git(root, "rev-parse", "--absolute-git-dir", check=False)
+    except WriteError:
+        return None
+    text = done.stdout.strip()
+    return Path(text) if done.returncode == 0 and text else None
+
+
+def _write_journal(journal: Path, root: Path, changed: Mapping[str, bytes], committing: bool) -> None:
+    """Record what a write is about to change, so that the next write can undo it if this one is killed."""
+    files: dict[str, dict[str, str | None]] = {}
+    made: set[str] = set()
+    for rel, data in changed.items():
+        old = _bytes_of(root / rel)
+        files[rel] = {
+            "old": None if old is None else base64.b64encode(old).decode("ascii"),
+            "new": hashlib.sha256(data).hexdigest(),
+        }
+        folder = (root / rel).parent
+        while not folder.exists():
+            made.add(folder.relative_to(root).as_posix())
+            folder = folder.parent
+    # The workspace relative to the journal's folder: still right if the repository is moved meanwhile.
+    where = os.path.relpath(root, journal.parent)
+    record = {"pid": os.getpid(), "root": where, "commit": committing, "files": files, "folders": sorted(made)}
+    # Written in place, not renamed: a journal cut short by a kill is not valid JSON, and then no
+    # workspace file had been touched yet (files are written only after this returns). No fsync: what
+    # the system has accepted survives a killed process, which is what the journal is for.
+    fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(json.dumps(record, indent=1, sort_keys=True).encode())
+
+
+def _remove_temporary(folders: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files that killed writes left in `folders`; returns them."""
+    removed: list[Path] = []
+    for folder in sorted(set(folders)):
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in names:
+            path = folder / name
+            if _TMP_NAME.match(name) and not path.is_symlink() and path.is_file():
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def _journal_rel(value: object) -> str | None:
+    """A workspace-relative path from a journal, or None when it could point anywhere else."""
+    if not isinstance(value, str) or not value or "\\" in value or "\0" in value:
+        return None
+    pure = PurePosixPath(value)
+    if pure.is_absolute() or any(part in ("", ".", "..") for part in value.split("/")):
+        return None
+    return pure.as_posix()
+
+
+def _prefixes(rel: str) -> list[str]:
+    """`a`, `a/b`, `a/b/c` for `a/b/c`."""
+    parts = rel.split("/")
+    return ["/".join(parts[: n + 1]) for n in range(len(parts))]
+
+
+def _uncommitted(root: Path, rel: str) -> bool:
+    done = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--", rel)
+    return bool(done.stdout.strip("\0"))
+
+
+def _undo_interrupted(journal: Path, root: Path, in_repo: bool) -> list[str]:
+    """Undo a killed write from its journal: put back the files it wrote but did not commit. Returns notes."""
+    try:
+        record = json.loads(journal.read_bytes())
+        pid, files, folders = record["pid"], record["files"], record["folders"]
+        where = (journal.parent / str(record["root"])).resolve()
+        if not isinstance(files, dict) or not isinstance(folders, list):
+            raise TypeError("journal")
+    except (OSError, ValueError, KeyError, TypeError):
+        # Cut short by the kill (see `_write_journal`): the write had not touched any file yet.
+        journal.unlink(missing_ok=True)
+        return [f"removed {_shown(journal)}, the unfinished record of a write killed before it changed any file"]
+    who = f"an interrupted write (pid {pid})"
+    if where != root:
+        raise WriteError(
+            f"{who} in the workspace {where} left {_shown(journal)}; run a write command there first "
+            f"(or, if that workspace moved, check `git status` in it and remove {_shown(journal)})"
+        )
+    undone: list[str] = []
+    reset: list[str] = []
+    committed: list[str] = []
+    kept: list[str] = []
+    for key, entry in sorted(files.items()):
+        rel = _journal_rel(key)
+        try:
+            if rel is None or not isinstance(entry, dict):
+                raise ValueError(key)
+            old = None if entry.get("old") is None else base64.b64decode(str(entry["old"]), validate=True)
+        except ValueError:
+            raise WriteError(
+                f"{_shown(journal)}, the record of {who}, is damaged at {key!r}; "
+                "check `git status` for what that write left, then remove the file"
+            ) from None
+        target = root / rel
+        if any((root / part).is_symlink() for part in _prefixes(rel)):
+            kept.append(rel)  # never written through a link
+            continue
+        current = None if target.is_symlink() else _bytes_of(target)
+        if current == old:
+            continue
+        if current is None or hashlib.sha256(current).hexdigest() != entry.get("new"):
+            kept.append(rel)  # changed by someone since: not ours to undo
+        elif in_repo and not _uncommitted(root, rel):
+            committed.append(rel)
+        else:
+            if old is None:
+                target.unlink()
+                undone.append(f"removed {rel}")
+            else:
+                _atomic_write(target, old)
+                undone.append(f"put back {rel}")
+            reset.append(rel)
+    if in_repo and reset:
+        # `git add` may have staged them before the kill: put their index entries back too.
+        git(root, "reset", "--quiet", "--", *reset, check=False)
+    for folder in sorted((f for f in map(_journal_rel, folders) if f), key=lambda f: -f.count("/")):
+        with contextlib.suppress(OSError):
+            (root / folder).rmdir()
+    notes: list[str] = []
+    if undone:
+        notes.append(f"{who} was undone ({', '.join(undone)}): it had not been committed")
+    if committed:
+        notes.append(f"{who} had committed {', '.join(committed)}; nothing to undo")
+    if kept:
+        notes.append(f"{', '.join(kept)} changed after {who} wrote it; left as it is")
+    parents = {(root / rel).parent for rel in map(_journal_rel, files) if rel}
+    for path in _remove_temporary(parents):
+        notes.append(f"removed {_shown(path)}, a temporary file of {who}")
+    journal.unlink()
+    return notes or [f"{who} had not changed any file; nothing to undo"]
+
+
+_P = ParamSpec("_P")
+
+
+def _exclusive(method: Callable[Concatenate[Writer, _P], Outcome]) -> Callable[Concatenate[Writer, _P], Outcome]:
+    """Run a write operation holding the workspace's write lock (see `Writer.exclusive`)."""
+
+    @functools.wraps(method)
+    def run(self: Writer, /, *args: _P.args, **kwargs: _P.kwargs) -> Outcome:
+        with self.exclusive():
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 # --------------------------------------------------------------------------------------- writer
 
 
@@ -547,6 +743,49 @@ class Writer:
         self.commit = commit
         self.cache = cache if cache is not None else ParseCache()
         self.committer_is_author = committer_is_author
+        # What this writer did about writes that were killed midway (one line each), for the caller to show.
+        self.recovered: list[str] = []
+        self._journal: Path | None = None
+        self._held = False
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the workspace's write lock inside the block, first undoing any write killed midway.
+
+        Waits up to LOCK_WAIT_SECONDS for another write (WriteError naming the lock and its holder); re-entrant.
+        """
+        if self._held:
+            yield
+            return
+        git_dir = _git_dir(self.root)
+        where, prefix = (git_dir, "") if git_dir is not None else (self.root, ".")
+        lock = where / f"{prefix}worktrail.lock"
+        journal = where / f"{prefix}worktrail-write.json"
+        try:
+            with locked(lock, wait=LOCK_WAIT_SECONDS):
+                self._held = True
+                try:
+                    if git_dir is not None and (self.commit or journal.exists()):
+                        for name in _GIT_LOCKS:
+                            if (git_dir / name).exists():
+                                raise _git_lock_error(git_dir / name)
+                    for path in _remove_temporary([where]):
+                        self.recovered.append(f"removed {_shown(path)}, a temporary file of an interrupted write")
+                    if journal.exists() or journal.is_symlink():
+                        self.recovered.extend(_undo_interrupted(journal, self.root, git_dir is not None))
+                    self._journal = journal
+                    yield
+                finally:
+                    self._held = False
+                    self._journal = None
+        except LockBusy as exc:
+            holder = f"pid {exc.pid}" if exc.pid is not None else "pid unknown"
+            raise WriteError(
+                f"another worktrail write ({holder}) is changing this workspace: {_shown(lock)} stayed locked "
+                f"for {LOCK_WAIT_SECONDS:g} s; run the command again when it has finished"
+            ) from None
+        except LockError as exc:
+            raise WriteError(str(exc)) from None
 
     # ----------------------------------------------------------------- common steps
 
@@ -646,14 +885,23 @@ class Writer:
                 )
             self._refuse_dirty(paths)
         tx = _Transaction(self.root)
+        journal = self._journal
+        if journal is not None:
+            _write_journal(journal, self.root, changed, committing)
         try:
-            for rel in paths:
+            # New files first: a file naming a new one (a request listing a new task) never lands
+            # before it, so a write killed between two renames still leaves a valid workspace.
+            for rel in sorted(paths, key=lambda rel: (self.root / rel).exists()):
                 tx.write(rel, changed[rel])
             new_warnings = self._validate_after(st)
             commit_id = self._commit(st, paths, message, author) if committing and author else None
         except BaseException:
             tx.rollback()
+            if journal is not None:
+                journal.unlink(missing_ok=True)
             raise
+        if journal is not None:
+            journal.unlink(missing_ok=True)
         if commit_id is not None:
             note = ""
         elif not self.commit:
@@ -697,9 +945,12 @@ class Writer:
         try:
             git(self.root, "add", "--", *paths)
             git(self.root, "commit", "--quiet", "--no-verify", "--only", "-m", message, "--", *paths, env=env)
-        except WriteError:
+        except WriteError as exc:
             # Put the index entries of these paths back as they were (clean, or absent if new).
             git(self.root, "reset", "--quiet", "--", *paths, check=False)
+            stale = _GIT_LOCK_FAILURE.search(str(exc))
+            if stale:
+                raise _git_lock_error(Path(stale.group(1))) from None
             raise
         return git(self.root, "rev-parse", "HEAD").stdout.strip()
 
@@ -778,6 +1029,7 @@ class Writer:
 
     # ----------------------------------------------------------------- tasks
 
+    @_exclusive
     def task_new(
         self,
         project_id: str,
@@ -896,6 +1148,7 @@ class Writer:
         else:
             self._edit_record(st, cr.loc.path, lambda d: _drop_from(d, "tasks", task_id))
 
+    @_exclusive
     def task_set(self, task_id: str, changes: Mapping[str, str]) -> Outcome:
         """Change fields of a task (`FIELD=VALUE`; an empty value removes an optional field)."""
         if not changes:
@@ -980,12 +1233,14 @@ class Writer:
             raise WriteError(f"no deliverable {text!r} in project {project.id}")
         return text
 
+    @_exclusive
     def task_assign(self, task_id: str, person: str | None) -> Outcome:
         """Give a task to a person (None: to nobody)."""
         return self.task_set(task_id, {"assignee": person or ""})
 
     # ----------------------------------------------------------------- comments
 
+    @_exclusive
     def comment_add(
         self,
         task_id: str,
@@ -1032,6 +1287,7 @@ class Writer:
 
     # ----------------------------------------------------------------- change requests
 
+    @_exclusive
     def cr_new(
         self,
         project_id: str,
@@ -1091,6 +1347,7 @@ class Writer:
         self._stage(st, rel, _new_record(front, text, schema_comment(self.root, rel, "change-request")))
         return self._finish(st, f"cr: propose {cr_id} in {project.id}", verdict, cr_id)
 
+    @_exclusive
     def cr_decide(self, ref: str, approve: bool, *, project_id: str | None = None, note: str | None = None) -> Outcome:
         """Approve or reject a proposed change request; `decision` records the actor and today."""
         st = self._begin()
@@ -1108,6 +1365,7 @@ class Writer:
         verb = "approve" if approve else "reject"
         return self._finish(st, f"cr: {verb} {cr.id} in {cr.project}", verdict, cr.id)
 
+    @_exclusive
     def cr_implement(self, ref: str, *, project_id: str | None = None) -> Outcome:
         """Mark an approved change request `implemented`."""
         st = self._begin()
@@ -1116,6 +1374,7 @@ class Writer:
         self._edit_record(st, cr.loc.path, lambda d: _put(d, "status", "implemented", CR_ORDER))
         return self._finish(st, f"cr: implement {cr.id} in {cr.project}", verdict, cr.id)
 
+    @_exclusive
     def cr_withdraw(self, ref: str, *, project_id: str | None = None) -> Outcome:
         """Withdraw a change request that is still proposed."""
         st = self._begin()
@@ -1126,6 +1385,7 @@ class Writer:
 
     # ----------------------------------------------------------------- meetings
 
+    @_exclusive
     def meeting_add(
         self,
         project_id: str,
@@ -1182,6 +1442,7 @@ class Writer:
 
     # ----------------------------------------------------------------- time and money
 
+    @_exclusive
     def time_log(
         self,
         task_id: str,
@@ -1212,6 +1473,7 @@ class Writer:
         message = f"time: log {_hours(amount)} on {task.id} by {who} ({day.isoformat()})"
         return self._finish(st, message, verdict)
 
+    @_exclusive
     def expense_add(
         self,
         project_id: str,
@@ -1251,6 +1513,7 @@ class Writer:
 
     # ----------------------------------------------------------------- milestones
 
+    @_exclusive
     def milestone_sign_off(self, project_id: str, milestone_id: str) -> Outcome:
         """Sign off a milestone: `status: signed-off`, `signed_off_by` the actor, `signed_off_on` today."""
         st = self._begin()
@@ -1261,6 +1524,7 @@ class Writer:
         self._edit_milestone(st, project, milestone_id, fields)
         return self._finish(st, f"milestone: sign off {milestone_id} in {project.id}", verdict, milestone_id)
 
+    @_exclusive
     def milestone_set_status(self, project_id: str, milestone_id: str, status: str) -> Outcome:
         """Set a milestone `open` or `ready` (project settings: managers); sign-off has its own command."""
         if status not in ("open", "ready"):
@@ -1298,6 +1562,7 @@ class Writer:
 
     # ----------------------------------------------------------------- feedback
 
+    @_exclusive
     def feedback_add(
         self,
         project_id: str,
@@ -1336,6 +1601,7 @@ class Writer:
         self._stage(st, rel, _new_record(front, text, schema_comment(self.root, rel, "feedback")))
         return self._finish(st, f"feedback: add {feedback_id} in {project.id} (rating {rating})", verdict, feedback_id)
 
+    @_exclusive
     def feedback_respond(self, project_id: str, feedback_id: str, text: str) -> Outcome:
         """Answer feedback: `response: {by: actor, date: today, text}`; an answered one is not answered again."""
         if not text.strip():

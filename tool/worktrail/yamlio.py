@@ -7,12 +7,17 @@ None) by our own small composer, so that:
 - duplicate keys are refused;
 - scalars follow YAML 1.2's core schema: `yes`/`no`/`on`/`off` stay strings and dates stay strings
   (the schemas check their shape), so nothing is silently guessed;
-- nesting depth and file size are capped.
+- nesting depth, file size and the number of values are capped, and numbers stay within ±10^15
+  (so every sum and product of them is finite);
+- characters YAML does not allow, and the Unicode line breaks (U+0085, U+2028, U+2029) that YAML
+  would read as line breaks where editors show none, are refused with their exact position.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +30,9 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
+MAX_NUMBER = 10**15
+# About 40,000 time entries; each value costs a few hundred bytes of locations and data in memory.
+MAX_VALUES = 250_000
 SCHEMA_COMMENT = "# yaml-language-server:"
 
 PathKey = tuple[str | int, ...]
@@ -36,6 +44,14 @@ _INT = re.compile(r"^[-+]?[0-9]+$")
 _OCT = re.compile(r"^0o[0-7]+$")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+# YAML's printable characters (tab, line feed, carriage return and the rest), minus the Unicode
+# line breaks: a parser counts those as new lines, so every later position would be wrong.
+_NOT_ALLOWED = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_LINE_BREAKS = {
+    "\x85": "a next-line character",
+    "\u2028": "a Unicode line separator",
+    "\u2029": "a Unicode paragraph separator",
+}
 _STR_TAGS = frozenset({"tag:yaml.org,2002:str", "!"})
 _CONTAINER_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "!"})
 
@@ -97,21 +113,27 @@ def describe_path(path: PathKey) -> str:
     return out or "(top level)"
 
 
+def size_error(path: str, size: int) -> SourceError:
+    """The error for a file over MAX_FILE_BYTES (raised by `decode`, or before reading by the loader)."""
+    return SourceError(
+        Loc(path, 1, 1),
+        f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes (split it, e.g. time by month)",
+    )
+
+
 def decode(raw: bytes, path: str) -> str:
     """Bytes of a workspace file to text: UTF-8 only (a BOM is allowed), line endings normalised."""
     if len(raw) > MAX_FILE_BYTES:
-        raise SourceError(
-            Loc(path, 1, 1),
-            f"file is {len(raw):,} bytes; the limit is {MAX_FILE_BYTES:,} bytes (split it, e.g. time by month)",
-        )
+        raise size_error(path, len(raw))
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        line = before.count(b"\n") + 1
-        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        # Everything before the bad byte is valid: count its lines (any ending) and characters.
+        before = raw[: exc.start].decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
         raise SourceError(
             Loc(path, line, column),
             f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
@@ -123,7 +145,29 @@ def decode(raw: bytes, path: str) -> str:
 
 def parse_yaml(text: str, path: str, line_offset: int = 0, empty: Any = None) -> Doc:
     """Parse one YAML document; raises SourceError with the location of the first problem."""
+    _refuse_characters(text, path, line_offset)
     return _Composer(text, path, line_offset).compose(empty)
+
+
+def _refuse_characters(text: str, path: str, line_offset: int) -> None:
+    # Found here rather than by the parser, whose C reader reports a byte offset, not a column.
+    bad = _NOT_ALLOWED.search(text)
+    if bad is None:
+        return
+    char = bad.group()
+    before = text[: bad.start()]
+    line = before.count("\n") + 1 + line_offset
+    column = bad.start() - (before.rfind("\n") + 1) + 1
+    if char in _LINE_BREAKS:
+        message = (
+            f"invalid YAML: U+{ord(char):04X} ({_LINE_BREAKS[char]}) is not allowed: "
+            "YAML would read it as a line break where editors show none; use an ordinary line break"
+        )
+    elif unicodedata.category(char) == "Cc":
+        message = f"invalid YAML: control character U+{ord(char):04X} is not allowed"
+    else:
+        message = f"invalid YAML: character U+{ord(char):04X} is not allowed"
+    raise SourceError(Loc(path, line, column), message)
 
 
 class _Composer:
@@ -132,8 +176,13 @@ class _Composer:
         self.path = path
         self.offset = line_offset
         self.doc = Doc(path=path, data=None)
+        self.values = 0
+        self.lines = text.count("\n") + 1
 
     def where(self, mark: Any) -> tuple[int, int]:
+        if mark.line >= self.lines:
+            # The parser's end-of-input mark lies past the last line when the text lacks a final break.
+            return (self.lines + self.offset, len(self.text) - self.text.rfind("\n"))
         return (mark.line + 1 + self.offset, mark.column + 1)
 
     def fail(self, mark: Any, message: str) -> SourceError:
@@ -191,6 +240,11 @@ class _Composer:
         self.check_common(event)
         if depth > MAX_DEPTH:
             raise self.fail(event.start_mark, f"nesting is deeper than {MAX_DEPTH} levels")
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise self.fail(
+                event.start_mark, f"the file holds more than {MAX_VALUES:,} values (split it, e.g. time by month)"
+            )
         here = self.where(event.start_mark)
         self.doc.locs[path] = here
         if isinstance(event, yaml.ScalarEvent):
@@ -241,15 +295,27 @@ class _Composer:
             return True
         if _FALSE.match(value):
             return False
+        number: int | float
         if _INT.match(value):
-            return int(value)
-        if _OCT.match(value):
-            return int(value[2:], 8)
-        if _HEX.match(value):
-            return int(value[2:], 16)
-        if _FLOAT.match(value):
-            return float(value)
-        return value
+            # Measured before converting: int() of thousands of digits is slow, and refused past 4300.
+            digits = value.lstrip("+-").lstrip("0")
+            number = int(value) if len(digits) <= 16 else math.inf
+        elif _OCT.match(value):
+            number = int(value[2:], 8)
+        elif _HEX.match(value):
+            number = int(value[2:], 16)
+        elif _FLOAT.match(value):
+            number = float(value)
+        else:
+            return value
+        if not abs(number) <= MAX_NUMBER:
+            shown = value if len(value) <= 24 else value[:21] + "..."
+            raise self.fail(
+                event.start_mark,
+                f"the number {shown} is too large: numbers are limited to ±{MAX_NUMBER:,} "
+                "(quote it if it is text, not a number)",
+            )
+        return number
 
 
 @dataclass
@@ -280,5 +346,11 @@ def parse_front_matter(text: str, path: str) -> FrontMatterDoc:
         raise SourceError(Loc(path, start + 1, 1), "front matter is not closed by a '---' line")
     front = "\n".join(lines[start + 1 : end])
     doc = parse_yaml(front, path, line_offset=start + 1, empty={})
+    if not isinstance(doc.data, dict):
+        got = "a list" if isinstance(doc.data, list) else f"the single value {str(doc.data)[:40]!r}"
+        raise SourceError(
+            doc.loc(),
+            f"front matter must be a mapping of fields (`field: value` lines), not {got}",
+        )
     body = "\n".join(lines[end + 1 :]).strip("\n")
     return FrontMatterDoc(doc=doc, body=body + "\n" if body else "", body_line=end + 2)

@@ -1,0 +1,154 @@
+"""Every shortcut taken for speed answers exactly as the plain way does (issue 6: fast at 10,000 tasks)."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import posixpath
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from worktrail import render_pool
+from worktrail.cli import main
+from worktrail.example import build_example
+from worktrail.history import HistorySource, Snapshot, event_visible, walk
+from worktrail.load import ScanTree
+from worktrail.policy import PersonViewer, Policy, RoleViewer, TeamViewer, Viewer
+from worktrail.render_pool import Forked
+from worktrail.site import _relative
+from worktrail.tree import DiskTree
+from worktrail.validate import validate_workspace
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample-workspace"
+ENV = {"SOURCE_DATE_EPOCH": "1774958400"}
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("example") / "demo"
+    build_example(folder)
+    return folder
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def _all_paths(tree: DiskTree, rel: str = "") -> list[str]:
+    out = [rel]
+    if tree.kind(rel) == "dir":
+        for name in tree.children(rel):
+            out += _all_paths(tree, f"{rel}/{name}" if rel else name)
+    return out
+
+
+def test_the_scanning_tree_answers_like_the_disk_tree_links_and_odd_entries_included(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(SAMPLE, root)
+    (root / "people" / "link.yaml").symlink_to(root / "people" / "ana.yaml")
+    (root / "projects" / "linked").symlink_to(root / "projects")
+    os.mkfifo(root / "teams" / "pipe.yaml")
+    plain, scanned = DiskTree(root), ScanTree(root)
+    paths = _all_paths(plain)
+    paths += [f"{p}/missing" for p in paths] + ["projects/linked/x", "nowhere/at/all"]
+    for rel in paths:
+        assert scanned.kind(rel) == plain.kind(rel), rel
+        assert scanned.children(rel) == plain.children(rel), rel
+        if plain.kind(rel) == "file":
+            assert scanned.read(rel) == plain.read(rel)
+
+
+def test_loading_through_the_scanning_tree_finds_what_the_plain_loader_finds(tmp_path: Path) -> None:
+    report, result = validate_workspace(SAMPLE)
+    assert result.tree is not None and isinstance(result.tree, ScanTree)
+    assert report.errors == 0 and result.workspace is not None
+
+
+# -- relative links -----------------------------------------------------------------------------
+
+_SEGMENT = st.sampled_from(["index.html", "projects", "web", "tasks", "WEB-1.html", "a b", "é", "x.md", ".", ".."])
+
+
+@settings(derandomize=True, deadline=None, max_examples=300)
+@given(st.lists(_SEGMENT, min_size=1, max_size=5), st.lists(_SEGMENT, min_size=0, max_size=5))
+def test_relative_links_are_those_of_posixpath_relpath(target: list[str], start: list[str]) -> None:
+    target_path, start_path = "/".join(target), "/".join(start) or "."
+    assert _relative(target_path, start_path) == posixpath.relpath(target_path, start_path)
+
+
+# -- history ------------------------------------------------------------------------------------
+
+
+def test_projects_updated_commit_by_commit_equal_projects_assembled_from_scratch(example: Path) -> None:
+    compared = 0
+    with HistorySource(example) as source:
+        for step in walk(source):
+            projects = {c.path.split("/")[1] for c in step.commit.changes if c.path.startswith("projects/")}
+            for project_id in sorted(projects):
+                for state in (step.before, step.after):
+                    fresh = Snapshot(state._ctx, state._groups)
+                    assert state.project(project_id) == fresh.project(project_id), (step.commit.id, project_id)
+                    compared += 1
+    assert compared > 100
+
+
+def test_rules_over_one_project_judge_its_events_as_the_rules_over_the_whole_workspace(example: Path) -> None:
+    _, result = validate_workspace(example)
+    assert result.workspace is not None
+    now = Policy(result.workspace)
+    viewers: list[Viewer] = [RoleViewer("admin"), *(PersonViewer(p) for p in result.workspace.people)]
+    viewers += [TeamViewer(t) for t in result.workspace.teams]
+    judged = 0
+    with HistorySource(example) as source:
+        for step in walk(source):
+            for event in step.events:
+                project = event.entity.project
+                whole = (step.before.policy(), step.after.policy())
+                scoped = (step.before.policy_for(project), step.after.policy_for(project))
+                for viewer in viewers:
+                    expected = event_visible(*whole, now, viewer, event)
+                    assert event_visible(*scoped, now, viewer, event) == expected, (event, viewer)
+                    judged += 1
+    assert judged > 1000
+
+
+# -- worker processes ---------------------------------------------------------------------------
+
+
+def _same_tree(left: Path, right: Path) -> bool:
+    left_files = sorted(p.relative_to(left) for p in left.rglob("*") if p.is_file())
+    right_files = sorted(p.relative_to(right) for p in right.rglob("*") if p.is_file())
+    return left_files == right_files and all(filecmp.cmp(left / p, right / p, shallow=False) for p in left_files)
+
+
+def test_sites_rendered_by_worker_processes_are_byte_identical_to_one_process(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKTRAIL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(render_pool, "MIN_PAGES_PER_WORKER", 1)
+    monkeypatch.setattr(render_pool, "_cpus", lambda: 3)
+    pooled, single = tmp_path / "pooled", tmp_path / "single"
+    runner = CliRunner()
+    assert (
+        runner.invoke(main, ["-C", str(example), "build", "--no-cache", "--out", str(pooled)], env=ENV).exit_code == 0
+    )
+    monkeypatch.setattr(render_pool, "workers_available", lambda: False)
+    assert (
+        runner.invoke(main, ["-C", str(example), "build", "--no-cache", "--out", str(single)], env=ENV).exit_code == 0
+    )
+    assert _same_tree(pooled, single)
+
+
+def _fails() -> int:
+    raise ValueError("broken worker")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_worker_that_fails_gives_no_result_so_the_caller_does_the_work_itself() -> None:
+    assert Forked(_fails).result() is None
+    assert Forked(lambda: 6 * 7).result() == 42

@@ -1,0 +1,255 @@
+"""Incremental work (`.worktrail-cache/`): a cached build is byte-identical to a full one, and nothing stale is used."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from worktrail import buildcache
+from worktrail.buildcache import CACHE_ENV, BuildCache, cache_folder, code_salt, input_signature
+from worktrail.cli import main
+from worktrail.example import build_example
+from worktrail.resources import schemas_dir, templates_dir
+
+EPOCH = "1774958400"  # 2026-03-31 12:00 UTC, "today" in the sample workspace
+ENV = {"SOURCE_DATE_EPOCH": EPOCH, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every cache of these tests under tmp_path (the default is the user's cache folder)."""
+    home = tmp_path / "cache-home"
+    monkeypatch.setenv(CACHE_ENV, str(home))
+    return home
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("example") / "demo"
+    build_example(folder)
+    return folder
+
+
+@pytest.fixture
+def workspace(example: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "demo"
+    shutil.copytree(example, copy, symlinks=True)
+    _age(copy)
+    return copy
+
+
+def _age(folder: Path) -> None:
+    """Date every input file a minute back, so the cache may trust the signature (nothing is "racy")."""
+    past = os.stat(folder).st_mtime - 60
+    for path in folder.rglob("*"):
+        if ".git" not in path.parts and not path.is_symlink():
+            os.utime(path, (past, past))
+
+
+def build(workspace: Path, *args: str) -> Result:
+    result = CliRunner().invoke(main, ["-C", str(workspace), "build", *args], env=ENV)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def same_tree(left: Path, right: Path) -> list[str]:
+    """Paths that differ between two folders (missing on one side or with different bytes)."""
+    left_files = {p.relative_to(left).as_posix() for p in left.rglob("*") if p.is_file()}
+    right_files = {p.relative_to(right).as_posix() for p in right.rglob("*") if p.is_file()}
+    differ = sorted(left_files ^ right_files)
+    for rel in sorted(left_files & right_files):
+        if not filecmp.cmp(left / rel, right / rel, shallow=False):
+            differ.append(rel)
+    return differ
+
+
+def assert_incremental_equals_full(workspace: Path, tmp_path: Path) -> None:
+    build(workspace)
+    full = tmp_path / "full"
+    build(workspace, "--no-cache", "--out", str(full))
+    assert same_tree(workspace / "site", full) == []
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _set(path: Path, field: str, value: str) -> None:
+    """Set a top-level field of a YAML file or front matter (the first line that starts with it)."""
+    text = path.read_text(encoding="utf-8")
+    new, count = re.subn(rf"(?m)^{field}: .*$", f"{field}: {value}", text, count=1)
+    assert count == 1, f"no {field} in {path}"
+    path.write_text(new, encoding="utf-8")
+
+
+def _first_task(workspace: Path) -> Path:
+    return sorted((workspace / "projects").glob("*/tasks/*.md"))[0]
+
+
+EDITS: dict[str, Callable[[Path], None]] = {
+    "a task title": lambda ws: _set(_first_task(ws), "title", "Renamed task"),
+    "a task hidden": lambda ws: _edit(_first_task(ws), "status: ", "hidden: true\nstatus: "),
+    "a comment removed": lambda ws: sorted((ws / "projects").glob("*/tasks/*/comments/*.md"))[0].unlink(),
+    "a person renamed": lambda ws: _set(sorted((ws / "people").glob("*.yaml"))[0], "name", "Doctor Renamed"),
+    "a time entry changed": lambda ws: _edit(sorted((ws / "projects").glob("*/time/*.yaml"))[0], "hours: ", "hours: 1"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_an_incremental_build_after_an_edit_is_byte_identical_to_a_full_build(
+    workspace: Path, tmp_path: Path, edit: str
+) -> None:
+    build(workspace)
+    assert cache_folder(workspace).is_dir()
+    EDITS[edit](workspace)
+    _age(workspace)
+    assert_incremental_equals_full(workspace, tmp_path)
+
+
+def test_an_incremental_build_after_a_new_commit_is_byte_identical_to_a_full_build(
+    workspace: Path, tmp_path: Path
+) -> None:
+    build(workspace)
+    _set(_first_task(workspace), "title", "Committed title")
+    subprocess.run(["git", "-C", str(workspace), "commit", "-qam", "rename"], check=True, env={**os.environ, **ENV})
+    _age(workspace)
+    assert_incremental_equals_full(workspace, tmp_path)
+
+
+def test_a_rebuild_with_nothing_changed_is_skipped_and_leaves_the_sites_as_they_were(
+    workspace: Path, tmp_path: Path
+) -> None:
+    build(workspace)
+    before = {p: p.read_bytes() for p in (workspace / "site").rglob("*") if p.is_file()}
+    again = build(workspace)
+    assert "(unchanged)" in again.output
+    assert {p: p.read_bytes() for p in (workspace / "site").rglob("*") if p.is_file()} == before
+
+
+def test_a_tampered_site_file_is_rebuilt_not_reused(workspace: Path, tmp_path: Path) -> None:
+    build(workspace)
+    page = next((workspace / "site" / "internal").rglob("*.html"))
+    original = page.read_bytes()
+    page.write_bytes(b"tampered")
+    again = build(workspace)
+    assert "(unchanged)" not in again.output
+    assert page.read_bytes() == original
+
+
+def test_an_edit_made_within_the_racy_window_is_never_missed(workspace: Path, tmp_path: Path) -> None:
+    build(workspace)
+    # Written just now: a signature taken this instant is not trusted, so the content is read.
+    _set(_first_task(workspace), "title", "Racy title")
+    assert not input_signature(workspace).trusted
+    assert_incremental_equals_full(workspace, tmp_path)
+
+
+def test_validate_with_the_cache_reports_exactly_what_a_fresh_validation_reports(workspace: Path) -> None:
+    def validate(*args: str) -> Result:
+        return CliRunner().invoke(main, ["-C", str(workspace), "validate", "--format", "json", *args], env=ENV)
+
+    assert validate().exit_code == 0
+    _set(_first_task(workspace), "status", "unheard-of")
+    _age(workspace)
+    cached, again, fresh = validate(), validate(), validate("--no-cache")
+    assert cached.exit_code == again.exit_code == fresh.exit_code == 1
+    assert cached.output == again.output == fresh.output
+    assert "unheard-of" in fresh.output
+
+
+def test_the_cache_lives_outside_the_workspace_and_the_site_folder(workspace: Path, cache_home: Path) -> None:
+    before = sorted(p.relative_to(workspace) for p in workspace.rglob("*") if ".git" not in p.parts)
+    build(workspace)
+    after = sorted(p.relative_to(workspace) for p in workspace.rglob("*") if ".git" not in p.parts)
+    assert [p for p in after if p not in before and p.parts[0] != "site"] == []
+    assert cache_folder(workspace).is_relative_to(cache_home)
+    assert any(cache_folder(workspace).iterdir())
+
+
+def test_no_cache_builds_without_reading_or_writing_a_cache(workspace: Path) -> None:
+    build(workspace, "--no-cache")
+    assert not cache_folder(workspace).exists()
+
+
+# -- invalidation -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_resources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path]]:
+    """Copies of the schemas and templates that the cache's salt is computed from."""
+    schemas = tmp_path / "schemas"
+    templates = tmp_path / "templates"
+    shutil.copytree(schemas_dir(), schemas)
+    shutil.copytree(templates_dir(), templates)
+    monkeypatch.setattr(buildcache, "schemas_dir", lambda: schemas)
+    monkeypatch.setattr(buildcache, "templates_dir", lambda: templates)
+    code_salt.cache_clear()
+    yield schemas, templates
+    code_salt.cache_clear()
+
+
+def _salt_after(change: Callable[[], None]) -> tuple[str, str]:
+    code_salt.cache_clear()
+    before = code_salt()
+    change()
+    code_salt.cache_clear()
+    return before, code_salt()
+
+
+def test_the_cache_is_invalidated_by_a_template_change(own_resources: tuple[Path, Path]) -> None:
+    _, templates = own_resources
+    page = next(templates.glob("*.html"))
+
+    def change() -> None:
+        page.write_text(page.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+
+    before, after = _salt_after(change)
+    assert before != after
+
+
+def test_the_cache_is_invalidated_by_a_schema_change(own_resources: tuple[Path, Path]) -> None:
+    schemas, _ = own_resources
+    schema = next(schemas.glob("*.json"))
+
+    def change() -> None:
+        schema.write_text(schema.read_text(encoding="utf-8") + " ", encoding="utf-8")
+
+    before, after = _salt_after(change)
+    assert before != after
+
+
+def test_the_cache_is_invalidated_by_the_tool_version(
+    own_resources: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before, after = _salt_after(lambda: monkeypatch.setattr(buildcache, "__version__", "999.0"))
+    assert before != after
+
+
+def test_a_cache_written_by_other_code_is_emptied_before_use(workspace: Path, own_resources: tuple[Path, Path]) -> None:
+    build(workspace)
+    assert BuildCache(workspace).get("build.pickle") is not None
+    _, templates = own_resources
+    page = next(templates.glob("*.html"))
+    page.write_text(page.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    code_salt.cache_clear()
+    assert BuildCache(workspace).get("build.pickle") is None
+    assert not (cache_folder(workspace) / "parses.pickle").exists()
+
+
+def test_a_damaged_cache_file_counts_as_no_cache(workspace: Path, tmp_path: Path) -> None:
+    build(workspace)
+    for path in cache_folder(workspace).glob("*.pickle"):
+        path.write_bytes(b"\x80\x05damaged")
+    _set(_first_task(workspace), "title", "After damage")
+    _age(workspace)
+    assert_incremental_equals_full(workspace, tmp_path)

@@ -1,0 +1,608 @@
+"""The content-hash cache behind incremental `validate` and `build`: same input, same bytes, less work.
+
+Where: one folder per workspace, `<cache home>/<hash of the workspace's path>-<its name>/`, where the
+cache home is `$WORKTRAIL_CACHE_DIR` when set, else `$XDG_CACHE_HOME/worktrail`, else
+`~/.cache/worktrail`: outside the workspace (which may be read-only, or a package's sample) and never
+inside a site folder. Delete it at any time: the next run rebuilds it. `--no-cache` ignores it; a
+cache that cannot be written is skipped silently. CI can keep it between runs by caching that
+folder (set `WORKTRAIL_CACHE_DIR` to a path the CI caches).
+
+What it keeps, each keyed by content so that a stale entry is never used:
+- the **input signature**: every file and folder under `worktrail.yaml`, `people/`, `teams/` and
+  `projects/` by path, size, modification and change times and inode (like Git's index). A file modified less
+  than two seconds before the signature was taken is "racy" (its next change may keep the same
+  time): a signature holding one is never trusted, so the content path below runs instead;
+- **parses**: each file's parsed and schema-checked content, keyed by path, schema and a BLAKE2
+  hash of its bytes (the loader still reads every file; it skips only parsing and checking);
+- **reports**: the `validate` report of an input signature;
+- **Markdown**: each rendered text, keyed by text, resolved links and heading level (as in one build);
+- **pages**: per audience and page, a hash of the page's full context; an unchanged page is taken
+  from the previous site when that file is still exactly as written (size, time, inode);
+- **trail**: the history events and, per audience, whether the states before and after each event
+  let it see them, keyed by the Git commit at HEAD; only the "does it see it now" part is redone;
+- **builds**: the key of the last build (signature, HEAD, audiences, options, build date) and what
+  it wrote; an identical build whose sites are untouched is skipped.
+
+Everything is salted with the tool's version, the hash of its code, schemas and templates, and the
+versions of Python and of the libraries that shape the output: any change to them starts an empty
+cache. Files are written atomically (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import hashlib
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from . import __version__
+from .findings import Finding
+from .load import WORKSPACE_FILE, LoadResult, ParseCache, load_workspace
+from .resources import schemas_dir, templates_dir
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from . import model as m
+    from .model import Audience
+    from .render import MarkdownRenderer
+    from .site import Page, SiteContext
+    from .trail import HistoryTrail, Trails
+    from .validate import Report
+
+CACHE_ENV: Final = "WORKTRAIL_CACHE_DIR"
+FORMAT: Final = 1
+INPUT_ROOTS: Final = (WORKSPACE_FILE, "people", "teams", "projects")
+# Files changed this recently may change again within the same timestamp tick (see the module doc).
+RACY_NS: Final = 2_000_000_000
+# Beyond this many remembered Markdown texts the cache starts over (edits leave stale entries).
+MAX_MARKDOWN_ENTRIES: Final = 500_000
+
+ParseKey = tuple[str, str, bytes]
+
+
+def cache_folder(workspace: Path) -> Path:
+    """The cache folder of a workspace (see the module docstring)."""
+    home = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "worktrail"
+    )
+    where = str(workspace.resolve())
+    key = hashlib.blake2b(where.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+    return Path(home) / f"{key}-{workspace.resolve().name or 'workspace'}"
+
+
+@cache
+def code_salt() -> str:
+    """A hash of the tool version, its Python code, schemas and site templates."""
+    digest = hashlib.blake2b(f"worktrail {__version__} cache {FORMAT} {sys.version}".encode(), digest_size=16)
+    # The libraries that turn the same input into other bytes when they change.
+    for dist in ("Jinja2", "MarkupSafe", "markdown-it-py", "PyYAML", "jsonschema"):
+        try:
+            digest.update(f"{dist} {metadata.version(dist)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{dist} -\n".encode())
+    package = Path(__file__).resolve().parent
+    for folder, pattern in ((package, "*.py"), (schemas_dir(), "*.json"), (templates_dir(), "**/*")):
+        for path in sorted(folder.glob(pattern)):
+            if path.is_file():
+                digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The input files by path, size, time and inode: `digest`, and the newest modification time."""
+
+    digest: str
+    newest_ns: int
+    taken_ns: int
+
+    @property
+    def trusted(self) -> bool:
+        """False when a file changed so recently that the same signature could hide a later change."""
+        return self.newest_ns < self.taken_ns - RACY_NS
+
+
+def _describe(rel: str, info: os.stat_result) -> bytes:
+    # The change time moves on any write or metadata change, even one that puts the old mtime back.
+    return f"{rel}\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}\n".encode()
+
+
+def input_signature(root: Path) -> Signature:
+    """The signature of the workspace's input files (symbolic links are described, never followed)."""
+    taken = time.time_ns()
+    digest = hashlib.blake2b(digest_size=20)
+    newest = 0
+    base = str(root)
+
+    def visit(rel: str) -> None:
+        nonlocal newest
+        try:
+            info = os.lstat(os.path.join(base, rel))
+        except OSError:
+            digest.update(f"{rel}\0-\n".encode())
+            return
+        newest = max(newest, info.st_mtime_ns)
+        digest.update(_describe(rel, info))
+        if not os.path.isdir(os.path.join(base, rel)) or os.path.islink(os.path.join(base, rel)):
+            return
+        stack = [rel]
+        while stack:
+            folder = stack.pop()
+            try:
+                with os.scandir(os.path.join(base, folder)) as entries:
+                    listed = sorted(entries, key=lambda e: e.name)
+            except OSError:
+                continue
+            for entry in listed:
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                path = f"{folder}/{entry.name}"
+                newest = max(newest, stat.st_mtime_ns)
+                digest.update(_describe(path, stat))
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(path)
+
+    for name in INPUT_ROOTS:
+        visit(name)
+    return Signature(digest.hexdigest(), newest, taken)
+
+
+def _load(path: Path) -> Any:
+    """An unpickled cache file, or None when it is missing or unreadable (a broken cache is just empty)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    # Unpickling many small objects with the cycle collector on is ~10x slower (it runs repeatedly).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(raw)  # noqa: S301 -- our own files, in a folder only this tool writes
+    except Exception:  # any damage to a cache file means "no cache"
+        return None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _store(path: Path, value: Any) -> None:
+    """Write a cache file atomically; a cache that cannot be written is silently skipped."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        with os.fdopen(handle, "wb") as out:
+            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(temporary)
+
+
+class PersistentParseCache(ParseCache):
+    """The loader's parse cache, filled from disk and keyed by a hash of each file's bytes."""
+
+    def __init__(self, stored: Mapping[tuple[str, str, bytes], tuple[Any, list[Finding]]] | None = None) -> None:
+        super().__init__()
+        self.stored = dict(stored or {})
+        self.used: dict[tuple[str, str, bytes], tuple[Any, list[Finding]]] = {}
+        self.added = 0
+
+    @staticmethod
+    def _key(key: ParseKey) -> tuple[str, str, bytes]:
+        return (key[0], key[1], hashlib.blake2b(key[2], digest_size=20).digest())
+
+    def get(self, key: ParseKey) -> tuple[Any, list[Finding]] | None:
+        short = self._key(key)
+        hit = self.used.get(short) or self.stored.get(short)
+        if hit is not None:
+            self.used[short] = hit
+        return hit
+
+    def put(self, key: ParseKey, value: tuple[Any, list[Finding]]) -> None:
+        self.used[self._key(key)] = value
+        self.added += 1
+
+
+@dataclass
+class PageRecord:
+    """A page of the last build: the hash of its context, and its file as written (size, time, inode)."""
+
+    digest: bytes
+    stat: tuple[int, int, int] | None = None
+
+
+@dataclass
+class PageCache:
+    """Renders a page only when its context changed; otherwise reuses the previous site's file."""
+
+    folder: Path
+    records: dict[str, PageRecord] = field(default_factory=dict)
+    current: dict[str, PageRecord] = field(default_factory=dict)
+    rendered: int = 0
+    reused: int = 0
+
+    def render(self, env: jinja2.Environment, page: Page, site: SiteContext) -> bytes:
+        """The page's bytes: from the previous build when nothing it shows changed, else rendered."""
+        from .site import _render_page as render_page
+
+        try:
+            digest = hashlib.blake2b(
+                pickle.dumps((page.path, page.context, site), protocol=pickle.HIGHEST_PROTOCOL), digest_size=20
+            ).digest()
+        except Exception:  # a context that cannot be pickled is simply rendered
+            self.rendered += 1
+            return render_page(env, page, site)
+        self.current[page.path] = PageRecord(digest)
+        old = self.records.get(page.path)
+        if old is not None and old.digest == digest and old.stat is not None:
+            target = self.folder / page.path
+            try:
+                info = os.lstat(target)
+                if (info.st_size, info.st_mtime_ns, info.st_ino) == old.stat:
+                    data = target.read_bytes()
+                    if len(data) == info.st_size:
+                        self.reused += 1
+                        return data
+            except OSError:
+                pass
+        self.rendered += 1
+        return render_page(env, page, site)
+
+    def worker_state(self) -> tuple[dict[str, PageRecord], int, int]:
+        """What a worker process learnt while rendering its share of the pages (see `render_pool`)."""
+        return self.current, self.rendered, self.reused
+
+    def merge_worker_state(self, state: tuple[dict[str, PageRecord], int, int]) -> None:
+        current, rendered, reused = state
+        self.current.update(current)
+        self.rendered += rendered
+        self.reused += reused
+
+    def record_written(self) -> None:
+        """After the site was swapped in: remember how each page file stands, to trust it next time."""
+        for rel, record in self.current.items():
+            try:
+                info = os.lstat(self.folder / rel)
+            except OSError:
+                continue
+            record.stat = (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+class BuildCache:
+    """One workspace's cache folder (see the module docstring)."""
+
+    def __init__(self, workspace: Path, folder: Path | None = None) -> None:
+        self.workspace = workspace
+        self.folder = folder if folder is not None else cache_folder(workspace)
+        self.salt = code_salt()
+        self._ready = False
+        self._signature: Signature | None = None
+
+    # -- housekeeping -----------------------------------------------------------------------------
+
+    def _path(self, name: str) -> Path:
+        return self.folder / name
+
+    def _prepare(self) -> None:
+        """Start an empty cache when the code, schemas or templates changed since it was written."""
+        if self._ready:
+            return
+        self._ready = True
+        marker = self._path("salt")
+        try:
+            if marker.read_text(encoding="ascii") == self.salt:
+                return
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            if self.folder.is_dir() and not self.folder.is_symlink():
+                for entry in self.folder.iterdir():
+                    if entry.is_dir() and not entry.is_symlink():
+                        shutil.rmtree(entry, ignore_errors=True)
+                    else:
+                        entry.unlink()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            marker.write_text(self.salt, encoding="ascii")
+
+    def get(self, name: str) -> Any:
+        self._prepare()
+        return _load(self._path(name))
+
+    def put(self, name: str, value: Any) -> None:
+        self._prepare()
+        _store(self._path(name), value)
+
+    def signature(self) -> Signature:
+        """The input signature, taken once per run (before anything is read)."""
+        if self._signature is None:
+            self._signature = input_signature(self.workspace)
+        return self._signature
+
+    # -- validation -------------------------------------------------------------------------------
+
+    def report(self) -> Report | None:
+        """The `validate` report of these exact inputs, when an earlier run left one."""
+        signature = self.signature()
+        stored = self.get("report.pickle")
+        if not signature.trusted or not isinstance(stored, tuple) or len(stored) != 2:
+            return None
+        key, report = stored
+        return report if key == signature.digest else None
+
+    def store_report(self, report: Report) -> None:
+        signature = self.signature()
+        if signature.trusted:
+            self.put("report.pickle", (signature.digest, report))
+
+    def parses(self) -> PersistentParseCache:
+        stored = self.get("parses.pickle")
+        return PersistentParseCache(stored if isinstance(stored, dict) else None)
+
+    def store_parses(self, parses: PersistentParseCache) -> None:
+        # Only what this load used is kept: parses of old file versions drop out.
+        if parses.added or len(parses.used) != len(parses.stored):
+            self.put("parses.pickle", parses.used)
+
+    # -- building ---------------------------------------------------------------------------------
+
+    def renderer(self) -> MarkdownRenderer:
+        """A Markdown renderer that starts with every text rendered by earlier builds."""
+        from .render import MarkdownRenderer
+
+        renderer = MarkdownRenderer()
+        stored = self.get("markdown.pickle")
+        if isinstance(stored, tuple) and len(stored) == 2:
+            html, plain = stored
+            if isinstance(html, dict) and isinstance(plain, dict) and len(html) + len(plain) < MAX_MARKDOWN_ENTRIES:
+                renderer._html.update(html)
+                renderer._plain.update(plain)
+        self._markdown_before = (len(renderer._html), len(renderer._plain))
+        return renderer
+
+    def store_renderer(self, renderer: MarkdownRenderer) -> None:
+        if (len(renderer._html), len(renderer._plain)) != getattr(self, "_markdown_before", None):
+            self.put("markdown.pickle", (renderer._html, renderer._plain))
+
+    def pages(self, audience: str, folder: Path) -> PageCache:
+        stored = self.get(f"pages-{audience}.pickle")
+        records = stored if isinstance(stored, dict) else {}
+        return PageCache(folder, records)
+
+    def store_pages(self, audience: str, pages: PageCache) -> None:
+        pages.record_written()
+        self.put(f"pages-{audience}.pickle", pages.current)
+
+    # -- whole builds -----------------------------------------------------------------------------
+
+    def build_key(self, head: str | None, options: Sequence[object]) -> str | None:
+        """The key of a build of these inputs, this commit and these options (None: inputs too fresh)."""
+        signature = self.signature()
+        if not signature.trusted:
+            return None
+        return hashlib.blake2b(repr((signature.digest, head, tuple(options))).encode(), digest_size=20).hexdigest()
+
+    def unchanged_build(self, key: str | None) -> list[Path] | None:
+        """The folders of the last build when it had this key and every file it wrote is still as written."""
+        if key is None:
+            return None
+        stored = self.get("build.pickle")
+        if not isinstance(stored, tuple) or len(stored) != 3 or stored[0] != key:
+            return None
+        _, folders, manifest = stored
+        for folder in folders:
+            if _manifest(folder) != manifest.get(str(folder)):
+                return None
+        return list(folders)
+
+    def store_build(self, key: str | None, folders: Sequence[Path]) -> None:
+        if key is None:
+            return
+        self.put("build.pickle", (key, list(folders), {str(folder): _manifest(folder) for folder in folders}))
+
+    # -- trail ------------------------------------------------------------------------------------
+
+    def trail(self, head: str, audiences: Sequence[str]) -> HistoryTrail | None:
+        """The history half of the trails (`trail.read_candidates`) at this HEAD for these audiences."""
+        from .trail import HistoryTrail
+
+        stored = self.get(f"trail-{head}.pickle")
+        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == tuple(audiences):
+            history = stored[1]
+            return history if isinstance(history, HistoryTrail) else None
+        return None
+
+    def has_trail(self, head: str) -> bool:
+        """Whether the history at this HEAD was walked before (for some audiences)."""
+        self._prepare()
+        return self._path(f"trail-{head}.pickle").is_file()
+
+    def store_trail(self, head: str, audiences: Sequence[str], history: HistoryTrail) -> None:
+        self._prepare()
+        # One HEAD at a time: the walk of an older HEAD is of no further use.
+        for old in self.folder.glob("trail-*.pickle"):
+            with contextlib.suppress(OSError):
+                old.unlink()
+        self.put(f"trail-{head}.pickle", (tuple(audiences), history))
+
+
+def _manifest(folder: Path) -> dict[str, tuple[int, int, int]] | None:
+    """Every file under `folder` by relative path: (size, modification time, inode); None when absent."""
+    if not folder.is_dir() or folder.is_symlink():
+        return None
+    out: dict[str, tuple[int, int, int]] = {}
+    for path in _walk(str(folder), ""):
+        info = os.lstat(os.path.join(folder, path))
+        out[path] = (info.st_size, info.st_mtime_ns, info.st_ino)
+    return out
+
+
+def _walk(base: str, rel: str) -> Iterator[str]:
+    with os.scandir(os.path.join(base, rel) if rel else base) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            path = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(base, path)
+            else:
+                yield path
+
+
+# ================================================================================== the commands' use
+
+
+def validate_cached(
+    root: Path, cache: BuildCache | None, *, need_model: bool = True
+) -> tuple[Report, LoadResult | None]:
+    """Validate the workspace, reusing what the cache knows; the LoadResult is None only when not needed.
+
+    Without a model to return, identical inputs give the stored report at once; otherwise every file
+    is read, and only files whose bytes changed are parsed and schema-checked again.
+    """
+    from .validate import validate_loaded, validate_workspace
+
+    if cache is None:
+        return validate_workspace(root)
+    if not need_model:
+        report = cache.report()
+        if report is not None:
+            return dataclasses.replace(report, root=root), None
+    parses = cache.parses()
+    result = load_workspace(root, parses)
+    report = validate_loaded(result)
+    cache.store_parses(parses)
+    cache.store_report(report)
+    return report, result
+
+
+def git_head(root: Path) -> str | None:
+    """The commit at HEAD of the repository holding the workspace (None without Git or commits)."""
+    from .gitutil import GitError, GitUnavailable, find_repository
+
+    try:
+        return find_repository(root).resolve("HEAD")
+    except (GitError, GitUnavailable, OSError):
+        return None
+
+
+def history_cached(
+    root: Path,
+    audiences: Sequence[Audience],
+    cache: BuildCache | None,
+    head: str | None,
+    prefetched: HistoryTrail | None,
+) -> HistoryTrail:
+    """The history half of the trails: from the cache when HEAD is unchanged, else walked (or prefetched)."""
+    from .trail import read_candidates
+
+    names = [audience.name for audience in audiences]
+    if cache is not None and head is not None:
+        stored = cache.trail(head, names)
+        if stored is not None:
+            return stored
+    history = prefetched if prefetched is not None else read_candidates(root, audiences)
+    if cache is not None and head is not None:
+        cache.store_trail(head, names, history)
+    return history
+
+
+class BuildSession:
+    """What `worktrail build` asks of the cache, step by step (all of it optional: `use_cache=False`).
+
+    1. `unchanged()`: the folders of an identical earlier build whose files are untouched (skip all);
+    2. `validate()`: the report and the loaded workspace, parsing only changed files;
+    3. `trails()`: the trail of each audience, the history half from the cache or a worker;
+    4. `site_hooks()`: the Markdown renderer and page renderers for `site.build_sites`;
+    5. `finish()`: remember this build.
+    """
+
+    def __init__(
+        self, root: Path, *, use_cache: bool, trail: bool, names: Sequence[str], target: Path, epoch: int
+    ) -> None:
+        from .render_pool import prefetch_history
+
+        self.root = root
+        self.cache = BuildCache(root) if use_cache else None
+        self.trail = trail
+        self.target = target.absolute()
+        self.head = git_head(root) if trail else None
+        options = (sorted(names), str(self.target), trail, epoch)
+        self.key = self.cache.build_key(self.head, options) if self.cache is not None else None
+        self._unchanged = self.cache.unchanged_build(self.key) if self.cache is not None else None
+        self._prefetch = None
+        walked = self.cache is not None and self.head is not None and self.cache.has_trail(self.head)
+        if trail and not walked and self._unchanged is None:
+            # The history walk does not need the validated workspace: start it beside validation.
+            self._prefetch = prefetch_history(root)
+        self._renderer: MarkdownRenderer | None = None
+        self._pages: dict[str, PageCache] = {}
+
+    def unchanged(self) -> list[Path] | None:
+        """The sites of an identical earlier build, all files as it wrote them (None: build)."""
+        return self._unchanged
+
+    def cached_report(self) -> Report | None:
+        """The validation report of these inputs from an earlier run (for its warnings)."""
+        return self.cache.report() if self.cache is not None else None
+
+    def validate(self) -> tuple[Report, LoadResult | None]:
+        return validate_cached(self.root, self.cache)
+
+    def trails(self, ws: m.Workspace) -> Trails:
+        """Every audience's trail; the history is walked at most once per HEAD."""
+        from .redact import default_audiences
+        from .trail import trails_from
+
+        audiences = default_audiences(ws)
+        prefetched = None
+        if self._prefetch is not None:
+            light, worker = self._prefetch
+            self._prefetch = None
+            value = worker.result()
+            # The worker read the audiences without the projects: use its walk only if they agree.
+            prefetched = value if value is not None and tuple(light) == tuple(audiences) else None
+        history = history_cached(self.root, audiences, self.cache, self.head, prefetched)
+        return trails_from(history, ws, audiences)
+
+    def site_hooks(self) -> dict[str, Any]:
+        """Keyword arguments for `site.build_sites`: cached Markdown and page renderers (empty without cache)."""
+        if self.cache is None:
+            return {}
+        cache = self.cache
+        self._renderer = cache.renderer()
+
+        def page_render(name: str) -> Any:
+            pages = self._pages[name] = cache.pages(name, self.target / name)
+            return pages.render
+
+        return {"renderer": self._renderer, "page_render": page_render}
+
+    def finish(self, folders: Sequence[Path]) -> None:
+        """Remember the build: Markdown, pages as written, and its key with what it wrote."""
+        if self.cache is None:
+            return
+        if self._renderer is not None:
+            self.cache.store_renderer(self._renderer)
+        for name, pages in self._pages.items():
+            self.cache.store_pages(name, pages)
+        self.cache.store_build(self.key, folders)
+
+    def close(self) -> None:
+        """End a worker that is no longer wanted (the build stopped early)."""
+        if self._prefetch is not None:
+            self._prefetch[1].cancel()
+            self._prefetch = None
