@@ -31,8 +31,9 @@ if CHROMIUM is None:
         pytest.fail("chromium is not installed; .ci/run installs Debian's chromium package", pytrace=False)
     pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
-axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+# Installed by the test extras; a missing one is a broken environment, not a reason to skip.
+import axe_playwright_python.sync_playwright as axe_module  # noqa: E402
+import playwright.sync_api as playwright_sync  # noqa: E402
 
 LAUNCH_ARGS = [
     "--no-sandbox",

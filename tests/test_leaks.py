@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import importlib
-import importlib.util
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -38,7 +37,6 @@ MAIN = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
 SIDE = settings(MAIN, max_examples=60)
-SITE_AVAILABLE = importlib.util.find_spec("worktrail.site") is not None
 
 
 def model_audiences(ws: Workspace) -> list[Audience]:
@@ -274,7 +272,6 @@ def write_files(root: Path, files: dict[str, str]) -> None:
         target.write_text(content, encoding="utf-8")
 
 
-@pytest.mark.skipif(not SITE_AVAILABLE, reason="worktrail.site (the site builder) does not exist yet")
 @MAIN
 @given(case=leak_cases())
 def test_site_bytes_hold_each_canary_iff_the_policy_lets_the_audience_see_it(case: LeakCase) -> None:
@@ -310,7 +307,6 @@ SAMPLE_AUDIENCES = [
 ]
 
 
-@pytest.mark.skipif(not SITE_AVAILABLE, reason="worktrail.site (the site builder) does not exist yet")
 @pytest.mark.parametrize("audience", SAMPLE_AUDIENCES, ids=[a.name for a in SAMPLE_AUDIENCES])
 def test_sample_site_holds_hidden_marker_text_only_for_audiences_that_may_see_it(
     audience: Audience, tmp_path: Path
