@@ -73,6 +73,8 @@ _BLOB_CACHE_BYTES = 128 * 1024 * 1024
 # Parses are mostly held by the states that use them; the cache is for contents that come back
 # (stand-ins, reverted files). A large one held every old version's locations: ~1 GB at 10,000 tasks.
 _PARSE_CACHE_ENTRIES = 8_192
+# Loaded groups remembered by content (see `_Context.shared_load`).
+_LOADED_GROUPS = 4_096
 # Commits whose new file versions are read from cat-file in one batch.
 _PREFETCH = 64
 
@@ -502,6 +504,20 @@ class _Context:
         self.root = root
         self.store = store
         self.cache = cache
+        # Groups of equal contents load to equal results: the audit's actual, accepted and candidate
+        # states each make their own group of a changed file, and would load it two or three times.
+        self.loaded: OrderedDict[tuple[str, tuple[tuple[str, str, bool], ...]], _Loaded] = OrderedDict()
+
+    def shared_load(self, group: _Group) -> _Loaded:
+        key = (group.key, tuple(sorted((path, ref.oid, ref.link) for path, ref in group.files.items())))
+        found = self.loaded.get(key)
+        if found is None:
+            found = self.loaded[key] = group._load(self)
+            if len(self.loaded) > _LOADED_GROUPS:
+                self.loaded.popitem(last=False)
+        else:
+            self.loaded.move_to_end(key)
+        return found
 
 
 class _Group:
@@ -525,7 +541,7 @@ class _Group:
 
     def load(self, ctx: _Context) -> _Loaded:
         if self.loaded is None:
-            self.loaded = self._load(ctx)
+            self.loaded = ctx.shared_load(self)
         return self.loaded
 
     def _contents(self, ctx: _Context) -> tuple[dict[str, bytes], frozenset[str]]:
