@@ -20,6 +20,7 @@ from .load import LoadResult
 from .model import Loc
 from .render import UNSAFE_CHARACTERS
 from .tree import DiskTree, Tree
+from .yamlio import describe_path
 
 GATED_STATUSES = frozenset({"in-progress", "review", "done"})
 OPEN_CR_STATUSES = frozenset({"approved", "implemented"})
@@ -53,14 +54,14 @@ class _Checker:
         if value in self.ws.people:
             return True
         hint = " (that is a team; a person is needed here)" if value in self.ws.teams else ""
-        self.err(self.at(entity, *path), "ref.person", f"{_field(path)}: no person {value!r}{hint}")
+        self.err(self.at(entity, *path), "ref.person", f"{describe_path(path)}: no person {value!r}{hint}")
         return False
 
     def party(self, value: str, entity: Any, *path: str | int) -> None:
         """A person or team id (members, visible_to, subscribers' teams, attendees)."""
         if value in self.ws.people or value in self.ws.teams or value in self.broken:
             return
-        self.err(self.at(entity, *path), "ref.party", f"{_field(path)}: no person or team {value!r}")
+        self.err(self.at(entity, *path), "ref.party", f"{describe_path(path)}: no person or team {value!r}")
 
     def people_list(self, values: Iterable[str], entity: Any, field: str) -> None:
         for index, value in enumerate(values):
@@ -301,7 +302,7 @@ class _Checker:
             self.err(
                 self.at(entity, *path),
                 "ref.task",
-                f"{_field(path)}: no task {task_id!r} in project {project.id!r}{hint}",
+                f"{describe_path(path)}: no task {task_id!r} in project {project.id!r}{hint}",
             )
         return task
 
@@ -311,18 +312,20 @@ class _Checker:
         # Never let a path or a link lead outside the project's files/ folder.
         if rel.startswith("/") or "\\" in rel or any(part in ("", ".", "..") for part in parts):
             self.err(
-                where, "ref.file", f"{_field(path)}: {rel!r} must be a plain path inside the project's files/ folder"
+                where,
+                "ref.file",
+                f"{describe_path(path)}: {rel!r} must be a plain path inside the project's files/ folder",
             )
             return
         # Sites do not publish hidden files, nor names that read differently from what they are.
         if any(part.startswith(".") for part in parts):
-            self.err(where, "ref.file", f"{_field(path)}: {rel!r} is a hidden file (a name starts with '.')")
+            self.err(where, "ref.file", f"{describe_path(path)}: {rel!r} is a hidden file (a name starts with '.')")
             return
         if _ODD_NAME.search(rel):
             self.err(
                 where,
                 "ref.file",
-                f"{_field(path)}: {rel!r} holds a control character, tab, line break or direction override; "
+                f"{describe_path(path)}: {rel!r} holds a control character, tab, line break or direction override; "
                 "rename the file",
             )
             return
@@ -335,7 +338,7 @@ class _Checker:
                 self.err(
                     where,
                     "ref.file",
-                    f"{_field(path)}: {rel!r} goes through a symbolic link ({current}); links are not followed",
+                    f"{describe_path(path)}: {rel!r} goes through a symbolic link ({current}); links are not followed",
                 )
                 return
         kind = self.tree.kind(chain[-1])
@@ -344,10 +347,12 @@ class _Checker:
                 None: f"no file {rel!r} in the project's files/ folder",
                 "dir": f"{rel!r} is a folder, not a file",
             }.get(kind, f"{rel!r} is not a regular file but a FIFO, socket or device")
-            self.err(where, "ref.file", f"{_field(path)}: {problem}")
+            self.err(where, "ref.file", f"{describe_path(path)}: {problem}")
             return
         if rel == "index.yaml":
-            self.err(where, "ref.file", f"{_field(path)}: files/index.yaml is the documents index, not a document")
+            self.err(
+                where, "ref.file", f"{describe_path(path)}: files/index.yaml is the documents index, not a document"
+            )
 
     def task(self, project: m.Project, task: m.Task, members: set[str], files_root: str) -> None:
         ws = self.ws
@@ -431,13 +436,6 @@ def _known_zone(name: str) -> bool:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return False
     return True
-
-
-def _field(path: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + part
-    return out
 
 
 def check_workspace(result: LoadResult) -> list[Finding]:

@@ -135,13 +135,9 @@ _EXPECTED = {
 }
 
 
-def _field(path: PathKey) -> str:
-    return describe_path(path)
-
-
 def _explain(doc: Doc, err: ValidationError) -> Iterator[Finding]:
     path: PathKey = tuple(err.absolute_path)
-    where = _field(path)
+    where = describe_path(path)
     kind = err.validator
     instance = err.instance
     schema = err.schema if isinstance(err.schema, dict) else {}
