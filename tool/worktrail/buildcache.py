@@ -40,7 +40,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -58,12 +58,13 @@ if TYPE_CHECKING:
     from . import model as m
     from .model import Audience
     from .render import MarkdownRenderer
+    from .render_pool import Forked
     from .site import Page, SiteContext
     from .trail import HistoryTrail, Trails
     from .validate import Report
 
 CACHE_ENV: Final = "WORKTRAIL_CACHE_DIR"
-FORMAT: Final = 1
+FORMAT: Final = 2
 INPUT_ROOTS: Final = (WORKSPACE_FILE, "people", "teams", "projects")
 # Files changed this recently may change again within the same timestamp tick (see the module doc).
 RACY_NS: Final = 2_000_000_000
@@ -417,12 +418,22 @@ class BuildCache:
 
     # -- trail ------------------------------------------------------------------------------------
 
-    def trail(self, head: str, audiences: Sequence[str]) -> HistoryTrail | None:
-        """The history half of the trails (`trail.read_candidates`) at this HEAD for these audiences."""
+    def trail(self, head: str | None, viewers: Hashable) -> HistoryTrail | None:
+        """The history half of the trails (`trail.read_candidates`) walked for these viewers (`trail.viewers_key`).
+
+        With `head`, only a walk at that HEAD; with None, the last walk at any HEAD, whose commits a
+        walk at a new HEAD passes over.
+        """
         from .trail import HistoryTrail
 
-        stored = self.get(f"trail-{head}.pickle")
-        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == tuple(audiences):
+        if head is None:
+            names = sorted(path.name for path in self.folder.glob("trail-*.pickle"))
+            if len(names) != 1:
+                return None
+            stored = self.get(names[0])
+        else:
+            stored = self.get(f"trail-{head}.pickle")
+        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == viewers:
             history = stored[1]
             return history if isinstance(history, HistoryTrail) else None
         return None
@@ -432,13 +443,13 @@ class BuildCache:
         self._prepare()
         return self._path(f"trail-{head}.pickle").is_file()
 
-    def store_trail(self, head: str, audiences: Sequence[str], history: HistoryTrail) -> None:
+    def store_trail(self, head: str, viewers: Hashable, history: HistoryTrail) -> None:
         self._prepare()
-        # One HEAD at a time: the walk of an older HEAD is of no further use.
+        # One HEAD at a time: the walk at this HEAD holds every commit an older one held that still counts.
         for old in self.folder.glob("trail-*.pickle"):
             with contextlib.suppress(OSError):
                 old.unlink()
-        self.put(f"trail-{head}.pickle", (tuple(audiences), history))
+        self.put(f"trail-{head}.pickle", (viewers, history))
 
 
 def _manifest(folder: Path) -> dict[str, tuple[int, int, int]] | None:
@@ -506,18 +517,55 @@ def history_cached(
     head: str | None,
     prefetched: HistoryTrail | None,
 ) -> HistoryTrail:
-    """The history half of the trails: from the cache when HEAD is unchanged, else walked (or prefetched)."""
-    from .trail import read_candidates
+    """The history half of the trails: from the cache when HEAD is unchanged, else walked (or prefetched).
 
-    names = [audience.name for audience in audiences]
+    A walk passes over the commits of the last walk stored for the same viewers (a CI build after a
+    push walks only the pushed commits).
+    """
+    from .trail import read_candidates, viewers_key
+
+    viewers = viewers_key(audiences)
     if cache is not None and head is not None:
-        stored = cache.trail(head, names)
+        stored = cache.trail(head, viewers)
         if stored is not None:
             return stored
-    history = prefetched if prefetched is not None else read_candidates(root, audiences)
+    history = prefetched
+    if history is None:
+        history = read_candidates(root, audiences, known_commits(cache, audiences))
     if cache is not None and head is not None:
-        cache.store_trail(head, names, history)
+        cache.store_trail(head, viewers, history)
     return history
+
+
+def prefetch_history(root: Path, cache: BuildCache | None) -> tuple[tuple[Audience, ...], Forked[HistoryTrail]] | None:
+    """Start walking the history for the trail in a worker; None when no worker can help.
+
+    The worker passes over the commits of the last walk in `cache` (see `known_commits`).
+    """
+    from .render_pool import Forked, light_audiences, workers_available
+
+    if not workers_available():
+        return None
+    audiences = light_audiences(root)
+    if audiences is None:
+        return None
+
+    def work() -> HistoryTrail:
+        from .trail import read_candidates
+
+        return read_candidates(root, audiences, known_commits(cache, audiences))
+
+    return audiences, Forked(work)
+
+
+def known_commits(cache: BuildCache | None, audiences: Sequence[Audience]) -> Mapping[str, Any] | None:
+    """The candidates by commit of the last walk stored for these audiences' viewers, if any."""
+    from .trail import viewers_key
+
+    if cache is None:
+        return None
+    previous = cache.trail(None, viewers_key(audiences))
+    return previous.walked if previous is not None else None
 
 
 class BuildSession:
@@ -533,8 +581,6 @@ class BuildSession:
     def __init__(
         self, root: Path, *, use_cache: bool, trail: bool, names: Sequence[str], target: Path, epoch: int
     ) -> None:
-        from .render_pool import prefetch_history
-
         self.root = root
         self.cache = BuildCache(root) if use_cache else None
         self.trail = trail
@@ -547,7 +593,7 @@ class BuildSession:
         walked = self.cache is not None and self.head is not None and self.cache.has_trail(self.head)
         if trail and not walked and self._unchanged is None:
             # The history walk does not need the validated workspace: start it beside validation.
-            self._prefetch = prefetch_history(root)
+            self._prefetch = prefetch_history(root, self.cache)
         self._renderer: MarkdownRenderer | None = None
         self._pages: dict[str, PageCache] = {}
 

@@ -507,6 +507,8 @@ class _Context:
         # Groups of equal contents load to equal results: the audit's actual, accepted and candidate
         # states each make their own group of a changed file, and would load it two or three times.
         self.loaded: OrderedDict[tuple[str, tuple[tuple[str, str, bool], ...]], _Loaded] = OrderedDict()
+        # The policy built last: the next one over the same people and teams borrows its people indexes.
+        self.last_policy: Policy | None = None
 
     def shared_load(self, group: _Group) -> _Loaded:
         key = (group.key, tuple(sorted((path, ref.oid, ref.link) for path, ref in group.files.items())))
@@ -1055,8 +1057,10 @@ class Snapshot:
                     people=top.people,
                     teams=top.teams,
                     projects={project_id: project} if project is not None else {},
-                )
+                ),
+                like=self._ctx.last_policy,
             )
+            self._ctx.last_policy = scoped
             self._scoped[project_id] = scoped
             if assembly is not None:
                 assembly.policy = (top, scoped)
@@ -1236,13 +1240,14 @@ class HistorySource:
             self._outside[oid] = snapshot
         return snapshot
 
-    def prefetch(self, index: int) -> None:
-        """Read ahead, in one batch, the new file versions of the commits from `index` on."""
-        if index % _PREFETCH:
+    def prefetch(self, index: int, known: Container[str] = frozenset()) -> None:
+        """Read ahead, in one batch, the new file versions of the commits from `index` on (but `known` ones)."""
+        if index % _PREFETCH and self.commits[index - 1].id not in known:
             return
         oids = [
             change.new.oid
             for commit in self.commits[index : index + _PREFETCH]
+            if commit.id not in known
             for change in commit.changes
             if change.new is not None and not change.new.link and _loader_reads(change.path)
         ]
@@ -1633,10 +1638,22 @@ def commit_person(commit: Commit, before: Snapshot, after: Snapshot) -> str | No
     return after.person_for_email(commit.author_email)
 
 
-def walk(source: HistorySource) -> Iterator[Step]:
-    """Every commit of the source, oldest first, with its derived events (states kept only while needed)."""
+def walk(source: HistorySource, known: Container[str] = frozenset()) -> Iterator[Step]:
+    """Every commit of the source, oldest first, with its derived events (states kept only while needed).
+
+    Commits in `known` are passed over (their results are kept elsewhere, see `trail.read_candidates`):
+    a commit's events depend only on its own state and its parents', so a later commit whose parent
+    was passed over starts from that parent's state read whole from Git (`HistorySource.outside`).
+    """
     graph = source.graph
     keeper = Keeper(graph.uses)
+
+    def release(commit: Commit) -> None:
+        for parent in commit.parents:
+            keeper.done(parent)
+        for parent in commit.parents[1:]:
+            for base in graph.bases.get((commit.id, parent), ()):
+                keeper.done(base)
 
     def state(oid: str) -> Snapshot:
         found: Snapshot | None = keeper.get(oid)
@@ -1646,7 +1663,10 @@ def walk(source: HistorySource) -> Iterator[Step]:
         return found
 
     for index, commit in enumerate(graph.commits):
-        source.prefetch(index)
+        if commit.id in known:
+            release(commit)
+            continue
+        source.prefetch(index, known)
         before = state(commit.parents[0]) if commit.parents else source.empty
         sides = [
             Side(state(p), tuple(state(b) for b in graph.bases.get((commit.id, p), ()))) for p in commit.parents[1:]
@@ -1660,11 +1680,7 @@ def walk(source: HistorySource) -> Iterator[Step]:
         events = derive_events(commit, person, before, after, own, sides)
         yield Step(commit, before, after, tuple(own), person, tuple(events))
         keeper.put(commit.id, after)
-        for parent in commit.parents:
-            keeper.done(parent)
-        for parent in commit.parents[1:]:
-            for base in graph.bases.get((commit.id, parent), ()):
-                keeper.done(base)
+        release(commit)
 
 
 @dataclass

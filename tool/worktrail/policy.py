@@ -303,15 +303,22 @@ def describe(thing: object) -> str:
 class Policy:
     """Visibility and write rules over one workspace, with indexes built once so checks are cheap."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, like: Policy | None = None) -> None:
+        """Index `ws`; `like`, a policy over the same people and teams objects, lends its people indexes.
+
+        Indexes of a project's tasks and attachments are built when a question first needs them, so
+        a policy that answers a few questions (the history walk builds one per commit) costs little.
+        """
         self.ws = ws
-        members: dict[str, list[Person]] = {}
-        for person in ws.people.values():
-            members.setdefault(person.team, []).append(person)
-        self._team_members: dict[str, tuple[Person, ...]] = {k: tuple(v) for k, v in members.items()}
-        self._active_members: dict[str, tuple[Person, ...]] = {
-            k: tuple(p for p in v if p.active) for k, v in self._team_members.items()
-        }
+        if like is not None and like.ws.people is ws.people and like.ws.teams is ws.teams:
+            self._team_members: dict[str, tuple[Person, ...]] = like._team_members
+            self._active_members: dict[str, tuple[Person, ...]] = like._active_members
+        else:
+            members: dict[str, list[Person]] = {}
+            for person in ws.people.values():
+                members.setdefault(person.team, []).append(person)
+            self._team_members = {k: tuple(v) for k, v in members.items()}
+            self._active_members = {k: tuple(p for p in v if p.active) for k, v in self._team_members.items()}
         # Persons named by a project's `members`, directly or through their team.
         self._project_people: dict[str, frozenset[str]] = {}
         self._person_projects: dict[str, list[str]] = {}
@@ -320,14 +327,11 @@ class Policy:
             self._project_people[project.id] = people
             for person_id in people:
                 self._person_projects.setdefault(person_id, []).append(project.id)
-        self._tasks: dict[tuple[str, str], Task] = {}
-        self._attached: dict[tuple[str, str], list[Task]] = {}
+        # Per project, built on demand: tasks by id, and tasks by normalised attachment path.
+        self._tasks: dict[str, dict[str, Task]] = {}
+        self._attached: dict[str, dict[str, list[Task]]] = {}
         self._parts: dict[int, Project] = {}
         for project in ws.projects.values():
-            for task in project.tasks:
-                self._tasks[(project.id, task.id)] = task
-                for path in task.attachments:
-                    self._attached.setdefault((project.id, _norm_path(path)), []).append(task)
             # Milestones and deliverables do not record their project: find it by identity.
             for part in (*project.milestones, *project.scope.deliverables):
                 self._parts[id(part)] = project
@@ -542,7 +546,22 @@ class Policy:
         return role_verdict
 
     def _task_of(self, project_id: str, task_id: str) -> Task | None:
-        return self._tasks.get((project_id, task_id))
+        tasks = self._tasks.get(project_id)
+        if tasks is None:
+            project = self.ws.projects.get(project_id)
+            tasks = self._tasks[project_id] = {t.id: t for t in project.tasks} if project is not None else {}
+        return tasks.get(task_id)
+
+    def _attached_to(self, project_id: str, path: str) -> list[Task]:
+        """The tasks of the project whose `attachments` name this path (compared normalised)."""
+        attached = self._attached.get(project_id)
+        if attached is None:
+            attached = self._attached[project_id] = {}
+            project = self.ws.projects.get(project_id)
+            for task in project.tasks if project is not None else ():
+                for name in task.attachments:
+                    attached.setdefault(_norm_path(name), []).append(task)
+        return attached.get(_norm_path(path), [])
 
     def _see_comment(self, s: _Subject, thing: object) -> Verdict:
         assert isinstance(thing, Comment)
@@ -587,7 +606,7 @@ class Policy:
         hidden = self._hidden(s, what, thing.hidden, thing.visible_to, {})
         if not hidden:
             return hidden
-        attached = self._attached.get((thing.project, _norm_path(thing.path)), [])
+        attached = self._attached_to(thing.project, thing.path)
         if attached:
             for task in attached:
                 if self._see_task(s, task):

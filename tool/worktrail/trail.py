@@ -171,19 +171,38 @@ class Candidate:
 
 @dataclass
 class HistoryTrail:
-    """The history half of every audience's trail: candidates oldest first, warnings, commit count."""
+    """The history half of every audience's trail: candidates oldest first, warnings, commit count.
+
+    `walked` holds each walked commit's candidates by commit id (an empty tuple for a commit with
+    none): a commit's candidates never change, so a later walk passes over the commits it holds.
+    """
 
     candidates: list[Candidate] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     commits: int = 0
+    walked: dict[str, tuple[Candidate, ...]] = field(default_factory=dict)
 
 
-def read_candidates(root: Path, audiences: Sequence[m.Audience]) -> HistoryTrail:
-    """Walk the workspace's Git history once; keep each event with the audiences that saw it before and after."""
+def viewers_key(audiences: Sequence[m.Audience]) -> tuple[tuple[str, str], ...]:
+    """What a walk's verdicts depend on besides history: each audience's name and the viewer it names."""
+    return tuple((audience.name, repr(viewer_for_audience(audience))) for audience in audiences)
+
+
+def read_candidates(
+    root: Path, audiences: Sequence[m.Audience], known: Mapping[str, tuple[Candidate, ...]] | None = None
+) -> HistoryTrail:
+    """Walk the workspace's Git history once; keep each event with the audiences that saw it before and after.
+
+    `known`: candidates of commits walked before for the same audiences (`HistoryTrail.walked`); only
+    the other commits are walked, and the result is the same as a walk of every commit.
+    """
     viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
+    known = known or {}
     out = HistoryTrail()
     with HistorySource(root) as source:
-        for step in walk(source):
+        walked: dict[str, tuple[Candidate, ...]] = {}
+        for step in walk(source, known):
+            found: list[Candidate] = []
             for event in step.events:
                 # A project's record is judged by the rules over that project alone (see `Snapshot.policy_for`).
                 project = event.entity.project
@@ -196,7 +215,14 @@ def read_candidates(root: Path, audiences: Sequence[m.Audience]) -> HistoryTrail
                 if seen:
                     if event.entity.kind not in ("time", "expense"):
                         event = dataclasses.replace(event, before=None, after=None)
-                    out.candidates.append(Candidate(event, step.commit.message, seen))
+                    found.append(Candidate(event, step.commit.message, seen))
+            walked[step.commit.id] = tuple(found)
+        for commit in source.commits:
+            mine = walked.get(commit.id)
+            if mine is None:
+                mine = known[commit.id]
+            out.walked[commit.id] = mine
+            out.candidates.extend(mine)
         out.warnings.extend(source.warnings)
         out.commits = len(source.commits)
     return out

@@ -1,0 +1,142 @@
+"""A walk that passes over commits walked before gives exactly what a walk of every commit gives.
+
+`trail.read_candidates(..., known=...)` is what lets a CI build after a push walk only the pushed
+commits; these tests prove it changes nothing, whichever commits are known (a prefix, a scattered
+subset, one side of a merge), and that the build cache never reuses a walk made for other viewers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.audit_repo import base_repo, task_md
+from worktrail.buildcache import CACHE_ENV
+from worktrail.cli import main
+from worktrail.example import build_example
+from worktrail.history import HistorySource, walk
+from worktrail.load import load_workspace
+from worktrail.redact import default_audiences
+from worktrail.trail import HistoryTrail, read_candidates
+
+WEB1 = "projects/web/tasks/WEB-1.md"
+WEB2 = "projects/web/tasks/WEB-2.md"
+EPOCH = "1774958400"
+ENV = {"SOURCE_DATE_EPOCH": EPOCH, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("walk-example") / "demo"
+    build_example(folder)
+    return folder
+
+
+def _audiences(root: Path) -> list:  # type: ignore[type-arg]
+    ws = load_workspace(root).workspace
+    assert ws is not None
+    return list(default_audiences(ws))
+
+
+def _partial(root: Path, full: HistoryTrail, known_ids: list[str]) -> HistoryTrail:
+    known = {oid: full.walked[oid] for oid in known_ids}
+    return read_candidates(root, _audiences(root), known)
+
+
+def test_a_walk_that_passes_over_known_commits_equals_a_walk_of_every_commit(example: Path) -> None:
+    full = read_candidates(example, _audiences(example))
+    order = list(full.walked)
+    assert len(order) > 10 and full.candidates
+    subsets = {
+        "first half": order[: len(order) // 2],
+        "all but the last": order[:-1],
+        "every other": order[::2],
+        "every third but the first": order[1::3],
+        "all": order,
+    }
+    for name, known_ids in subsets.items():
+        partial = _partial(example, full, known_ids)
+        assert partial.candidates == full.candidates, name
+        assert partial.walked == full.walked, name
+        assert partial.commits == full.commits
+
+
+def test_the_walk_yields_no_step_for_a_known_commit(example: Path) -> None:
+    with HistorySource(example) as source:
+        ids = [commit.id for commit in source.commits]
+        known = set(ids[: len(ids) - 3])
+        walked = [step.commit.id for step in walk(source, known)]
+    assert walked == ids[len(ids) - 3 :]
+
+
+def test_a_walk_knowing_one_side_of_a_merge_equals_a_walk_of_every_commit(tmp_path: Path) -> None:
+    repo, _ = base_repo(tmp_path / "repo")
+    repo.checkout("-b", "side")
+    repo.write(WEB1, task_md("Home page", "review", assignee="gus", created_by="uma"))
+    repo.commit("gus", "Ready for review")
+    repo.checkout("main")
+    repo.write(WEB2, task_md("Contact form v2", assignee="gina", created_by="uma"))
+    repo.commit("uma", "Retitle")
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "side", author="olga@fixture.test")
+    repo.write(WEB2, task_md("Contact form, settled in the merge", assignee="gina", created_by="uma"))
+    repo.commit("olga", "Merge side")
+    root = repo.workspace
+    full = read_candidates(root, _audiences(root))
+    order = list(full.walked)
+    for cut in range(len(order)):
+        known_ids = [oid for index, oid in enumerate(order) if index != cut]
+        assert _partial(root, full, known_ids).candidates == full.candidates
+        assert _partial(root, full, order[:cut]).candidates == full.candidates
+
+
+def _build(workspace: Path, out: Path, *args: str) -> None:
+    result = CliRunner().invoke(main, ["-C", str(workspace), "build", "--out", str(out), *args], env=ENV)
+    assert result.exit_code == 0, result.output
+
+
+def _same_tree(left: Path, right: Path) -> list[str]:
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    a, b = files(left), files(right)
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+def test_a_build_after_new_commits_walks_only_them_and_equals_a_full_build(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    workspace = tmp_path / "demo"
+    shutil.copytree(example, workspace, symlinks=True)
+    _build(workspace, tmp_path / "first")
+    task = sorted((workspace / "projects").glob("*/tasks/*.md"))[0]
+    lines = task.read_text(encoding="utf-8").split("\n")
+    lines = ["title: Renamed in a new commit" if line.startswith("title: ") else line for line in lines]
+    task.write_text("\n".join(lines), encoding="utf-8")
+    env = {**os.environ, **ENV, "GIT_AUTHOR_DATE": "2026-03-30T10:00:00Z", "GIT_COMMITTER_DATE": "2026-03-30T10:00:00Z"}
+    subprocess.run(["git", "-C", str(workspace), "commit", "-qam", "rename"], check=True, env=env)
+    _build(workspace, tmp_path / "incremental")
+    _build(workspace, tmp_path / "full", "--no-cache")
+    assert _same_tree(tmp_path / "incremental", tmp_path / "full") == []
+
+
+def test_a_cached_walk_is_never_reused_for_an_audience_whose_viewer_changed(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    workspace = tmp_path / "demo"
+    shutil.copytree(example, workspace, symlinks=True)
+    settings = workspace / "worktrail.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text + "audiences:\n  client:\n    team: acme\n", encoding="utf-8")
+    _build(workspace, tmp_path / "first")
+    # Same audience name, another viewer: the walk made for team acme must not be reused.
+    settings.write_text(text + "audiences:\n  client:\n    role: admin\n", encoding="utf-8")
+    _build(workspace, tmp_path / "incremental")
+    _build(workspace, tmp_path / "full", "--no-cache")
+    assert _same_tree(tmp_path / "incremental", tmp_path / "full") == []
