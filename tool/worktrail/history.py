@@ -484,6 +484,24 @@ def line_key(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
 
 
+# Keys of list items by the identity of their data: an unchanged item of a list file keeps its parsed
+# data from one version to the next (`yamllist`), so its key is computed once. The data is held with
+# its key, so its id cannot be reused while it is in here.
+_LINE_KEYS: OrderedDict[int, tuple[Any, str]] = OrderedDict()
+_LINE_KEYS_ENTRIES = 65_536
+
+
+def _kept_line_key(data: Any) -> str:
+    found = _LINE_KEYS.get(id(data))
+    if found is not None and found[0] is data:
+        return found[1]
+    key = line_key(data)
+    _LINE_KEYS[id(data)] = (data, key)
+    if len(_LINE_KEYS) > _LINE_KEYS_ENTRIES:
+        _LINE_KEYS.popitem(last=False)
+    return key
+
+
 @dataclass
 class _Loaded:
     settings: m.Settings | None = None
@@ -627,7 +645,7 @@ def _index_project(out: _Loaded, project: m.Project, docs: Mapping[str, Any], ow
         if index is None:
             continue
         data = doc.data[index]
-        out.lines.setdefault(path, []).append(Line(line_key(data), data, entity))
+        out.lines.setdefault(path, []).append(Line(_kept_line_key(data), data, entity))
 
 
 def _task_number(task: m.Task) -> int:

@@ -33,6 +33,7 @@ from .yamlio import (
     parse_yaml,
     size_error,
 )
+from .yamllist import parse_yaml_list
 
 WORKSPACE_FILE = "worktrail.yaml"
 LOWER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -237,7 +238,10 @@ class _Loader:
         return value, validate(doc, schema) or _impossible_dates(doc)
 
     def yaml_file(self, path: TreePath, schema: str, empty: Any = None) -> Doc | None:
-        result: Doc | None = self.parsed(path, schema, lambda text, rel: parse_yaml(text, rel, empty=empty))
+        # List files (time, expenses, documents) are parsed item by item: a new version of a month of
+        # time reparses only its new lines (see yamllist).
+        parse = parse_yaml_list if isinstance(empty, list) else parse_yaml
+        result: Doc | None = self.parsed(path, schema, lambda text, rel: parse(text, rel, empty=empty))
         return result
 
     def markdown_file(self, path: TreePath, schema: str) -> FrontMatterDoc | None:
