@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -123,3 +124,32 @@ def test_no_traceback_on_a_file_that_is_not_utf8(tmp_path: Path):
     assert code == 1
     assert "Traceback" not in out + err
     assert "people/uma.yaml:1:7: error: file is not valid UTF-8" in out
+
+
+def test_validate_and_audit_share_one_format_option():
+    from worktrail.report import FORMATS
+
+    def format_param(name: str) -> click.Option:
+        command = main.commands[name]
+        (param,) = [p for p in command.params if p.name == "fmt"]
+        assert isinstance(param, click.Option)
+        return param
+
+    validate, audit = format_param("validate"), format_param("audit")
+    for param in (validate, audit):
+        assert param.opts == ["--format"]
+        assert isinstance(param.type, click.Choice)
+        assert tuple(param.type.choices) == FORMATS
+        assert param.default == "text"
+    code, _, err = run("audit", "--format", "yaml")
+    assert code == 2
+    assert "Invalid value for '--format'" in err
+
+
+def test_build_and_serve_refuse_an_unknown_audience_alike(tmp_path: Path):
+    build = run("-C", str(BASE), "build", "--audience", "nobody", "--out", str(tmp_path / "o"), "--no-trail")
+    serve = run("-C", str(BASE), "serve", "--audience", "nobody", "--no-trail")
+    assert build[0] == serve[0] == 2
+    assert build[2] == serve[2]
+    assert build[2].startswith("worktrail: error: unknown audience: nobody\nknown audiences: ")
+    assert not (tmp_path / "o").exists()

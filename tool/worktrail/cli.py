@@ -9,14 +9,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from . import __version__
-
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
+from .cli_common import fail, fail_usage, format_option
 
 
 class Context:
@@ -49,11 +46,6 @@ class Context:
             return find_workspace(Path.cwd())
         except WorkspaceNotFound as exc:
             fail_usage(f"{exc}; use -C DIR or run `worktrail init DIR`")
-
-
-def fail_usage(message: str) -> NoReturn:
-    click.echo(f"worktrail: error: {message}", err=True)
-    sys.exit(EXIT_USAGE)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -91,14 +83,7 @@ def main(ctx: click.Context, directory: Path | None, quiet: bool, verbose: bool)
 
 
 @main.command()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools, github for workflow annotations.",
-)
+@format_option()
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option(
     "--cache/--no-cache",
@@ -155,16 +140,11 @@ def explain(obj: Context, thing: str, viewer: str) -> None:
     root = obj.workspace()
     report, result = validate_workspace(root)
     if report.errors or result.workspace is None:
-        click.echo(
-            f"worktrail: error: the workspace has {report.errors} error(s); run `worktrail validate` and fix them first",
-            err=True,
-        )
-        sys.exit(EXIT_FINDINGS)
+        fail(f"the workspace has {report.errors} error(s); run `worktrail validate` and fix them first")
     try:
         text = explain_thing(result.workspace, thing, viewer)
     except ExplainError as exc:
-        click.echo(f"worktrail: error: {exc}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        fail(str(exc))
     click.echo(text)
 
 
@@ -199,11 +179,9 @@ def init(obj: Context, directory: Path, name: str, ci: str | None) -> None:
         else:
             written = write_minimal_workspace(directory, name, ci)
     except ScaffoldError as exc:
-        click.echo(f"worktrail: error: {exc}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        fail(str(exc))
     except OSError as exc:
-        click.echo(f"worktrail: error: cannot write into {directory}: {exc}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        fail(f"cannot write into {directory}: {exc}")
     for path in written:
         obj.info(f"wrote {path}")
     obj.info(next_step)

@@ -8,22 +8,15 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .cli_common import fail_usage, format_option
+
 if TYPE_CHECKING:
     from .cli import Context
-
-EXIT_USAGE = 2
 
 
 @click.command()
 @click.argument("rev_range", metavar="[REV-RANGE]", required=False)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools (one object), github for workflow annotations.",
-)
+@format_option("text for people, json for tools (one object), github for workflow annotations.")
 @click.option(
     "--require-signed",
     is_flag=True,
@@ -56,8 +49,7 @@ def audit(obj: Context, rev_range: str | None, fmt: str, require_signed: bool, a
     try:
         result = run_audit(root, rev_range, require_signed=require_signed, allowed_signers=allowed_signers)
     except AuditUsageError as exc:
-        click.echo(f"worktrail: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        fail_usage(str(exc))
     click.echo(render(fmt, result), nl=False)
     if result.failure and fmt != "text":
         click.echo(f"worktrail: error: cannot audit: {result.failure}", err=True)

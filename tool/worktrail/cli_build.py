@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .cli_common import build_errors, echo_findings, fail, fail_with_findings, warn
+
 if TYPE_CHECKING:
     from .cli import Context
-
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
 
 
 @click.command()
@@ -60,37 +59,28 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: boo
       worktrail -C sample-workspace build --audience acme --out /tmp/sites
     """
     from .buildcache import BuildSession
-    from .report import render
-    from .site import BuildError, UnknownAudienceError, build_sites, default_epoch
+    from .site import build_sites, default_epoch
 
     root = obj.workspace()
     target = out if out is not None else root / "site"
-    try:
+    with build_errors():
         epoch = default_epoch()
-    except BuildError as exc:
-        click.echo(f"worktrail: error: {exc}", err=True)
-        sys.exit(EXIT_FINDINGS)
     session = BuildSession(root, use_cache=cache, trail=trail, names=audiences, target=target, epoch=epoch)
     unchanged = session.unchanged()
     if unchanged is not None:
         # The same inputs, commit, options and build date as the last build, whose files are untouched.
         earlier = session.cached_report()
         if earlier is not None and earlier.warnings:
-            click.echo(render("text", root, earlier.findings, earlier.files), err=True, nl=False)
+            echo_findings(root, earlier.findings, earlier.files)
         for folder in unchanged:
             obj.info(f"built {folder.name} (unchanged): open {folder / 'index.html'}")
         return
     report, result = session.validate()
     if report.errors or result is None or result.workspace is None:
         session.close()
-        click.echo(render("text", root, report.findings, report.files), err=True, nl=False)
-        click.echo("worktrail: error: the workspace has errors; nothing was built", err=True)
-        sys.exit(EXIT_FINDINGS)
+        fail_with_findings(root, report.findings, report.files, "the workspace has errors; nothing was built")
     if report.warnings:
-        click.echo(render("text", root, report.findings, report.files), err=True, nl=False)
-
-    def warn(message: str) -> None:
-        click.echo(f"worktrail: warning: {message}", err=True)
+        echo_findings(root, report.findings, report.files)
 
     events = None
     if trail:
@@ -110,27 +100,20 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: boo
             progress = lambda _name: bar.update(1)  # noqa: E731
 
         try:
-            folders = build_sites(
-                result.workspace,
-                target,
-                list(audiences) or None,
-                root=root,
-                progress=progress,
-                warn=warn,
-                events=events,
-                epoch=epoch,
-                **session.site_hooks(),
-            )
-            session.finish(folders)
-        except UnknownAudienceError as exc:
-            click.echo(f"worktrail: error: unknown audience: {', '.join(exc.unknown)}", err=True)
-            click.echo(f"known audiences: {', '.join(exc.known)}", err=True)
-            sys.exit(EXIT_USAGE)
-        except BuildError as exc:
-            click.echo(f"worktrail: error: {exc}", err=True)
-            sys.exit(EXIT_FINDINGS)
+            with build_errors():
+                folders = build_sites(
+                    result.workspace,
+                    target,
+                    list(audiences) or None,
+                    root=root,
+                    progress=progress,
+                    warn=warn,
+                    events=events,
+                    epoch=epoch,
+                    **session.site_hooks(),
+                )
+                session.finish(folders)
         except OSError as exc:
-            click.echo(f"worktrail: error: cannot write the sites: {exc}", err=True)
-            sys.exit(EXIT_FINDINGS)
+            fail(f"cannot write the sites: {exc}")
     for folder in folders:
         obj.info(f"built {folder.name}: open {folder / 'index.html'}")

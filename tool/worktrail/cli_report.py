@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from typing import TYPE_CHECKING
 
 import click
 
+from .cli_common import fail_usage, fail_with_findings
+
 if TYPE_CHECKING:
     from .cli import Context
 
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
 # As reports.REPORT_KINDS and reports.FORMATS (not imported: the module loads the site code).
 KINDS = ("people", "budget", "scope", "time")
 FORMATS = ("table", "csv", "json")
@@ -72,16 +71,15 @@ def report(
       worktrail report time --from 2026-02-01 --to 2026-02-28 --format csv
     """
     from .policy import describe_viewer, viewer_for_audience
-    from .report import render as render_findings
     from .reports import ReportError, build_report, git_email, render, viewer_audience
     from .validate import validate_workspace
 
     root = obj.workspace()
     checked, result = validate_workspace(root)
     if checked.errors or result.workspace is None:
-        click.echo(render_findings("text", root, checked.findings, checked.files), err=True, nl=False)
-        click.echo("worktrail: error: the workspace has errors; fix them first (`worktrail validate`)", err=True)
-        sys.exit(EXIT_FINDINGS)
+        fail_with_findings(
+            root, checked.findings, checked.files, "the workspace has errors; fix them first (`worktrail validate`)"
+        )
     ws = result.workspace
     try:
         audience = viewer_audience(ws, viewer, None if viewer is not None else git_email(root))
@@ -95,6 +93,5 @@ def report(
             end=end.date() if end else None,
         )
     except ReportError as exc:
-        click.echo(f"worktrail: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        fail_usage(str(exc))
     click.echo(render(made, fmt, lambda text: click.style(text, bold=True)), nl=False)

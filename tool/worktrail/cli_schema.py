@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from .cli_common import fail
+
 if TYPE_CHECKING:
     from .cli import Context
-
-EXIT_FINDINGS = 1
 
 
 @click.command()
@@ -54,8 +53,7 @@ def schema(obj: Context, out: Path) -> None:
                 Path(temporary).unlink(missing_ok=True)
                 raise
     except OSError as exc:
-        click.echo(f"worktrail: error: cannot write the schemas into {out}: {exc}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        fail(f"cannot write the schemas into {out}: {exc}")
     for name in SCHEMA_NAMES:
         obj.detail(f"wrote {out / f'{name}.schema.json'}")
     obj.info(f"wrote {len(SCHEMA_NAMES)} schemas into {out}")

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
 
+from .cli_common import EXIT_FINDINGS, EXIT_USAGE, build_errors, echo_findings, fail, fail_with_findings, warn
+
 if TYPE_CHECKING:
     from .cli import Context
     from .serve import Rebuild
 
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
 # As serve.LOOPBACK (not imported: the module loads the site code).
 LOOPBACK = "127.0.0.1"
 
@@ -58,35 +57,19 @@ def serve(obj: Context, audience: str | None, port: int, bind: str | None, trail
       worktrail -C sample-workspace serve --audience acme
       worktrail serve --port 0 --no-trail
     """
-    from .report import render
     from .serve import Preview, ServeError, make_server, watch
-    from .site import BuildError, UnknownAudienceError
 
     root = obj.workspace()
-
-    def warn(message: str) -> None:
-        click.echo(f"worktrail: warning: {message}", err=True)
-
     preview = Preview(root, audience, trail=trail, warn=warn)
     try:
-        try:
+        with build_errors():
             first = preview.rebuild()
-        except UnknownAudienceError as exc:
-            click.echo(f"worktrail: error: unknown audience: {', '.join(exc.unknown)}", err=True)
-            click.echo(f"known audiences: {', '.join(exc.known)}", err=True)
-            sys.exit(EXIT_USAGE)
-        except BuildError as exc:
-            click.echo(f"worktrail: error: {exc}", err=True)
-            sys.exit(EXIT_FINDINGS)
         if not first.ok:
-            click.echo(render("text", root, first.findings, first.files), err=True, nl=False)
-            click.echo("worktrail: error: the workspace has errors; nothing to serve", err=True)
-            sys.exit(EXIT_FINDINGS)
+            fail_with_findings(root, first.findings, first.files, "the workspace has errors; nothing to serve")
         try:
             server = make_server(preview, bind or LOOPBACK, port, allow_remote=bind is not None, log=obj.detail)
         except ServeError as exc:
-            click.echo(f"worktrail: error: {exc}", err=True)
-            sys.exit(EXIT_USAGE if exc.usage else EXIT_FINDINGS)
+            fail(str(exc), EXIT_USAGE if exc.usage else EXIT_FINDINGS)
         host, bound = server.server_address[:2]
         host_text = host.decode() if isinstance(host, bytes) else str(host)
         shown = f"[{host_text}]" if ":" in host_text else host_text
@@ -99,7 +82,7 @@ def serve(obj: Context, audience: str | None, port: int, bind: str | None, trail
                 obj.info(f"rebuilt {outcome.audience} (build {outcome.version})")
                 return
             if outcome.findings:
-                click.echo(render("text", root, outcome.findings, outcome.files), err=True, nl=False)
+                echo_findings(root, outcome.findings, outcome.files)
             reason = outcome.message or "the workspace has errors"
             click.echo(f"worktrail: error: {reason}; still serving build {outcome.version}", err=True)
 

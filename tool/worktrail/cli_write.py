@@ -15,15 +15,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from .cli_common import EXIT_FINDINGS, fail, fail_usage
 from .model import PRIORITIES
 
 if TYPE_CHECKING:
     from .cli import Context
     from .writes import Outcome, Writer
-
-# As in cli.py (not imported from there: cli.py imports this module).
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,14 +101,11 @@ def _run(
         click.echo(f"worktrail: refused by the rule '{exc.rule}': {exc}", err=True)
         sys.exit(EXIT_FINDINGS)
     except UsageError as exc:
-        click.echo(f"worktrail: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        fail_usage(str(exc))
     except WriteError as exc:
-        click.echo(f"worktrail: error: {exc}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        fail(str(exc))
     except OSError as exc:
-        click.echo(f"worktrail: error: cannot write the workspace: {exc}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        fail(f"cannot write the workspace: {exc}")
     for finding in outcome.warnings:
         click.echo(f"{finding}", err=True)
     for line in outcome.info:
@@ -799,8 +793,7 @@ def example(directory: Path) -> None:
     try:
         result = build_example(directory)
     except (ExampleError, WriteError, OSError) as exc:
-        click.echo(f"worktrail: error: {exc}", err=True)
-        sys.exit(EXIT_FINDINGS)
+        fail(str(exc))
     people = ", ".join(f"{who} {count}" for who, count in sorted(result.authors.items(), key=lambda kv: -kv[1]))
     click.echo(f"created {directory}: {result.commits} commits by {len(result.authors)} people ({people})")
     click.echo(f"next: worktrail -C {directory} validate")
