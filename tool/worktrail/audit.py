@@ -40,13 +40,15 @@ How a history is judged:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from . import model as m
 from .gitutil import GitError, Repository, RevisionError, find_repository, parse_range
@@ -66,6 +68,9 @@ from .history import (
 )
 from .load import WORKSPACE_FILE
 from .policy import RULE_UNKNOWN, Action, MilestoneRef, Policy, Verdict
+
+if TYPE_CHECKING:
+    from .buildcache import BuildCache
 
 RULE_UNKNOWN_AUTHOR: Final = "unknown author"
 RULE_SIGNATURE: Final = "signature"
@@ -137,6 +142,28 @@ class _Problem:
 class _State:
     actual: Snapshot
     accepted: Snapshot
+
+
+@dataclass(frozen=True)
+class KeptCommit:
+    """What auditing one commit found, kept so that a later audit of the same history need not redo it.
+
+    A commit's verdicts depend only on it, its ancestors and the audit's options; `accepted` holds
+    the edits from its actual state to its accepted one (empty when every change took effect).
+    """
+
+    category: str
+    checked: bool
+    violations: tuple[Violation, ...]
+    warnings: tuple[str, ...]
+    accepted: Mapping[str, BlobRef | None]
+
+
+@dataclass
+class AuditMemo:
+    """The kept results of a whole-history audit, by commit id (see `run_audit`)."""
+
+    commits: dict[str, KeptCommit] = field(default_factory=dict)
 
 
 def _denied(action: Action | str, verdict: Verdict) -> list[_Problem]:
@@ -469,11 +496,14 @@ def _without_sign_offs(new_data: Any, old_data: Any, signed: Iterable[str]) -> A
 class Auditor:
     """Walks a history once, keeping each commit's actual and accepted states while they are needed."""
 
-    def __init__(self, source: HistorySource, require_signed: bool = False) -> None:
+    def __init__(self, source: HistorySource, require_signed: bool = False, kept: AuditMemo | None = None) -> None:
         self.source = source
         self.require_signed = require_signed
         self.result = AuditResult(warnings=list(source.warnings))
         self.graph: CommitGraph = source.graph
+        # Results of commits audited before (same history, same options), and this run's.
+        self.kept = kept if kept is not None else AuditMemo()
+        self.memo = AuditMemo()
 
     def _label(self, path: str) -> str:
         repo = self.source.repo
@@ -545,18 +575,39 @@ class Auditor:
             return self.result
         keeper = Keeper(self.graph.uses)
         source = self.source
+        kept = self.kept.commits
+        if any(kept[oid].category != category for oid, category in categories.items() if oid in kept):
+            # Another trusted start: every commit may be judged differently now.
+            kept = {}
 
         def state(oid: str) -> _State:
             found: _State | None = keeper.get(oid)
             if found is None:
                 snapshot = source.outside(oid)
-                found = _State(snapshot, snapshot)
+                before = kept.get(oid)
+                found = _State(snapshot, snapshot.apply(before.accepted) if before is not None else snapshot)
                 keeper.put(oid, found)
             return found
 
+        def release(commit: Commit) -> None:
+            for parent in commit.parents:
+                keeper.done(parent)
+            for parent in commit.parents[1:]:
+                for base in self.graph.bases.get((commit.id, parent), ()):
+                    keeper.done(base)
+
         empty = _State(source.empty, source.empty)
         for index, commit in enumerate(self.graph.commits):
-            source.prefetch(index)
+            done = kept.get(commit.id)
+            if done is not None:
+                self.result.checked += done.checked
+                self.result.violations.extend(done.violations)
+                self.result.warnings.extend(done.warnings)
+                self.memo.commits[commit.id] = done
+                release(commit)
+                continue
+            violations, warnings = len(self.result.violations), len(self.result.warnings)
+            source.prefetch(index, kept)
             first = state(commit.parents[0]) if commit.parents else empty
             edits: dict[str, BlobRef | None] = {}
             for change in commit.changes:
@@ -579,11 +630,14 @@ class Auditor:
                 ]
                 after = _State(actual, self._check(commit, first, sides))
             keeper.put(commit.id, after)
-            for parent in commit.parents:
-                keeper.done(parent)
-            for parent in commit.parents[1:]:
-                for base in self.graph.bases.get((commit.id, parent), ()):
-                    keeper.done(base)
+            release(commit)
+            self.memo.commits[commit.id] = KeptCommit(
+                category=category,
+                checked=category == "checked",
+                violations=tuple(self.result.violations[violations:]),
+                warnings=tuple(self.result.warnings[warnings:]),
+                accepted=after.actual.edits_to(after.accepted),
+            )
         missing = source.missing_blobs()
         if missing:
             self.result.warnings.append(
@@ -727,8 +781,15 @@ def run_audit(
     *,
     require_signed: bool = False,
     allowed_signers: Path | None = None,
+    use_cache: bool = True,
 ) -> AuditResult:
-    """Audit the workspace's history (or BASE..TIP); AuditUsageError for a refused request."""
+    """Audit the workspace's history (or BASE..TIP); AuditUsageError for a refused request.
+
+    A whole-history audit keeps each commit's results in the workspace's cache (see `buildcache`),
+    under the tool's code, the options and the allowed signers' contents; the next audit of a
+    history that grew by a push judges only the new commits. Nothing is kept when a file version
+    was missing (a partial clone), so that warning is never lost.
+    """
     if require_signed and allowed_signers is None:
         raise AuditUsageError("--require-signed needs --allowed-signers FILE (kept outside the repository)")
     if allowed_signers is not None and not require_signed:
@@ -752,7 +813,27 @@ def run_audit(
             result = AuditResult(warnings=list(source.warnings))
             result.failure = source.warnings[0]
             return result
-        return Auditor(source, require_signed).run()
+        cache, key = _audit_cache(workspace, revision, require_signed, signers) if use_cache else (None, None)
+        stored = cache.get("audit.pickle") if cache is not None else None
+        kept = stored[1] if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key else None
+        auditor = Auditor(source, require_signed, kept if isinstance(kept, AuditMemo) else None)
+        result = auditor.run()
+        if cache is not None and not source.missing_blobs() and result.failure is None:
+            with contextlib.suppress(OSError):
+                cache.put("audit.pickle", (key, auditor.memo))
+        return result
+
+
+def _audit_cache(
+    workspace: Path, revision: str | None, require_signed: bool, signers: Path | None
+) -> tuple[BuildCache | None, tuple[Any, ...] | None]:
+    """The cache of whole-history audits and the key of these options (None for a range: nothing kept)."""
+    from .buildcache import BuildCache
+
+    if revision is not None:
+        return None, None
+    allowed = hashlib.sha256(signers.read_bytes()).hexdigest() if signers is not None else None
+    return BuildCache(workspace), ("audit", require_signed, allowed)
 
 
 def render_text(result: AuditResult) -> str:
