@@ -100,3 +100,18 @@ def test_a_range_audit_neither_uses_nor_keeps_results(tmp_path: Path, monkeypatc
     judged = count_checks(monkeypatch)
     result = run_audit(repo.workspace, f"{start}..HEAD")
     assert len(judged) == 1 and result.checked == 1
+
+
+def test_audit_no_cache_neither_reads_nor_keeps_results(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from worktrail.buildcache import cache_folder
+    from worktrail.cli import main
+
+    repo, _ = base_repo(tmp_path / "repo")
+    outcome = CliRunner().invoke(main, ["-C", str(repo.workspace), "audit", "--no-cache"])
+    assert outcome.exit_code == 0, outcome.output
+    assert not (cache_folder(repo.workspace) / "audit.pickle").exists()
+    outcome = CliRunner().invoke(main, ["-C", str(repo.workspace), "audit"])
+    assert outcome.exit_code == 0, outcome.output
+    assert (cache_folder(repo.workspace) / "audit.pickle").is_file()

@@ -28,8 +28,17 @@ if TYPE_CHECKING:
     metavar="FILE",
     help="An ssh allowed-signers file kept OUTSIDE the repository (used with --require-signed).",
 )
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="Keep each commit's verdicts of a whole-history audit and judge only new commits next time "
+    "(cache: $WORKTRAIL_CACHE_DIR or ~/.cache/worktrail); same result.",
+)
 @click.pass_obj
-def audit(obj: Context, rev_range: str | None, fmt: str, require_signed: bool, allowed_signers: Path | None) -> None:
+def audit(
+    obj: Context, rev_range: str | None, fmt: str, require_signed: bool, allowed_signers: Path | None, cache: bool
+) -> None:
     """Check the Git history against the write rules: who changed what, as the rules stood.
 
     Every commit after the one that added worktrail.yaml (or in BASE..TIP, after BASE) is
@@ -47,7 +56,9 @@ def audit(obj: Context, rev_range: str | None, fmt: str, require_signed: bool, a
 
     root = obj.workspace()
     try:
-        result = run_audit(root, rev_range, require_signed=require_signed, allowed_signers=allowed_signers)
+        result = run_audit(
+            root, rev_range, require_signed=require_signed, allowed_signers=allowed_signers, use_cache=cache
+        )
     except AuditUsageError as exc:
         fail_usage(str(exc))
     click.echo(render(fmt, result), nl=False)
