@@ -14,6 +14,7 @@ import pytest
 from tests.audit_repo import BASE_TIME, EMAILS, FixtureRepo, base_repo, person_yaml, task_md, time_yaml
 from worktrail import audit
 from worktrail.audit import AuditResult, run_audit
+from worktrail.history import Commit
 
 WEB1 = "projects/web/tasks/WEB-1.md"
 WEB2 = "projects/web/tasks/WEB-2.md"
@@ -37,7 +38,7 @@ def count_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     judged: list[str] = []
     original = audit.Auditor._check
 
-    def counting(self: audit.Auditor, commit: audit.Commit, *args: object) -> object:
+    def counting(self: audit.Auditor, commit: Commit, *args: object) -> object:
         judged.append(commit.id)
         return original(self, commit, *args)  # type: ignore[arg-type]
 

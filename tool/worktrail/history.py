@@ -409,7 +409,12 @@ def _loader_reads(path: str) -> bool:
 
 
 class BoundedParseCache(ParseCache):
-    """A ParseCache that forgets the least recently used parses beyond `limit` entries."""
+    """A ParseCache that forgets the least recently used parses beyond `limit` entries.
+
+    Used by the history walk, which reads every version of each list file: those parse item by item.
+    """
+
+    lists_by_item = True
 
     def __init__(self, limit: int = _PARSE_CACHE_ENTRIES) -> None:
         super().__init__()

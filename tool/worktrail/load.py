@@ -160,6 +160,11 @@ def _read_capped(path: TreePath) -> bytes:
 class ParseCache:
     """Parsed-and-validated files keyed by path and content, reused across loads (history, rebuilds)."""
 
+    # Parse list files (time, expenses, documents) item by item, keeping each item's parse (see
+    # yamllist): it pays off where many versions of the same lists are read (the history walk) and
+    # costs ~50 % more where each file is read once.
+    lists_by_item = False
+
     def __init__(self) -> None:
         self.entries: dict[tuple[str, str, bytes], tuple[Any, list[Finding]]] = {}
 
@@ -238,9 +243,10 @@ class _Loader:
         return value, validate(doc, schema) or _impossible_dates(doc)
 
     def yaml_file(self, path: TreePath, schema: str, empty: Any = None) -> Doc | None:
-        # List files (time, expenses, documents) are parsed item by item: a new version of a month of
-        # time reparses only its new lines (see yamllist).
-        parse = parse_yaml_list if isinstance(empty, list) else parse_yaml
+        # In the history walk, list files are parsed item by item: a new version of a month of time
+        # reparses only its new lines (see yamllist and ParseCache.lists_by_item).
+        by_item = isinstance(empty, list) and self.cache is not None and self.cache.lists_by_item
+        parse = parse_yaml_list if by_item else parse_yaml
         result: Doc | None = self.parsed(path, schema, lambda text, rel: parse(text, rel, empty=empty))
         return result
 
