@@ -162,7 +162,7 @@ class ParseCache:
 
     # Parse list files (time, expenses, documents) item by item, keeping each item's parse (see
     # yamllist): it pays off where many versions of the same lists are read (the history walk) and
-    # costs ~50 % more where each file is read once.
+    # takes about twice as long where each file is read once (240 time files: 0.44 s against 0.23 s).
     lists_by_item = False
 
     def __init__(self) -> None:
