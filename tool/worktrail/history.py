@@ -711,8 +711,15 @@ class _Assembly:
         merged = [comment for group_comments in per_group.values() for comment in group_comments]
         return dataclasses.replace(task, comments=tuple(sorted(merged, key=lambda c: (c.date, c.id))))
 
-    def updated(self, changes: Sequence[tuple[_Group | None, _Group | None]], ctx: _Context) -> _Assembly | None:
-        """This project with the parts of these (old, new) record groups swapped; None: rebuild it in full."""
+    def updated(
+        self, changes: Sequence[tuple[_Group | None, _Group | None]], ctx: _Context, base: m.Project
+    ) -> _Assembly | None:
+        """This project on `base` (its project group's load) with the parts of these (old, new) record
+        groups swapped; None: rebuild it in full.
+
+        Records load with a stand-in project file, so a new `base` (project.yaml, expenses, documents)
+        changes nothing of the parts.
+        """
         raw = dict(self.raw)
         comments = dict(self.comments)
         time = dict(self.time)
@@ -771,7 +778,7 @@ class _Assembly:
         reordered = len(added) > 1
         if reordered:
             raw = {task.id: task for task in sorted(raw.values(), key=_task_number)}
-        made = _Assembly(self.base, raw, comments, {}, time, others)
+        made = _Assembly(base, raw, comments, {}, time, others)
         tasks = dict(self.tasks)
         for tid in dirty:
             if tid in raw:
@@ -972,9 +979,8 @@ class Snapshot:
         child._assemblies = {pid: made for pid, made in self._assemblies.items() if pid not in changed_projects}
         for project_id in changed_projects:
             assembly = self._assemblies.get(project_id)
-            base_key = f"projects/{project_id}"
-            if assembly is not None and base_key not in touched:
-                prefix = base_key + "/"
+            if assembly is not None:
+                prefix = f"projects/{project_id}/"
                 swaps = [(self._groups.get(key), replaced[key]) for key in touched if key.startswith(prefix)]
                 child._pending[project_id] = (assembly, swaps)
         if self._project_keys is not None and not any(key.count("/") == 1 for key in touched):
@@ -1048,15 +1054,14 @@ class Snapshot:
             return None
         if project_id not in self._projects:
             assembly: _Assembly | None = None
+            base = self._groups.get(f"projects/{project_id}")
+            base_project = base.load(self._ctx).project if base is not None else None
             pending = self._pending.pop(project_id, None)
-            if pending is not None:
-                assembly = pending[0].updated(pending[1], self._ctx)
-            if assembly is None:
-                base = self._groups.get(f"projects/{project_id}")
-                base_project = base.load(self._ctx).project if base is not None else None
-                if base_project is not None:
-                    groups = self._record_groups().get(project_id, {}).values()
-                    assembly = _Assembly.full(base_project, groups, self._ctx)
+            if pending is not None and base_project is not None:
+                assembly = pending[0].updated(pending[1], self._ctx, base_project)
+            if assembly is None and base_project is not None:
+                groups = self._record_groups().get(project_id, {}).values()
+                assembly = _Assembly.full(base_project, groups, self._ctx)
             if assembly is not None:
                 self._assemblies[project_id] = assembly
             self._projects[project_id] = assembly.project() if assembly is not None else None
