@@ -7,7 +7,10 @@ measures wall time and peak memory (the largest resident set of the process tree
 - cold `validate` (no Worktrail cache), warm `validate` (cache filled, nothing changed);
 - full `build` of the 3 audiences (no cache, empty output), a rebuild with nothing changed, and a
   rebuild after editing one task (its title changes, so its page, the lists, search and feeds do);
-- `audit` of the whole history; `worktrail --help`;
+- a build after one new commit with the cache of the previous build kept (what CI sees after a
+  push: only the new commit is walked for the trail);
+- `audit` of the whole history (no cache), and after one new commit with the kept verdicts of the
+  previous audit; `worktrail --help`;
 - Hugo building the same task pages (Markdown with front matter, comments included) as ONE site,
   and, at 1,000 tasks only, MkDocs (its navigation makes it roughly quadratic).
 
@@ -112,6 +115,15 @@ class Bench:
         self.env = {"SOURCE_DATE_EPOCH": EPOCH, "WORKTRAIL_CACHE_DIR": str(self.cache)}
         self.results: dict[str, Measure] = {}
         self.commits = 0
+        self.generated_head = ""
+        # Commits made by the benchmark get fixed dates, like the generated ones.
+        self.git_env = {
+            **os.environ,
+            "GIT_COMMITTER_DATE": "2026-01-01T12:00:00Z",
+            "GIT_AUTHOR_DATE": "2026-01-01T12:00:00Z",
+            "GIT_COMMITTER_NAME": "bench",
+            "GIT_COMMITTER_EMAIL": "bench@bench.example",
+        }
 
     def wt(self, *args: str) -> list[str]:
         return [self.worktrail, "-C", str(self.workspace), *args]
@@ -140,7 +152,17 @@ class Bench:
             self.commits = generate.generate(self.size, self.workspace)
             marker.write_text(str(self.commits), encoding="utf-8")
         self.commits = int(marker.read_text(encoding="utf-8"))
-        subprocess.run(["git", "-C", str(self.workspace), "checkout", "-q", "--", "."], check=True)
+        # The generated history ends at tag bench-generated; steps that commit go back to it.
+        if (
+            subprocess.run(
+                ["git", "-C", str(self.workspace), "rev-parse", "-q", "--verify", "bench-generated"],
+                capture_output=True,
+            ).returncode
+            != 0
+        ):
+            self.git("tag", "bench-generated")
+        self.generated_head = self.git("rev-parse", "bench-generated^{commit}")
+        self.git("reset", "-q", "--hard", self.generated_head)
         # Files written seconds ago are "racy" to the cache: date them back, as a checkout hours old would be.
         past = time.time() - 3600
         for path in self.workspace.rglob("*"):
@@ -164,16 +186,36 @@ class Bench:
                 break
         task.write_text("\n".join(lines), encoding="utf-8")
 
+    def git(self, *args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(self.workspace), *args], check=True, capture_output=True, text=True, env=self.git_env
+        )
+        return done.stdout.strip()
+
+    def new_commit(self) -> None:
+        """Back to the generated history, then one new commit editing one task (what a CI run after a push sees)."""
+        self.git("reset", "-q", "--hard", self.generated_head)
+        self.edit_one_task()
+        task = "projects/p01-alpha/tasks/ALPHA-7.md"
+        # By the person who last changed the task (a manager of its project), so the audit finds it clean.
+        author = self.git("log", "-1", "--format=%an <%ae>", "--", task)
+        self.git("commit", "-q", f"--author={author}", "-m", "ALPHA-7: retitled", "--", task)
+
     def worktrail_steps(self) -> None:
         build = lambda: self.wt("build", "--out", str(self.out))  # noqa: E731
+        audit = lambda: self.wt("audit")  # noqa: E731
         self.measure("validate (cold)", lambda: self.wt("validate"), before=self.clear_cache)
         run(self.wt("validate"), env=self.env)
         self.measure("validate (warm)", lambda: self.wt("validate"))
         self.measure("build (full, 3 audiences)", build, before=self.clear_all)
         self.measure("rebuild (nothing changed)", build)
         self.measure("rebuild (one task edited)", build, before=self.edit_one_task)
-        subprocess.run(["git", "-C", str(self.workspace), "checkout", "-q", "--", "."], check=True)
-        self.measure("audit (whole history)", lambda: self.wt("audit"))
+        self.git("checkout", "-q", "--", ".")
+        # CI after a push: the cache of the previous run is there, the history has one more commit.
+        self.measure("build after one new commit (cache kept)", build, before=self.new_commit)
+        self.measure("audit (whole history)", audit, before=self.clear_cache)
+        self.measure("audit after one new commit (cache kept)", audit, before=self.new_commit)
+        self.git("reset", "-q", "--hard", self.generated_head)
         self.measure("worktrail --help", lambda: [self.worktrail, "--help"])
 
     def other_generators(self) -> None:
