@@ -116,3 +116,29 @@ def test_audit_no_cache_neither_reads_nor_keeps_results(tmp_path: Path) -> None:
     outcome = CliRunner().invoke(main, ["-C", str(repo.workspace), "audit"])
     assert outcome.exit_code == 0, outcome.output
     assert (cache_folder(repo.workspace) / "audit.pickle").is_file()
+
+
+def test_an_audit_shared_by_two_processes_equals_one_by_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worktrail import history, render_pool
+
+    monkeypatch.setattr(history, "_PARALLEL_LEAST", 2)
+    monkeypatch.setattr(render_pool, "workers_available", lambda: True)
+    repo, _ = base_repo(tmp_path / "repo")
+    steps = [
+        ("people/gus.yaml", person_yaml("gus", "user"), "gus"),  # rejected: gus stays a guest
+        (WEB2, task_md("Contact form, by gus", assignee="gina", created_by="uma"), "gus"),  # relies on it
+        (WEB1, task_md("Home page v2", assignee="gus", created_by="uma"), "uma"),
+        (WEB1, task_md("Home page v3", assignee="gus", created_by="uma"), "rita"),  # a reader edits
+        (WEB2, task_md("Contact form v3", assignee="gina", created_by="uma"), "uma"),
+        (WEB2, task_md("Contact form v4", assignee="gina", created_by="uma"), "gus"),
+    ]
+    for path, text, who in steps:
+        repo.write(path, text)
+        repo.commit(who, f"{who} edits {path}")
+        # Each length puts the half-way cut elsewhere: before, on and after the rejected change.
+        one = run_audit(repo.workspace, use_cache=False, parallel=False)
+        two = run_audit(repo.workspace, use_cache=False)
+        assert two == one
+    assert len(one.violations) == 4

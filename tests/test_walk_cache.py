@@ -11,11 +11,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from tests.audit_repo import base_repo, task_md
+from worktrail import trail
 from worktrail.buildcache import CACHE_ENV
 from worktrail.cli import main
 from worktrail.example import build_example
@@ -140,3 +142,27 @@ def test_a_cached_walk_is_never_reused_for_an_audience_whose_viewer_changed(
     _build(workspace, tmp_path / "incremental")
     _build(workspace, tmp_path / "full", "--no-cache")
     assert _same_tree(tmp_path / "incremental", tmp_path / "full") == []
+
+
+def test_a_walk_shared_by_two_processes_equals_a_walk_by_one(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from worktrail import history, render_pool
+
+    monkeypatch.setattr(history, "_PARALLEL_LEAST", 2)
+    monkeypatch.setattr(render_pool, "workers_available", lambda: True)
+    one = read_candidates(example, _audiences(example), parallel=False)
+    parts: list[int] = []
+    walk_part = trail._walk_part
+
+    def counted(*args: Any) -> Any:
+        parts.append(len(parts))
+        return walk_part(*args)
+
+    monkeypatch.setattr(trail, "_walk_part", counted)
+    two = read_candidates(example, _audiences(example))
+    assert two.candidates == one.candidates and two.walked == one.walked
+    # This process walked one half; the worker's half came back (a failed worker's would be redone here).
+    assert parts == [0]
+    # With some commits known too.
+    order = list(one.walked)
+    known = {oid: one.walked[oid] for oid in order[::3]}
+    assert read_candidates(example, _audiences(example), known).candidates == one.candidates

@@ -782,13 +782,15 @@ def run_audit(
     require_signed: bool = False,
     allowed_signers: Path | None = None,
     use_cache: bool = True,
+    parallel: bool = True,
 ) -> AuditResult:
     """Audit the workspace's history (or BASE..TIP); AuditUsageError for a refused request.
 
     A whole-history audit keeps each commit's results in the workspace's cache (see `buildcache`),
     under the tool's code, the options and the allowed signers' contents; the next audit of a
     history that grew by a push judges only the new commits. Nothing is kept when a file version
-    was missing (a partial clone), so that warning is never lost.
+    was missing (a partial clone), so that warning is never lost. With `parallel` and a long
+    history, a forked worker audits the later half of the commits (see `_audit_in_two`).
     """
     if require_signed and allowed_signers is None:
         raise AuditUsageError("--require-signed needs --allowed-signers FILE (kept outside the repository)")
@@ -816,12 +818,64 @@ def run_audit(
         cache, key = _audit_cache(workspace, revision, require_signed, signers) if use_cache else (None, None)
         stored = cache.get("audit.pickle") if cache is not None else None
         kept = stored[1] if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key else None
-        auditor = Auditor(source, require_signed, kept if isinstance(kept, AuditMemo) else None)
+        memo = kept if isinstance(kept, AuditMemo) else AuditMemo()
+        if parallel:
+            memo = _audit_in_two(source, require_signed, memo) or memo
+        auditor = Auditor(source, require_signed, memo)
         result = auditor.run()
         if cache is not None and not source.missing_blobs() and result.failure is None:
             with contextlib.suppress(OSError):
                 cache.put("audit.pickle", (key, auditor.memo))
         return result
+
+
+def _audit_part(source: HistorySource, require_signed: bool, skip: dict[str, KeptCommit], part: Sequence[str]) -> Any:
+    """Audit the commits of `part` (passing over those in `skip`): their kept results, or None on any trouble."""
+    auditor = Auditor(source, require_signed, AuditMemo(skip))
+    result = auditor.run()
+    found = {oid: auditor.memo.commits.get(oid) for oid in part}
+    if result.failure is not None or source.missing_blobs() or any(v is None for v in found.values()):
+        return None
+    return found
+
+
+def _audit_in_two(source: HistorySource, require_signed: bool, kept: AuditMemo) -> AuditMemo | None:
+    """Every commit's results, the later half audited by a forked worker; None: audit in one process.
+
+    The worker starts from the states of earlier commits as committed, assuming every change in
+    them took effect (as in a clean history). When this process finds that a change it judged was
+    rejected in a commit the later half starts from, the later half is judged again here.
+    """
+    from .render_pool import Forked, workers_available
+
+    halves = source.halves(kept.commits) if workers_available() else None
+    if halves is None:
+        return None
+    first, second = halves
+    categories = Auditor(source, require_signed)._categories()
+
+    def assumed(ids: Sequence[str]) -> dict[str, KeptCommit]:
+        return {oid: KeptCommit(categories[oid], False, (), (), {}) for oid in ids}
+
+    worker = Forked(
+        lambda: _audit_part(source.for_another_process(), require_signed, {**kept.commits, **assumed(first)}, second)
+    )
+    mine = _audit_part(source, require_signed, {**kept.commits, **assumed(second)}, first)
+    theirs = worker.result()
+    if mine is None:
+        return None
+    later = set(second)
+    graph = source.graph
+    starts = {
+        start
+        for oid in second
+        for parent in graph.by_id[oid].parents
+        for start in (parent, *graph.bases.get((oid, parent), ()))
+        if start not in later
+    }
+    if theirs is None or any(mine[oid].accepted for oid in starts if oid in mine):
+        return AuditMemo({**kept.commits, **mine})
+    return AuditMemo({**kept.commits, **mine, **theirs})
 
 
 def _audit_cache(

@@ -77,6 +77,8 @@ _PARSE_CACHE_ENTRIES = 8_192
 _LOADED_GROUPS = 4_096
 # Commits whose new file versions are read from cat-file in one batch.
 _PREFETCH = 64
+# Below this many commits to walk, a second process costs more (it reads one state whole) than it saves.
+_PARALLEL_LEAST = 1_500
 
 
 # ---------------------------------------------------------------------------------------- commits
@@ -1277,6 +1279,32 @@ class HistorySource:
             raise RevisionError("a symmetric range (A...B) has no single base; use A..B")
         self.tip, self.base = tip, base
         self.commits = read_log(repo, RevRange(base, tip), allowed_signers)
+
+    def for_another_process(self) -> HistorySource:
+        """This source for a forked worker: the same log and graph, its own `git cat-file` and caches.
+
+        A forked process must not talk to its parent's `git cat-file`: both would read its answers.
+        """
+        twin = object.__new__(HistorySource)
+        twin.workspace = self.workspace
+        twin.warnings = list(self.warnings)
+        twin.repo = self.repo
+        twin.commits = self.commits
+        twin.base, twin.tip = self.base, self.tip
+        twin._outside = {}
+        twin._reader = BlobReader(self.repo, MAX_FILE_BYTES + 1) if self.repo is not None else None
+        twin.context = _Context(self.workspace, BlobStore(twin._reader), BoundedParseCache())
+        twin.empty = Snapshot.of_files(twin.context, {})
+        twin.graph = self.graph
+        return twin
+
+    def halves(self, known: Container[str]) -> tuple[list[str], list[str]] | None:
+        """The commits not in `known`, cut in two halves in log order for two processes; None when too few."""
+        todo = [commit.id for commit in self.commits if commit.id not in known]
+        if len(todo) < max(_PARALLEL_LEAST, 2):
+            return None
+        middle = len(todo) // 2
+        return todo[:middle], todo[middle:]
 
     def outside(self, oid: str) -> Snapshot:
         """The state of a commit that is not in the log (a range's base, or an older parent)."""

@@ -189,34 +189,35 @@ def viewers_key(audiences: Sequence[m.Audience]) -> tuple[tuple[str, str], ...]:
 
 
 def read_candidates(
-    root: Path, audiences: Sequence[m.Audience], known: Mapping[str, tuple[Candidate, ...]] | None = None
+    root: Path,
+    audiences: Sequence[m.Audience],
+    known: Mapping[str, tuple[Candidate, ...]] | None = None,
+    *,
+    parallel: bool = True,
 ) -> HistoryTrail:
     """Walk the workspace's Git history once; keep each event with the audiences that saw it before and after.
 
     `known`: candidates of commits walked before for the same audiences (`HistoryTrail.walked`); only
-    the other commits are walked, and the result is the same as a walk of every commit.
+    the other commits are walked, and the result is the same as a walk of every commit. With
+    `parallel` and a long history, a forked worker walks the later half of the commits while this
+    process walks the earlier half (a commit's candidates depend only on it and its parents).
     """
+    from .render_pool import Forked, workers_available
+
     viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
     known = known or {}
     out = HistoryTrail()
     with HistorySource(root) as source:
-        walked: dict[str, tuple[Candidate, ...]] = {}
-        for step in walk(source, known):
-            found: list[Candidate] = []
-            for event in step.events:
-                # A project's record is judged by the rules over that project alone (see `Snapshot.policy_for`).
-                project = event.entity.project
-                before, after = step.before.policy_for(project), step.after.policy_for(project)
-                seen: dict[str, bool | str] = {}
-                for name, viewer in viewers:
-                    states = seen_in_states(before, after, viewer, event)
-                    if states:
-                        seen[name] = states
-                if seen:
-                    if event.entity.kind not in ("time", "expense"):
-                        event = dataclasses.replace(event, before=None, after=None)
-                    found.append(Candidate(event, step.commit.message, seen))
-            walked[step.commit.id] = tuple(found)
+        halves = source.halves(known) if parallel and workers_available() else None
+        if halves is None:
+            walked = _walk_part(source, viewers, known)
+        else:
+            first, second = halves
+            skip_first = {**known, **dict.fromkeys(first, ())}
+            worker = Forked(lambda: _walk_part(source.for_another_process(), viewers, skip_first))
+            walked = _walk_part(source, viewers, {**known, **dict.fromkeys(second, ())})
+            later = worker.result()
+            walked.update(later if later is not None else _walk_part(source, viewers, {**known, **walked}))
         for commit in source.commits:
             mine = walked.get(commit.id)
             if mine is None:
@@ -226,6 +227,30 @@ def read_candidates(
         out.warnings.extend(source.warnings)
         out.commits = len(source.commits)
     return out
+
+
+def _walk_part(
+    source: HistorySource, viewers: Sequence[tuple[str, Viewer]], known: Mapping[str, tuple[Candidate, ...]]
+) -> dict[str, tuple[Candidate, ...]]:
+    """The candidates of every commit of the source not in `known`, by commit id."""
+    walked: dict[str, tuple[Candidate, ...]] = {}
+    for step in walk(source, known):
+        found: list[Candidate] = []
+        for event in step.events:
+            # A project's record is judged by the rules over that project alone (see `Snapshot.policy_for`).
+            project = event.entity.project
+            before, after = step.before.policy_for(project), step.after.policy_for(project)
+            seen: dict[str, bool | str] = {}
+            for name, viewer in viewers:
+                states = seen_in_states(before, after, viewer, event)
+                if states:
+                    seen[name] = states
+            if seen:
+                if event.entity.kind not in ("time", "expense"):
+                    event = dataclasses.replace(event, before=None, after=None)
+                found.append(Candidate(event, step.commit.message, seen))
+        walked[step.commit.id] = tuple(found)
+    return walked
 
 
 def trails_from(history: HistoryTrail, ws: m.Workspace, audiences: Sequence[m.Audience]) -> Trails:
