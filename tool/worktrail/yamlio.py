@@ -11,6 +11,10 @@ None) by our own small composer, so that:
   (so every sum and product of them is finite);
 - characters YAML does not allow, and the Unicode line breaks (U+0085, U+2028, U+2029) that YAML
   would read as line breaks where editors show none, are refused with their exact position.
+
+Most files hold nothing but block mappings and lists of one-line values. Those are read line by line
+by a strict fast path (`_parse_simple`, about twice as fast) that gives the very same values and
+locations; it hands anything else, and so every error, to the composer.
 """
 
 from __future__ import annotations
@@ -52,6 +56,39 @@ _LINE_BREAKS = {
     "\u2028": "a Unicode line separator",
     "\u2029": "a Unicode paragraph separator",
 }
+# The fast path (`_parse_simple`) reads the block-style YAML our files hold with one pattern per line.
+_FAST_MAX_CHARS = 1024 * 1024
+_PLAIN_WORDS: dict[str, Any] = {
+    **dict.fromkeys(("~", "null", "Null", "NULL"), None),
+    **dict.fromkeys(("true", "True", "TRUE"), True),
+    **dict.fromkeys(("false", "False", "FALSE"), False),
+}
+_NUMBER_START = frozenset("0123456789+-.")
+# _INT, _OCT, _HEX and _FLOAT in one pattern, tried in the same order (used with fullmatch).
+_NUMBER = re.compile(
+    r"([-+]?[0-9]+)|0o([0-7]+)|0x([0-9a-fA-F]+)|([-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)"
+)
+# A word of a one-line flow list: starts with a letter, digit or `_`; no indicator but `@`, and no
+# quote, inside.
+_FLOW_CHAR = r"[^ ,:#\[\]{}\"'?&*!|>%`\\\n]"
+_FLOW_ITEM = rf"[0-9A-Za-z_](?:{_FLOW_CHAR}++| ++(?={_FLOW_CHAR}))*+"
+_FLOW_ITEMS = re.compile(_FLOW_ITEM)
+# One line each (no class lets a line break in): every line of the text must match, or it is not ordinary.
+_LINES = re.compile(
+    r"^( *)"  # 1: indentation
+    r"(-(?: +|$))?"  # 2: a list entry's dash, with the spaces after it
+    # 3: a key (a plain word, or quoted text without escapes), then `:` and 4: the spaces after it
+    r"(?:([0-9A-Za-z_][0-9A-Za-z_.-]{0,127}|\"[^\"\\\n]{0,128}\"|'[^'\n]{0,128}'):( +|$))?"
+    r"(?:"
+    # 5: a plain scalar on one line: no indicator first, no `: ` or final `:`, no ` #` (spaces at its
+    # end are not part of its value)
+    r"((?:[^ \-?:,\[\]{}#&*!|>'\"%@`\n]|-(?=[0-9A-Za-z._]))(?:[^:#\n]++|:(?=[^ \n])|(?<! )#)*+)"
+    r"|(\"[^\"\\\n]*\"|'[^'\n]*')"  # 6: quoted text without escapes, with its quotes
+    rf"|(\[ *(?:{_FLOW_ITEM}(?: *, *{_FLOW_ITEM})*)? *\])"  # 7: a one-line flow list of words
+    r")?"
+    r" *(?:(?<![^ \n])#.*)?$",  # spaces, then maybe a comment
+    re.MULTILINE,
+)
 _STR_TAGS = frozenset({"tag:yaml.org,2002:str", "!"})
 _CONTAINER_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "!"})
 
@@ -145,6 +182,15 @@ def decode(raw: bytes, path: str) -> str:
 
 def parse_yaml(text: str, path: str, line_offset: int = 0, empty: Any = None) -> Doc:
     """Parse one YAML document; raises SourceError with the location of the first problem."""
+    _refuse_characters(text, path, line_offset)
+    doc = _parse_simple(text, path, line_offset, empty)
+    if doc is None:
+        doc = _Composer(text, path, line_offset).compose(empty)
+    return doc
+
+
+def _parse_yaml_reference(text: str, path: str, line_offset: int = 0, empty: Any = None) -> Doc:
+    """`parse_yaml` through the event composer alone: the reference the fast path must equal."""
     _refuse_characters(text, path, line_offset)
     return _Composer(text, path, line_offset).compose(empty)
 
@@ -316,6 +362,215 @@ class _Composer:
                 "(quote it if it is text, not a number)",
             )
         return number
+
+
+class _Unusual(Exception):
+    """Raised by the fast path: the event composer must read this text (and maybe refuse it)."""
+
+
+def _parse_simple(text: str, path: str, line_offset: int, empty: Any) -> Doc | None:
+    """The Doc of ordinary YAML, read line by line without the YAML parser; None for anything else.
+
+    Ordinary means block mappings and lists whose keys are plain words (or quoted text) and whose
+    values are one-line plain scalars, quoted text without escapes or one-line flow lists of words,
+    with comments and blank lines, and no tab, carriage return or byte order mark. That subset holds
+    no anchor, alias, tag, merge key, block scalar or multi-line scalar. Whatever is outside it, or
+    would need a decision (a line indented more than its block, a duplicate key, deep nesting, many
+    values, a number near the limits), makes this return None: the event composer then reads the
+    text, and gives every error message.
+    """
+    if len(text) > _FAST_MAX_CHARS or "\t" in text or "\r" in text or "\ufeff" in text:
+        return None
+    lines = _LINES.findall(text)
+    if len(lines) != text.count("\n") + 1:
+        return None  # a line that does not match is skipped by findall
+    locs: dict[PathKey, tuple[int, int]] = {}
+    key_locs: dict[PathKey, tuple[int, int]] = {}
+    paths_at: dict[tuple[int, int], PathKey] = {}
+    words = _PLAIN_WORDS
+    number_start = _NUMBER_START
+    # The innermost open collection: its indentation (-1: none), itself, its path, is it a mapping;
+    # `outer` holds the collections around it.
+    indent = -1
+    into: Any = None
+    at: PathKey = ()
+    is_map = False
+    outer: list[tuple[int, Any, PathKey, bool]] = []
+    root: Any = None
+    # A key whose value is not on its line: a collection on the next lines, or else null, which the
+    # parser places just after the colon.
+    pending: str | None = None
+    pending_path: PathKey = ()
+    pending_at = (0, 0)
+    line_no = line_offset
+    try:
+        for spaces, dash, key, gap, plain, quoted, flow in lines:
+            line_no += 1
+            if not key and not dash:
+                if plain or quoted or flow:
+                    return None  # a value on its own line: a one-value document or a continued scalar
+                continue  # a blank line or a comment
+            column = len(spaces)
+            if pending is not None:
+                if column > indent or (dash and column == indent):
+                    if len(pending_path) >= MAX_DEPTH:
+                        return None
+                    here = (line_no, column + 1)
+                    locs[pending_path] = here
+                    paths_at[here] = pending_path
+                    nested: Any = [] if dash else {}
+                    into[pending] = nested
+                    outer.append((indent, into, at, is_map))
+                    indent, into, at, is_map = column, nested, pending_path, not dash
+                else:
+                    into[pending] = None
+                    locs[pending_path] = pending_at
+                pending = None
+            if not dash:
+                if column != indent or not is_map:
+                    # A key line closes deeper collections, and a list at its own indentation (`key:`
+                    # then `- item` lines at the key's indentation).
+                    while indent > column or (indent == column and not is_map):
+                        indent, into, at, is_map = outer.pop()
+                    if indent < 0:
+                        if root is not None:
+                            return None
+                        root = {}
+                        here = (line_no, column + 1)
+                        locs[()] = here
+                        paths_at[here] = ()
+                        outer.append((indent, into, at, is_map))
+                        indent, into, at, is_map = column, root, (), True
+                    elif indent != column:
+                        return None
+            else:
+                while indent > column:
+                    indent, into, at, is_map = outer.pop()
+                if indent < 0:
+                    if root is not None:
+                        return None
+                    root = []
+                    here = (line_no, column + 1)
+                    locs[()] = here
+                    paths_at[here] = ()
+                    outer.append((indent, into, at, is_map))
+                    indent, into, at, is_map = column, root, (), False
+                elif indent != column or is_map:
+                    return None
+                item_path = (*at, len(into))
+                column += len(dash)
+                if not key:
+                    if not (plain or quoted or flow):
+                        return None  # `-` alone: its value is on the next lines, or null
+                    into.append(_line_value(plain, quoted, flow, line_no, column, item_path, locs, paths_at))
+                    continue
+                if len(item_path) >= MAX_DEPTH:
+                    return None
+                here = (line_no, column + 1)
+                locs[item_path] = here
+                paths_at[here] = item_path
+                mapping: dict[str, Any] = {}
+                into.append(mapping)
+                outer.append((indent, into, at, is_map))
+                indent, into, at, is_map = column, mapping, item_path, True
+            # A key at `column` of the mapping `into`, with its value.
+            key_locs_at = (line_no, column + 1)
+            column += len(key) + 1
+            if key[0] in "\"'":
+                key = key[1:-1]
+            if key in into:
+                return None
+            key_path = (*at, key)
+            key_locs[key_path] = key_locs_at
+            if plain:
+                locs[key_path] = (line_no, column + len(gap) + 1)
+                if plain[-1] == " ":
+                    plain = plain.rstrip(" ")
+                if plain in words:
+                    into[key] = words[plain]
+                elif plain[0] in number_start:
+                    into[key] = _plain_number(plain)
+                else:
+                    into[key] = plain
+            elif quoted:
+                locs[key_path] = (line_no, column + len(gap) + 1)
+                into[key] = quoted[1:-1]
+            elif flow:
+                into[key] = _line_value("", "", flow, line_no, column + len(gap), key_path, locs, paths_at)
+            else:
+                pending = key
+                pending_path = key_path
+                pending_at = (line_no, column + 1)
+        if pending is not None:
+            into[pending] = None
+            locs[pending_path] = pending_at
+    except _Unusual:
+        return None
+    if root is None:
+        return Doc(path=path, data=empty)
+    if len(locs) > MAX_VALUES:
+        return None
+    return Doc(path=path, data=root, locs=locs, key_locs=key_locs, paths_at=paths_at)
+
+
+def _line_value(
+    plain: str,
+    quoted: str,
+    flow: str,
+    line_no: int,
+    column: int,
+    at: PathKey,
+    locs: dict[PathKey, tuple[int, int]],
+    paths_at: dict[tuple[int, int], PathKey],
+) -> Any:
+    """The value of a line (one of the three is not empty), starting at `column` (from 0), recorded at `at`."""
+    here = (line_no, column + 1)
+    if plain:
+        locs[at] = here
+        return _plain_value(plain.rstrip(" "))
+    if quoted:
+        locs[at] = here
+        return quoted[1:-1]
+    if len(at) >= MAX_DEPTH:
+        raise _Unusual
+    locs[at] = here
+    paths_at[here] = at
+    items: list[Any] = []
+    for item in _FLOW_ITEMS.finditer(flow):
+        locs[(*at, len(items))] = (line_no, column + item.start() + 1)
+        items.append(_plain_value(item.group()))
+    return items
+
+
+def _plain_value(text: str) -> Any:
+    """A one-line plain scalar by YAML 1.2 core rules, as `_Composer.scalar` reads it."""
+    if text in _PLAIN_WORDS:
+        return _PLAIN_WORDS[text]
+    if text[0] in _NUMBER_START:
+        return _plain_number(text)
+    return text
+
+
+def _plain_number(text: str) -> Any:
+    """A plain scalar that starts like a number: the number, or the text; _Unusual near the limits."""
+    found = _NUMBER.fullmatch(text)
+    if found is None:
+        return text
+    if len(text) > 17:
+        raise _Unusual  # maybe too large, maybe only leading zeros: the event composer decides
+    number: int | float
+    kind = found.lastindex
+    if kind == 1:
+        number = int(text)
+    elif kind == 2:
+        number = int(text[2:], 8)
+    elif kind == 3:
+        number = int(text[2:], 16)
+    else:
+        number = float(text)
+    if not abs(number) <= MAX_NUMBER:
+        raise _Unusual
+    return number
 
 
 @dataclass
