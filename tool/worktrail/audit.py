@@ -142,6 +142,23 @@ class _Problem:
 class _State:
     actual: Snapshot
     accepted: Snapshot
+    # The edits from `actual` to `accepted` (files whose accepted content differs), kept commit by commit.
+    delta: dict[str, BlobRef | None] = field(default_factory=dict)
+
+    def after(self, actual: Snapshot, accepted: Snapshot, edits: Mapping[str, BlobRef | None]) -> _State:
+        """The next state: only files this state had apart, or that `edits` touched, can differ now.
+
+        When nothing differs, the accepted state IS the actual one, so the two share every load.
+        """
+        delta: dict[str, BlobRef | None] = {}
+        if accepted is not actual:
+            for path in self.delta.keys() | edits.keys():
+                want = accepted.get(path)
+                if actual.get(path) != want:
+                    delta[path] = want
+            if not delta:
+                accepted = actual
+        return _State(actual, accepted, delta)
 
 
 @dataclass(frozen=True)
@@ -585,7 +602,8 @@ class Auditor:
             if found is None:
                 snapshot = source.outside(oid)
                 before = kept.get(oid)
-                found = _State(snapshot, snapshot.apply(before.accepted) if before is not None else snapshot)
+                delta = dict(before.accepted) if before is not None else {}
+                found = _State(snapshot, snapshot.apply(delta), delta)
                 keeper.put(oid, found)
             return found
 
@@ -615,9 +633,9 @@ class Auditor:
             actual = first.actual.apply(edits)
             category = categories[commit.id]
             if category == "trusted":
-                after = _State(actual, actual)
+                after = _State(actual, actual, {})
             elif category == "untrusted":
-                after = _State(actual, first.accepted)
+                after = first.after(actual, first.accepted, edits)
             else:
                 self.result.checked += 1
                 sides = [
@@ -628,7 +646,7 @@ class Auditor:
                     )
                     for p in commit.parents[1:]
                 ]
-                after = _State(actual, self._check(commit, first, sides))
+                after = first.after(actual, self._check(commit, first, sides), edits)
             keeper.put(commit.id, after)
             release(commit)
             self.memo.commits[commit.id] = KeptCommit(
@@ -636,7 +654,7 @@ class Auditor:
                 checked=category == "checked",
                 violations=tuple(self.result.violations[violations:]),
                 warnings=tuple(self.result.warnings[warnings:]),
-                accepted=after.actual.edits_to(after.accepted),
+                accepted=after.delta,
             )
         missing = source.missing_blobs()
         if missing:

@@ -1004,25 +1004,6 @@ class Snapshot:
             child._records = records
         return child
 
-    def edits_to(self, other: Snapshot) -> dict[str, BlobRef | None]:
-        """The edits that turn this state into `other` (None removes a file); parts they share are skipped."""
-        out: dict[str, BlobRef | None] = {}
-        for mine, theirs in zip(self._groups.shards, other._groups.shards, strict=True):
-            if mine is theirs:
-                continue
-            for key in mine.keys() | theirs.keys():
-                a, b = mine.get(key), theirs.get(key)
-                if a is b:
-                    continue
-                old = a.files if a is not None else {}
-                new = b.files if b is not None else {}
-                if old == new:
-                    continue
-                for path in old.keys() | new.keys():
-                    if old.get(path) != new.get(path):
-                        out[path] = new.get(path)
-        return out
-
     def _loaded(self, path: str) -> _Loaded | None:
         group = self._groups.get(_group_key(path))
         return group.load(self._ctx) if group is not None else None
