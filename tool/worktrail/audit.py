@@ -148,7 +148,8 @@ class _State:
     def after(self, actual: Snapshot, accepted: Snapshot, edits: Mapping[str, BlobRef | None]) -> _State:
         """The next state: only files this state had apart, or that `edits` touched, can differ now.
 
-        When nothing differs, the accepted state IS the actual one, so the two share every load.
+        When nothing differs, one state serves as both, so they share every load: the accepted one,
+        which holds the projects assembled to judge the commit (the next commit updates them).
         """
         delta: dict[str, BlobRef | None] = {}
         if accepted is not actual:
@@ -157,7 +158,7 @@ class _State:
                 if actual.get(path) != want:
                     delta[path] = want
             if not delta:
-                accepted = actual
+                actual = accepted
         return _State(actual, accepted, delta)
 
 
