@@ -6,21 +6,27 @@ import filecmp
 import os
 import posixpath
 import shutil
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worktrail import render_pool
+from tests.audit_repo import base_repo, person_yaml, task_md
+from worktrail import history, render_pool
+from worktrail.audit import run_audit
 from worktrail.cli import main
 from worktrail.example import build_example
 from worktrail.history import HistorySource, Snapshot, event_visible, walk
 from worktrail.load import ScanTree
 from worktrail.policy import PersonViewer, Policy, RoleViewer, TeamViewer, Viewer
+from worktrail.redact import default_audiences
 from worktrail.render_pool import Forked
 from worktrail.site import _relative
+from worktrail.trail import read_candidates
 from worktrail.tree import DiskTree
 from worktrail.validate import validate_workspace
 
@@ -95,6 +101,43 @@ def test_projects_updated_commit_by_commit_equal_projects_assembled_from_scratch
                     assert state.project(project_id) == fresh.project(project_id), (step.commit.id, project_id)
                     compared += 1
     assert compared > 100
+
+
+def _count_full_assemblies(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    calls: Counter[str] = Counter()
+    full = history._Assembly.full.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type, base: Any, groups: Any, ctx: Any) -> Any:
+        calls[base.id] += 1
+        return full(cls, base, groups, ctx)
+
+    monkeypatch.setattr(history._Assembly, "full", classmethod(counted))
+    return calls
+
+
+def test_the_walk_and_the_audit_assemble_each_project_from_all_its_records_once(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every later commit updates the assembly it inherits: assembling a project anew at each commit
+    # made a 10,000-task audit take minutes instead of seconds.
+    calls = _count_full_assemblies(monkeypatch)
+    loaded = validate_workspace(example)[1]
+    assert loaded is not None and loaded.workspace is not None
+    read_candidates(example, default_audiences(loaded.workspace), parallel=False)
+    assert calls and max(calls.values()) == 1, calls
+    calls.clear()
+    run_audit(example, use_cache=False, parallel=False)
+    assert calls and max(calls.values()) == 1, calls
+    # Also when a rejected change keeps the accepted state apart from the actual one.
+    repo, _ = base_repo(tmp_path / "repo")
+    repo.write("people/gus.yaml", person_yaml("gus", "user"))
+    repo.commit("gus", "Make me a user")
+    for number in range(3):
+        repo.write("projects/web/tasks/WEB-1.md", task_md(f"Home page v{number}", assignee="gus", created_by="uma"))
+        repo.commit("uma", f"Retitle WEB-1 ({number})")
+    calls.clear()
+    assert len(run_audit(repo.workspace, use_cache=False, parallel=False).violations) == 1
+    assert max(calls.values()) <= 2, calls
 
 
 def test_rules_over_one_project_judge_its_events_as_the_rules_over_the_whole_workspace(example: Path) -> None:
