@@ -705,7 +705,7 @@ class Auditor:
 
     def _allowed_to_commit(self, commit: Commit, before: Snapshot, own: Sequence[FileChange]) -> bool:
         """The commit-level checks: a workspace to judge by, a known author, a good signature."""
-        if before.workspace() is None:
+        if not before.has_settings():
             self._violation(
                 commit,
                 None,

@@ -77,6 +77,8 @@ _PARSE_CACHE_ENTRIES = 8_192
 _LOADED_GROUPS = 4_096
 # Commits whose new file versions are read from cat-file in one batch.
 _PREFETCH = 64
+# Swaps waiting for a project no state asked for; past this many, the project is assembled anew.
+_PENDING_SWAPS = 256
 # Below this many commits to walk, a second process costs more (it reads one state whole) than it saves.
 _PARALLEL_LEAST = 1_500
 
@@ -979,12 +981,18 @@ class Snapshot:
         kept = {pid: project for pid, project in self._projects.items() if pid not in changed_projects}
         child = Snapshot(self._ctx, groups, kept)
         child._assemblies = {pid: made for pid, made in self._assemblies.items() if pid not in changed_projects}
+        # Swaps not yet applied carry on (a state derived from one never asked for its project, as the
+        # audit's candidate states are): the project is assembled once, when first asked for.
+        child._pending = {pid: waiting for pid, waiting in self._pending.items() if pid not in changed_projects}
         for project_id in changed_projects:
+            prefix = f"projects/{project_id}/"
+            swaps = [(self._groups.get(key), replaced[key]) for key in touched if key.startswith(prefix)]
             assembly = self._assemblies.get(project_id)
+            waiting = self._pending.get(project_id)
             if assembly is not None:
-                prefix = f"projects/{project_id}/"
-                swaps = [(self._groups.get(key), replaced[key]) for key in touched if key.startswith(prefix)]
                 child._pending[project_id] = (assembly, swaps)
+            elif waiting is not None and len(waiting[1]) < _PENDING_SWAPS:
+                child._pending[project_id] = (waiting[0], [*waiting[1], *swaps])
         if self._project_keys is not None and not any(key.count("/") == 1 for key in touched):
             child._project_keys = self._project_keys
         if self._records is not None:
@@ -1007,6 +1015,10 @@ class Snapshot:
     def _loaded(self, path: str) -> _Loaded | None:
         group = self._groups.get(_group_key(path))
         return group.load(self._ctx) if group is not None else None
+
+    def has_settings(self) -> bool:
+        """Whether `worktrail.yaml` is present and readable: `workspace()` is not None (without assembling it)."""
+        return self._groups[""].load(self._ctx).settings is not None
 
     def workspace(self) -> m.Workspace | None:
         """The workspace model of this state; None when `worktrail.yaml` is absent or unreadable."""

@@ -16,13 +16,27 @@ check the result equals `parse_yaml`'s for the sample, the case files and genera
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from .yamlio import MAX_VALUES, Doc, PathKey, SourceError, parse_yaml
 
-# Items kept by text; a 10,000-task history has ~10,000 time entries.
+# Items kept by (text, first line, index), with their locations already where they stand in the file:
+# an item appended to a list keeps its place in every later version. A 10,000-task history has
+# ~10,000 time entries.
 _ITEM_CACHE_ENTRIES = 65_536
-_items: OrderedDict[str, tuple[Doc, int]] = OrderedDict()
+_items: OrderedDict[tuple[str, int, int], _Item] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One list item parsed where it stands: its data, its count of values, and its entries of each location map."""
+
+    data: Any
+    values: int
+    locs: dict[PathKey, tuple[int, int]]
+    key_locs: dict[PathKey, tuple[int, int]]
+    paths_at: dict[tuple[int, int], PathKey]
 
 
 def _cut(text: str) -> list[tuple[int, str]] | None:
@@ -46,11 +60,12 @@ def _cut(text: str) -> list[tuple[int, str]] | None:
     return [(bounds[i], "\n".join(lines[bounds[i] : bounds[i + 1]]) + "\n") for i in range(len(starts))]
 
 
-def _item(text: str, path: str) -> tuple[Doc, int] | None:
-    """One item's text parsed at line 1 (and its count of values), or None when it is not one list item."""
-    found = _items.get(text)
+def _item(text: str, path: str, start: int, index: int) -> _Item | None:
+    """The item at `index` whose text starts at line `start` + 1, or None when it is not one list item alone."""
+    key = (text, start, index)
+    found = _items.get(key)
     if found is not None:
-        _items.move_to_end(text)
+        _items.move_to_end(key)
         return found
     try:
         doc = parse_yaml(text, path)
@@ -58,8 +73,19 @@ def _item(text: str, path: str) -> tuple[Doc, int] | None:
         return None
     if not isinstance(doc.data, list) or len(doc.data) != 1:
         return None
-    found = (doc, len(doc.locs))
-    _items[text] = found
+    # The list's own place (key `()`) is its first item's, and comes first, as in a whole parse.
+    locs: dict[PathKey, tuple[int, int]] = {(): _moved(doc.locs[()], start)} if index == 0 else {}
+    locs.update({(index, *k[1:]): _moved(where, start) for k, where in doc.locs.items() if k})
+    found = _Item(
+        data=doc.data[0],
+        values=len(doc.locs),
+        locs=locs,
+        key_locs={(index, *k[1:]): _moved(where, start) for k, where in doc.key_locs.items()},
+        paths_at={
+            _moved(where, start): (index, *k[1:]) if k else () for where, k in doc.paths_at.items() if k or not index
+        },
+    )
+    _items[key] = found
     if len(_items) > _ITEM_CACHE_ENTRIES:
         _items.popitem(last=False)
     return found
@@ -70,36 +96,21 @@ def parse_yaml_list(text: str, path: str, empty: Any = None) -> Doc:
     items = _cut(text) if text.endswith("\n") else None
     if items is None:
         return parse_yaml(text, path, empty=empty)
-    parsed: list[tuple[int, Doc, int]] = []
+    out = Doc(path=path, data=[])
     values = 1
-    for start, chunk in items:
-        found = _item(chunk, path)
+    for index, (start, chunk) in enumerate(items):
+        found = _item(chunk, path, start, index)
         if found is None:
             return parse_yaml(text, path, empty=empty)
-        parsed.append((start, found[0], found[1]))
-        values += found[1] - 1
+        values += found.values - 1
+        out.data.append(found.data)
+        out.locs.update(found.locs)
+        out.key_locs.update(found.key_locs)
+        out.paths_at.update(found.paths_at)
     if values > MAX_VALUES:
         return parse_yaml(text, path, empty=empty)
-    out = Doc(path=path, data=[])
-    first_line, first_doc, _ = parsed[0]
-    out.locs[()] = _moved(first_doc.locs[()], first_line)
-    out.paths_at[out.locs[()]] = ()
-    for index, (start, doc, _count) in enumerate(parsed):
-        out.data.append(doc.data[0])
-        for key, where in doc.locs.items():
-            if key:
-                out.locs[(index, *key[1:])] = _moved(where, start)
-        for key, where in doc.key_locs.items():
-            out.key_locs[(index, *key[1:])] = _moved(where, start)
-        for where, key in doc.paths_at.items():
-            if key:
-                out.paths_at[_moved(where, start)] = _index(index, key)
     return out
 
 
 def _moved(where: tuple[int, int], lines: int) -> tuple[int, int]:
     return (where[0] + lines, where[1])
-
-
-def _index(index: int, key: PathKey) -> PathKey:
-    return (index, *key[1:])
