@@ -98,7 +98,11 @@ def test_projects_updated_commit_by_commit_equal_projects_assembled_from_scratch
             for project_id in sorted(projects):
                 for state in (step.before, step.after):
                     fresh = Snapshot(state._ctx, state._groups)
-                    assert state.project(project_id) == fresh.project(project_id), (step.commit.id, project_id)
+                    assembled = state.project(project_id)
+                    assert assembled == fresh.project(project_id), (step.commit.id, project_id)
+                    # The index the assembly hands over is the one the project would build itself.
+                    if assembled is not None:
+                        assert assembled.task_index == {t.id: t for t in assembled.tasks}
                     compared += 1
     assert compared > 100
 

@@ -306,7 +306,7 @@ class Policy:
     def __init__(self, ws: Workspace, like: Policy | None = None) -> None:
         """Index `ws`; `like`, a policy over the same people and teams objects, lends its people indexes.
 
-        Indexes of a project's tasks and attachments are built when a question first needs them, so
+        Indexes of a project's tasks (`Project.task`) and attachments are built when a question first needs them, so
         a policy that answers a few questions (the history walk builds one per commit) costs little.
         """
         self.ws = ws
@@ -327,8 +327,7 @@ class Policy:
             self._project_people[project.id] = people
             for person_id in people:
                 self._person_projects.setdefault(person_id, []).append(project.id)
-        # Per project, built on demand: tasks by id, and tasks by normalised attachment path.
-        self._tasks: dict[str, dict[str, Task]] = {}
+        # Per project, built on demand: tasks by normalised attachment path.
         self._attached: dict[str, dict[str, list[Task]]] = {}
         self._parts: dict[int, Project] = {}
         for project in ws.projects.values():
@@ -546,11 +545,9 @@ class Policy:
         return role_verdict
 
     def _task_of(self, project_id: str, task_id: str) -> Task | None:
-        tasks = self._tasks.get(project_id)
-        if tasks is None:
-            project = self.ws.projects.get(project_id)
-            tasks = self._tasks[project_id] = {t.id: t for t in project.tasks} if project is not None else {}
-        return tasks.get(task_id)
+        # The project's own index (built once per project object, and handed over by the history walk).
+        project = self.ws.projects.get(project_id)
+        return project.task(task_id) if project is not None else None
 
     def _attached_to(self, project_id: str, path: str) -> list[Task]:
         """The tasks of the project whose `attachments` name this path (compared normalised)."""
