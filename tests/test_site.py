@@ -552,7 +552,8 @@ def test_commit_messages_are_shown_to_a_view_that_sees_everything(views: dict[st
 def test_json_export_is_the_redacted_workspace_with_sorted_keys_and_no_locations(built: Path, views):
     raw = (built / "nina/export.json").read_text(encoding="utf-8")
     data = json.loads(raw)
-    assert json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n" == raw
+    # Compact (json's C encoder), keys sorted, UTF-8 as is, one final newline.
+    assert json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n" == raw
     assert '"loc"' not in raw and '"root"' not in raw
     tasks = data["workspace"]["projects"]["acme-website"]["tasks"]
     assert [t["id"] for t in tasks] == [t.id for t in views["nina"].workspace.projects["acme-website"].tasks]
@@ -716,3 +717,13 @@ def test_every_status_priority_and_kind_has_a_label_in_both_languages():
     for lang in ("en", "fr"):
         formatter = Formatter(lang)
         assert all(formatter.t(key) for key in needed)
+
+
+# ------------------------------------------------------------------------------------------- speed, same bytes
+
+
+def test_search_json_files_are_compact_with_one_final_newline(built: Path):
+    raw = (built / "internal/search-index.json").read_text(encoding="utf-8")
+    data = json.loads(raw)
+    assert raw == json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+    assert raw.count("\n") == 1
