@@ -24,7 +24,7 @@ from worktrail.cli import main
 from worktrail.i18n import NBSP, NNBSP, Formatter, string_keys
 from worktrail.policy import Policy
 from worktrail.redact import View, default_audiences, redact
-from worktrail.render import MarkdownRenderer
+from worktrail.render import MarkdownRenderer, clean_text
 from worktrail.resources import templates_dir
 from worktrail.site import (
     MARKER,
@@ -720,6 +720,40 @@ def test_every_status_priority_and_kind_has_a_label_in_both_languages():
 
 
 # ------------------------------------------------------------------------------------------- speed, same bytes
+
+
+def test_the_feed_escapes_and_cleans_every_text_as_the_pages_do(views: dict[str, View], tmp_path: Path):
+    hostile = 'a & b < c > d "q" \x00 \u202e \ud800'
+    events = [
+        TrailEvent(dt.datetime(2026, 3, 2, tzinfo=dt.UTC), hostile, "<Ana>", "acme-website", "WEB-10", key="k1"),
+        TrailEvent(dt.datetime(2026, 3, 1, tzinfo=dt.UTC), "", "", key="k2", message="]]> line\r\nnext\t"),
+    ]
+    build_audience_site(views["internal"], tmp_path, epoch=EPOCH, events=events)
+    raw = (tmp_path / "feed.atom").read_text(encoding="utf-8")
+    feed = ET.fromstring(raw.encode())
+    ns = "{http://www.w3.org/2005/Atom}"
+    first, second = feed.findall(f"{ns}entry")
+    assert first.findtext(f"{ns}title") == clean_text(f"WEB-10: {hostile}")
+    assert first.findtext(f"{ns}author/{ns}name") == "<Ana>"
+    link = first.find(f"{ns}link")
+    assert link is not None and link.get("href") == "projects/acme-website/tasks/WEB-10.html"
+    # An empty summary is an empty element; a view that sees everything gets the commit message.
+    assert second.findtext(f"{ns}title") == ""
+    assert second.findtext(f"{ns}content") == clean_text("\n\n]]> line\r\nnext\t")
+    assert "<title />" in raw and "&lt;Ana&gt;" in raw and "&amp;" in raw
+    assert raw.startswith('<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"')
+
+
+@pytest.mark.parametrize("length", [0, 1, 74, 75, 76, 148, 149, 150, 223, 224, 400])
+def test_ascii_lines_fold_exactly_as_character_by_character_folding(length: int):
+    line = "".join(chr(ord("a") + i % 26) for i in range(length))
+    folded = _fold(line)
+    # The same cut points as for a line holding one two-octet character past the end.
+    assert folded + "é" == _fold(line + "é") or folded + "\r\n é" == _fold(line + "é")
+    physical = folded.split("\r\n")
+    assert all(len(part.encode()) <= 75 for part in physical)
+    assert all(part.startswith(" ") for part in physical[1:])
+    assert "".join(part[1:] if index else part for index, part in enumerate(physical)) == line
 
 
 def test_search_json_files_are_compact_with_one_final_newline(built: Path):
