@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
     from .model import Audience
     from .site import Page, SiteContext
-    from .trail import HistoryTrail
 
 T = TypeVar("T")
 
@@ -119,22 +118,6 @@ def light_audiences(root: Path) -> tuple[Audience, ...] | None:
     if result.workspace is None or result.errors:
         return None
     return default_audiences(result.workspace)
-
-
-def prefetch_history(root: Path) -> tuple[tuple[Audience, ...], Forked[HistoryTrail]] | None:
-    """Start walking the history for the trail in a worker; None when no worker can help."""
-    if not workers_available():
-        return None
-    audiences = light_audiences(root)
-    if audiences is None:
-        return None
-
-    def work() -> HistoryTrail:
-        from .trail import read_candidates
-
-        return read_candidates(root, audiences)
-
-    return audiences, Forked(work)
 
 
 # Below this many pages a worker costs more than it saves.
