@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import json
@@ -300,3 +301,15 @@ def test_an_empty_report_says_so():
 def test_the_command_offers_exactly_the_library_reports_and_formats():
     assert cli_report.KINDS == reports.REPORT_KINDS
     assert cli_report.FORMATS == reports.FORMATS
+
+
+def test_reports_use_only_the_public_names_of_the_site_module():
+    # The figures come from the site's own aggregation, through its public API (site.SiteFigures).
+    tree = ast.parse(Path(reports.__file__).read_text(encoding="utf-8"))
+    imported = [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "site" and node.level == 1
+        for alias in node.names
+    ]
+    assert imported and not [name for name in imported if name.startswith("_")]

@@ -1,8 +1,8 @@
 """Terminal reports (`worktrail report`): the sites' figures for one viewer, as a table, CSV or JSON.
 
 A report is computed from the viewer's redacted view (`redact.redact`) by the site's own aggregation
-(the page builder of `site`), so it shows the figures that viewer's site shows and nothing the viewer
-may not see: no cost column without `sees.costs`, no time of hidden tasks, no hidden task at all.
+(`site.SiteFigures`), so it shows the figures that viewer's site shows and nothing the viewer may not
+see: no cost column without `sees.costs`, no time of hidden tasks, no hidden task at all.
 `--from`/`--to` narrow the view further (never widen it): time entries and expenses dated in the
 period; for `scope`, tasks created in the period and change requests decided in it.
 """
@@ -21,11 +21,7 @@ from . import model as m
 from .gitutil import GitError, run_git
 from .policy import PersonViewer, Policy, PolicyError, RoleViewer, TeamViewer, Viewer, parse_viewer
 from .redact import View, redact
-from .render import MarkdownRenderer
-from .site import ScopePage, _csv_bytes, _num
-
-# The site's aggregation is private to `site`; reports reuse it rather than compute figures twice.
-from .site import _Builder as SiteBuilder
+from .site import SiteFigures, csv_bytes, csv_number
 from .writes import person_for_email
 
 REPORT_KINDS: Final = ("people", "budget", "scope", "time")
@@ -159,8 +155,8 @@ def build_report(
     within = _Period(start, end)
     kept = {pid: within.narrow(p) for pid, p in projects.items() if project is None or pid == project}
     view = dataclasses.replace(view, workspace=dataclasses.replace(view.workspace, projects=kept))
-    builder = _site_builder(view)
-    make: dict[str, Callable[[SiteBuilder, View, _Period], tuple[Table, ...]]] = {
+    site = SiteFigures(view)
+    make: dict[str, Callable[[SiteFigures, View, _Period], tuple[Table, ...]]] = {
         "people": _people,
         "time": _time,
         "budget": _budget,
@@ -173,7 +169,7 @@ def build_report(
         start=start,
         end=end,
         currency=view.workspace.settings.currency if view.show_costs else None,
-        tables=make[kind](builder, view, within),
+        tables=make[kind](site, view, within),
     )
 
 
@@ -197,12 +193,6 @@ class _Period:
         )
 
 
-def _site_builder(view: View) -> SiteBuilder:
-    # No workspace folder: nothing is read from disk (documents are not needed for figures), and
-    # the epoch only moves "today", which no figure uses.
-    return SiteBuilder(view, 0, MarkdownRenderer(), (), None, lambda _message: None)
-
-
 def _cost_columns(view: View, label: str = "cost") -> tuple[Column, ...]:
     return (Column("cost", label, "number"),) if view.show_costs else ()
 
@@ -211,21 +201,21 @@ def _with_cost(view: View, cells: tuple[Cell, ...], cost: float | None) -> tuple
     return (*cells, cost) if view.show_costs else cells
 
 
-def _totals(builder: SiteBuilder, view: View) -> Table:
+def _totals(site: SiteFigures, view: View) -> Table:
     rows = []
-    for project in builder.projects:
-        figures = builder.figures[project.id]
+    for project in site.projects:
+        figures = site.figures(project)
         if figures.entries:
             rows.append(_with_cost(view, (project.id, figures.total_hours), figures.time_cost))
     columns = (Column("project", "project"), Column("hours", "hours", "number"), *_cost_columns(view))
     return Table("totals", "Totals", columns, tuple(rows))
 
 
-def _people(builder: SiteBuilder, view: View, _within: _Period) -> tuple[Table, ...]:
+def _people(site: SiteFigures, view: View, _within: _Period) -> tuple[Table, ...]:
     rows = []
-    for project in builder.projects:
-        for person, hours, cost in builder.figures[project.id].grouped(lambda e: e.person):
-            rows.append(_with_cost(view, (project.id, person, builder.name(person), hours), cost))
+    for project in site.projects:
+        for person, hours, cost in site.figures(project).by_person():
+            rows.append(_with_cost(view, (project.id, person, site.name(person), hours), cost))
     columns = (
         Column("project", "project"),
         Column("person", "person"),
@@ -233,13 +223,13 @@ def _people(builder: SiteBuilder, view: View, _within: _Period) -> tuple[Table, 
         Column("hours", "hours", "number"),
         *_cost_columns(view),
     )
-    return Table("rows", _TITLES["people"], columns, tuple(rows)), _totals(builder, view)
+    return Table("rows", _TITLES["people"], columns, tuple(rows)), _totals(site, view)
 
 
-def _time(builder: SiteBuilder, view: View, _within: _Period) -> tuple[Table, ...]:
+def _time(site: SiteFigures, view: View, _within: _Period) -> tuple[Table, ...]:
     rows = []
-    for project in builder.projects:
-        for month, hours, cost in builder.figures[project.id].grouped(lambda e: e.date.strftime("%Y-%m")):
+    for project in site.projects:
+        for month, hours, cost in site.figures(project).by_month():
             rows.append(_with_cost(view, (project.id, month, hours), cost))
     columns = (
         Column("project", "project"),
@@ -247,13 +237,13 @@ def _time(builder: SiteBuilder, view: View, _within: _Period) -> tuple[Table, ..
         Column("hours", "hours", "number"),
         *_cost_columns(view),
     )
-    return Table("rows", _TITLES["time"], columns, tuple(rows)), _totals(builder, view)
+    return Table("rows", _TITLES["time"], columns, tuple(rows)), _totals(site, view)
 
 
-def _budget(builder: SiteBuilder, view: View, _within: _Period) -> tuple[Table, ...]:
+def _budget(site: SiteFigures, view: View, _within: _Period) -> tuple[Table, ...]:
     rows = []
-    for project in builder.projects:
-        for line in builder.budget_lines(project):
+    for project in site.projects:
+        for line in site.budget(project):
             measure = "hours" if line.kind == "hours" else f"money ({view.workspace.settings.currency})"
             rows.append((project.id, measure, line.planned, line.actual, line.remaining))
     columns = (
@@ -266,17 +256,11 @@ def _budget(builder: SiteBuilder, view: View, _within: _Period) -> tuple[Table, 
     return (Table("rows", _TITLES["budget"], columns, tuple(rows)),)
 
 
-def _scope_page(builder: SiteBuilder, project: m.Project) -> ScopePage:
-    context = builder.scope_page(project).context
-    assert isinstance(context, ScopePage)
-    return context
-
-
-def _scope(builder: SiteBuilder, view: View, within: _Period) -> tuple[Table, ...]:
+def _scope(site: SiteFigures, view: View, within: _Period) -> tuple[Table, ...]:
     rows: list[tuple[Cell, ...]] = []
     summary: list[tuple[Cell, ...]] = []
-    for project in builder.projects:
-        page = _scope_page(builder, project)
+    for project in site.projects:
+        page = site.scope(project)
         for added in page.added:
             task = project.task(added.id)
             if within.holds(added.created) and task is not None:
@@ -286,7 +270,7 @@ def _scope(builder: SiteBuilder, view: View, within: _Period) -> tuple[Table, ..
             project,
             changes=tuple(cr for cr in project.changes if within.holds(cr.decision.on if cr.decision else None)),
         )
-        totals = _scope_page(builder, decided)
+        totals = site.scope(decided)
         approved = sum(1 for row in totals.changes if row.status in ("approved", "implemented"))
         summary.append(
             _with_cost(
@@ -328,7 +312,7 @@ def _text(cell: Cell, kind: Kind) -> str:
     if isinstance(cell, dt.date):
         return cell.isoformat()
     if isinstance(cell, int | float):
-        return _num(float(cell))
+        return csv_number(float(cell))
     return str(cell)
 
 
@@ -364,7 +348,7 @@ def render_csv(report: Report) -> str:
     table = report.tables[0]
     rows = [[column.key for column in table.columns]]
     rows += [[_text(cell, column.kind) for column, cell in zip(table.columns, row, strict=True)] for row in table.rows]
-    return _csv_bytes(rows).decode("utf-8")
+    return csv_bytes(rows).decode("utf-8")
 
 
 def render_table(report: Report, style: Callable[[str], str] = lambda text: text) -> str:

@@ -59,14 +59,20 @@ __all__ = [
     "MARKER",
     "MAX_DOCUMENT_BYTES",
     "PAGE_CONTEXTS",
+    "BudgetLine",
     "BuildError",
     "Page",
+    "ProjectFigures",
+    "ScopePage",
     "SiteContext",
+    "SiteFigures",
     "TrailEvent",
     "UnknownAudienceError",
     "UnsafeOutputError",
     "build_audience_site",
     "build_sites",
+    "csv_bytes",
+    "csv_number",
     "default_epoch",
     "environment",
     "next_meeting",
@@ -1131,8 +1137,11 @@ def _relative(target: str, start: str) -> str:
     return "/".join([".."] * (len(start_parts) - common) + target_parts[common:]) or "."
 
 
-class _Figures:
-    """Time and money figures of one project, from the entries and expenses the view holds."""
+class ProjectFigures:
+    """Time and money of one project, from the time entries and expenses the view holds.
+
+    The site's reports page, its CSV downloads and `worktrail report` all read these figures.
+    """
 
     def __init__(self, project: m.Project) -> None:
         self.entries = sorted(project.time_entries, key=lambda e: (e.date, e.person, e.task, e.hours, e.note or ""))
@@ -1143,6 +1152,7 @@ class _Figures:
         self.expenses_total = round(sum(x.amount for x in self.expenses), 2)
 
     def grouped(self, key: Callable[[m.TimeEntry], str]) -> list[tuple[str, float, float | None]]:
+        """(group, hours, cost or None) per value of `key`, sorted by group; cost None when no entry has one."""
         hours: dict[str, float] = {}
         costs: dict[str, float] = {}
         for entry in self.entries:
@@ -1151,6 +1161,14 @@ class _Figures:
             if entry.cost is not None:
                 costs[group] = costs.get(group, 0.0) + entry.cost
         return [(group, hours[group], round(costs[group], 2) if group in costs else None) for group in sorted(hours)]
+
+    def by_person(self) -> list[tuple[str, float, float | None]]:
+        """(person id, hours, cost) per person, sorted by id."""
+        return self.grouped(lambda e: e.person)
+
+    def by_month(self) -> list[tuple[str, float, float | None]]:
+        """(YYYY-MM, hours, cost) per month, oldest first."""
+        return self.grouped(lambda e: e.date.strftime("%Y-%m"))
 
 
 class _Builder:
@@ -1187,7 +1205,7 @@ class _Builder:
         for project in self.projects:
             for task in project.tasks:
                 self.task_home[task.id] = (project, task)
-        self.figures = {project.id: _Figures(project) for project in self.projects}
+        self.figures = {project.id: ProjectFigures(project) for project in self.projects}
         # Documents copied into the site, by (project, path as listed): the site path of the copy.
         self.copies: dict[tuple[str, str], str] = {}
         self.copy_bytes: dict[str, bytes] = {}
@@ -1691,12 +1709,10 @@ class _Builder:
     def reports_page(self, project: m.Project) -> Page:
         path = _Urls.section(project.id, "reports")
         figures = self.figures[project.id]
-        by_person = tuple(
-            ReportRow(self.name(person), hours, cost) for person, hours, cost in figures.grouped(lambda e: e.person)
-        )
+        by_person = tuple(ReportRow(self.name(person), hours, cost) for person, hours, cost in figures.by_person())
         by_month = tuple(
             ReportRow(self.fmt.month(int(month[:4]), int(month[5:])), hours, cost)
-            for month, hours, cost in figures.grouped(lambda e: e.date.strftime("%Y-%m"))
+            for month, hours, cost in figures.by_month()
         )
         expenses = tuple(
             ExpenseRow(x.date, x.description, self.name(x.by), self.task_link(path, project, x.task), x.amount)
@@ -1982,21 +1998,21 @@ class _Builder:
             figures = self.figures[project.id]
             cost_col = ["cost"] if costs else []
             by_person = [["person", "name", "hours", *cost_col]]
-            for person, hours, cost in figures.grouped(lambda e: e.person):
-                by_person.append([person, self.name(person), _num(hours), *([_num(cost)] if costs else [])])
+            for person, hours, cost in figures.by_person():
+                by_person.append([person, self.name(person), csv_number(hours), *([csv_number(cost)] if costs else [])])
             by_month = [["month", "hours", *cost_col]]
-            for month, hours, cost in figures.grouped(lambda e: e.date.strftime("%Y-%m")):
-                by_month.append([month, _num(hours), *([_num(cost)] if costs else [])])
+            for month, hours, cost in figures.by_month():
+                by_month.append([month, csv_number(hours), *([csv_number(cost)] if costs else [])])
             entries = [["date", "person", "task", "hours", "billable", *cost_col, "note"]]
             for e in figures.entries:
-                cells = [e.date.isoformat(), e.person, e.task, _num(e.hours), "yes" if e.billable else "no"]
-                entries.append([*cells, *([_num(e.cost)] if costs else []), e.note or ""])
+                cells = [e.date.isoformat(), e.person, e.task, csv_number(e.hours), "yes" if e.billable else "no"]
+                entries.append([*cells, *([csv_number(e.cost)] if costs else []), e.note or ""])
             expenses = [["date", "by", "task", "amount", "description"]]
             for x in figures.expenses:
-                expenses.append([x.date.isoformat(), x.by, x.task or "", _num(x.amount), x.description])
+                expenses.append([x.date.isoformat(), x.by, x.task or "", csv_number(x.amount), x.description])
             tables = dict(zip(CSV_FILES, (by_person, by_month, entries, expenses), strict=True))
             for name, rows in tables.items():
-                out[_Urls.report_csv(project.id, name)] = _csv_bytes(rows)
+                out[_Urls.report_csv(project.id, name)] = csv_bytes(rows)
         return out
 
     def search_index(self) -> bytes:
@@ -2161,10 +2177,47 @@ class _Builder:
         return "".join(f"{_fold(line)}\r\n" for line in out).encode()
 
 
+class SiteFigures:
+    """The figures one view's site shows, for outputs beside the site (`worktrail report`).
+
+    Made from the redacted view alone by the site's own page builder, so a report shows exactly
+    the figures of that viewer's site and nothing the viewer may not see. Nothing is read from
+    disk and no Markdown is rendered.
+    """
+
+    def __init__(self, view: View) -> None:
+        # The epoch only moves "today", which no figure uses; no folder: documents are not copied.
+        self._builder = _Builder(view, 0, MarkdownRenderer(), (), None, lambda _message: None)
+
+    @property
+    def projects(self) -> Sequence[m.Project]:
+        """The view's projects in site order (by name, then id)."""
+        return self._builder.projects
+
+    def name(self, ident: str | None) -> str:
+        """A person's or team's display name; "someone" for anyone the view does not hold."""
+        return self._builder.name(ident)
+
+    def figures(self, project: m.Project) -> ProjectFigures:
+        """Time and money of one of `projects`, as its reports page shows them."""
+        return self._builder.figures[project.id]
+
+    def budget(self, project: m.Project) -> tuple[BudgetLine, ...]:
+        """Budget against actual (hours, money) of one of `projects`, as its project page shows it."""
+        return self._builder.budget_lines(project)
+
+    def scope(self, project: m.Project) -> ScopePage:
+        """The scope page of `project` (any version of one of `projects`, e.g. with fewer change requests)."""
+        context = self._builder.scope_page(project).context
+        assert isinstance(context, ScopePage)
+        return context
+
+
 # ================================================================================== serializers
 
 
-def _num(value: float | None) -> str:
+def csv_number(value: float | None) -> str:
+    """A number as the CSV downloads write it: at most two decimals, no trailing zeros; "" for None."""
     if value is None:
         return ""
     text = f"{value:.2f}".rstrip("0").rstrip(".")
@@ -2184,7 +2237,8 @@ def _csv_cell(value: str) -> str:
     return value
 
 
-def _csv_bytes(rows: Sequence[Sequence[str]]) -> bytes:
+def csv_bytes(rows: Sequence[Sequence[str]]) -> bytes:
+    """UTF-8 CSV (CRLF line ends) of `rows`, every cell made safe for spreadsheets (`_csv_cell`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for row in rows:
