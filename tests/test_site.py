@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import json
+import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -19,6 +21,7 @@ from click.testing import CliRunner
 from jinja2 import meta, nodes
 
 from worktrail import model as m
+from worktrail import render_pool
 from worktrail import site as site_module
 from worktrail.cli import main
 from worktrail.i18n import NBSP, NNBSP, Formatter, string_keys
@@ -722,6 +725,75 @@ def test_every_status_priority_and_kind_has_a_label_in_both_languages():
 # ------------------------------------------------------------------------------------------- speed, same bytes
 
 
+@pytest.fixture
+def pooled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker processes even for the small sample site (three workers besides the main process)."""
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork")
+    monkeypatch.setattr(render_pool, "MIN_PAGES_PER_WORKER", 1)
+    monkeypatch.setattr(render_pool, "_cpus", lambda: 4)
+    monkeypatch.setattr(render_pool, "workers_available", lambda: True)
+
+
+def build_one(view: View, out: Path, renderer: MarkdownRenderer | None = None) -> dict[str, bytes]:
+    out.mkdir()
+    build_audience_site(view, out, epoch=EPOCH, renderer=renderer, files_root=SAMPLE)
+    return all_files(out)
+
+
+def test_workers_make_the_same_bytes_and_hand_back_the_markdown_they_rendered(
+    views: dict[str, View], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pooled: None
+):
+    with monkeypatch.context() as single:
+        single.setattr(render_pool, "workers_available", lambda: False)
+        alone = MarkdownRenderer()
+        expected = build_one(views["internal"], tmp_path / "alone", alone)
+    shared = MarkdownRenderer()
+    assert build_one(views["internal"], tmp_path / "pooled", shared) == expected
+    # Every text was rendered once, by some process, and all of it came back to this one.
+    assert shared.renders == alone.renders > 0
+    monkeypatch.setattr(render_pool, "workers_available", lambda: False)
+    assert build_one(views["internal"], tmp_path / "again", shared) == expected
+    assert shared.renders == alone.renders
+
+
+def test_a_worker_killed_half_way_leaves_its_pages_to_the_main_process(
+    views: dict[str, View], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pooled: None
+):
+    with monkeypatch.context() as single:
+        single.setattr(render_pool, "workers_available", lambda: False)
+        expected = build_one(views["internal"], tmp_path / "alone")
+    main_process = os.getpid()
+    real = site_module._render_page
+
+    def dies_in_a_worker(env: jinja2.Environment, page: site_module.Page, site: SiteContext) -> bytes:
+        if os.getpid() != main_process and page.path.startswith("projects/acme-website/tasks/WEB-1"):
+            os._exit(9)  # killed while writing its share: some files half done, nothing sent back
+        return real(env, page, site)
+
+    monkeypatch.setattr(site_module, "_render_page", dies_in_a_worker)
+    assert build_one(views["internal"], tmp_path / "pooled") == expected
+
+
+def test_a_page_that_fails_fails_the_build_whichever_process_makes_it(
+    sample: m.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pooled: None
+):
+    out = tmp_path / "out"
+    build_sites(sample, out, epoch=EPOCH, root=SAMPLE)
+    before = all_files(out)
+    real = site_module._render_page
+
+    def broken(env: jinja2.Environment, page: site_module.Page, site: SiteContext) -> bytes:
+        if page.path == "projects/acme-website/tasks/WEB-12.html":
+            raise RuntimeError("template error")
+        return real(env, page, site)
+
+    monkeypatch.setattr(site_module, "_render_page", broken)
+    with pytest.raises(RuntimeError, match="template error"):
+        build_sites(sample, out, epoch=EPOCH, root=SAMPLE)
+    assert all_files(out) == before
+
+
 def test_the_feed_escapes_and_cleans_every_text_as_the_pages_do(views: dict[str, View], tmp_path: Path):
     hostile = 'a & b < c > d "q" \x00 \u202e \ud800'
     events = [
@@ -756,8 +828,89 @@ def test_ascii_lines_fold_exactly_as_character_by_character_folding(length: int)
     assert "".join(part[1:] if index else part for index, part in enumerate(physical)) == line
 
 
+@pytest.mark.parametrize("rel", ["../outside.html", "/etc/passwd", "a/../../b", "a//b", "./a", "a/.", "", "a\\b"])
+def test_the_site_writer_refuses_any_path_that_is_not_plainly_inside_the_site(tmp_path: Path, rel: str):
+    writer = site_module._SiteWriter(tmp_path)
+    with pytest.raises(site_module.BuildError):
+        writer.write(rel, b"x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_site_writer_makes_folders_and_never_writes_through_a_link(tmp_path: Path):
+    writer = site_module._SiteWriter(tmp_path / "site")
+    (tmp_path / "site").mkdir()
+    writer.write("projects/p/tasks/T-1.html", b"one")
+    assert (tmp_path / "site/projects/p/tasks/T-1.html").read_bytes() == b"one"
+    (tmp_path / "elsewhere").write_bytes(b"keep")
+    (tmp_path / "site/link.html").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OSError):
+        writer.write("link.html", b"over")
+    assert (tmp_path / "elsewhere").read_bytes() == b"keep"
+
+
+def test_a_build_hands_every_object_back_to_the_garbage_collector(
+    sample: m.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    assert gc.get_freeze_count() == 0
+    build_sites(sample, tmp_path / "a", ["acme"], epoch=EPOCH, root=SAMPLE)
+    assert gc.get_freeze_count() == 0
+    # A caller that froze objects itself keeps them frozen: the build never unfreezes them.
+    unfrozen: list[bool] = []
+    monkeypatch.setattr(gc, "unfreeze", lambda: unfrozen.append(True))
+    gc.freeze()
+    try:
+        build_sites(sample, tmp_path / "b", ["acme"], epoch=EPOCH, root=SAMPLE)
+    finally:
+        monkeypatch.undo()
+        gc.unfreeze()
+    assert unfrozen == [] and gc.get_freeze_count() == 0
+
+
 def test_search_json_files_are_compact_with_one_final_newline(built: Path):
     raw = (built / "internal/search-index.json").read_text(encoding="utf-8")
     data = json.loads(raw)
     assert raw == json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
     assert raw.count("\n") == 1
+
+
+def test_the_export_is_written_record_by_record_as_the_bytes_of_one_json_document(views: dict[str, View]):
+    view = views["internal"]
+    project = view.workspace.projects["acme-website"]
+    # More tasks and events than `_json_parts` keeps in one piece, with texts JSON must escape.
+    many = tuple(
+        dataclasses.replace(project.tasks[0], id=f"WEB-{900 + i}", title=f'"{i}" \x00 \ud800 é') for i in range(40)
+    )
+    project = dataclasses.replace(project, tasks=project.tasks + many)
+    view = dataclasses.replace(
+        view, workspace=dataclasses.replace(view.workspace, projects={**view.workspace.projects, project.id: project})
+    )
+    events = [TrailEvent(dt.datetime(2026, 3, 1, tzinfo=dt.UTC), f"event {i}", "Ana", key=str(i)) for i in range(30)]
+    builder = site_module._Builder(view, EPOCH, MarkdownRenderer(), events, None, lambda _message: None)
+    whole = {
+        "format": "worktrail-export",
+        "version": 1,
+        "audience": view.audience.name,
+        "workspace": site_module._plain(view.workspace),
+        "trail": [site_module._plain(event) for event in builder.events],
+    }
+    parts = list(builder.export_parts())
+    assert b"".join(parts) == site_module._json_bytes(whole)
+    assert json.loads(b"".join(parts))["workspace"]["projects"]["acme-website"]["tasks"][-1]["id"] == "WEB-939"
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 4096])
+def test_pages_taken_from_the_template_in_batches_are_cleaned_as_a_whole(
+    batch: int, monkeypatch: pytest.MonkeyPatch, views: dict[str, View]
+):
+    monkeypatch.setattr(site_module, "_RENDER_BATCH", batch)
+    # Each summary is one piece of output, and the template's line break the next: "\r" | "\n".
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader({"trail.html": "{% for e in page.events %}{{ e }}\n{% endfor %}"})
+    )
+    texts = ("a\r", "\r", "b\x00\u202e", "\r\nc", "", "\ud800\r")
+    page = site_module.Page("trail.html", "Trail", site_module.TrailPage(events=texts, feed_href="feed.atom"), "trail")  # type: ignore[arg-type]
+    builder = site_module._Builder(views["acme"], EPOCH, MarkdownRenderer(), (), None, lambda _message: None)
+    context = builder.site_context(page)
+    whole = clean_text(env.get_template("trail.html").render(site=context, page=page.context)).encode()
+    assert site_module._render_page(env, page, context) == whole
+    assert whole.count(b"\n") == 7

@@ -2,12 +2,15 @@
 
 - `build` walks the Git history for the trail in a worker while the main process validates the
   workspace: the two do not depend on each other, and each takes seconds on a large workspace.
-- Each site's pages are rendered by the main process and one worker per further CPU, each taking
-  every n-th page (`render_pages`).
+- Each site's files are made by the main process and one worker per further CPU (`run_jobs`): a
+  job builds one page's context, renders it and writes the file (or makes the export, the feed, ...);
+  each process takes the next few jobs until none is left, so no process waits while another works.
 
-A worker sends its result back pickled through a pipe; the main process uses it only when it is
-exactly what it would have computed itself (same audiences, same pages), and otherwise, or when the
-worker failed, does the work itself. So the output never depends on whether a worker ran.
+A worker sends back pickled through a pipe only what the main process should learn (which jobs it
+ran; Markdown and pages it rendered, for later audiences and the build cache). Any job gives the
+same bytes in any process, and the jobs of a worker that failed are run by the main process: the
+output never depends on whether a worker ran. The history walk is used only when it is exactly
+what the main process would have computed itself (same audiences).
 
 Workers are forked (`os.fork`): they start at once with the parent's memory, and nothing is
 re-imported. Without fork (or with one core) the work runs in the caller, when asked for.
@@ -16,20 +19,23 @@ re-imported. Without fork (or with one core) the work runs in the caller, when a
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import pickle
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    import jinja2
-
     from .model import Audience
-    from .site import Page, SiteContext
+    from .trail import HistoryTrail
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no fork either, so no workers
+    fcntl = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -40,7 +46,7 @@ def workers_available() -> bool:
     Forking a process that runs other threads (`worktrail serve`) could copy a lock another thread
     holds, and the worker would wait for it forever: such processes do the work themselves.
     """
-    if not hasattr(os, "fork") or threading.active_count() > 1:
+    if not hasattr(os, "fork") or fcntl is None or threading.active_count() > 1:
         return False
     return _cpus() > 1
 
@@ -120,49 +126,111 @@ def light_audiences(root: Path) -> tuple[Audience, ...] | None:
     return default_audiences(result.workspace)
 
 
-# Below this many pages a worker costs more than it saves.
+def prefetch_history(root: Path) -> tuple[tuple[Audience, ...], Forked[HistoryTrail]] | None:
+    """Start walking the history for the trail in a worker; None when no worker can help."""
+    if not workers_available():
+        return None
+    audiences = light_audiences(root)
+    if audiences is None:
+        return None
+
+    def work() -> HistoryTrail:
+        from .trail import read_candidates
+
+        return read_candidates(root, audiences)
+
+    return audiences, Forked(work)
+
+
+# Below this many jobs (files) a worker costs more than it saves.
 MIN_PAGES_PER_WORKER = 64
+# Jobs are taken this many at a time at most (fewer near the end of a small site).
+MAX_CHUNK = 16
 
 
-def render_pages(
-    env: jinja2.Environment,
-    pages: Sequence[Page],
-    site_context: Callable[[Page], SiteContext],
-    render: Callable[[jinja2.Environment, Page, SiteContext], bytes],
-) -> dict[str, bytes]:
-    """Every page's bytes by path, rendered by this process and forked workers, one share each.
+class WorkerState(Protocol):
+    """Something a worker learns while it runs jobs (a cache), handed back to the main process."""
 
-    Pages are dealt round-robin; each process renders its share from the same (inherited) contexts,
-    so the bytes are those a single process would make. A renderer that keeps state (the page
-    cache) hands it over with `worker_state()` and takes it back with `merge_worker_state()`.
+    def worker_state(self) -> Any:
+        """What this process learnt since the workers were started (called in the worker)."""
+
+    def merge_worker_state(self, state: Any) -> None:
+        """Take in what a worker learnt (called in the main process)."""
+
+
+def run_jobs(jobs: Sequence[Callable[[], None]], shared: Sequence[WorkerState] = ()) -> None:
+    """Run every job once, in this process and in forked workers, each taking the next jobs as it goes.
+
+    A job makes and writes its own output, so nothing but `shared` state travels back. Which
+    process runs which job does not change any output; the jobs of a worker that fails are run
+    again here. `shared` objects must not have changed in this process since they were made.
     """
-    count = min(_cpus(), len(pages) // MIN_PAGES_PER_WORKER) if workers_available() else 1
-    owner = getattr(render, "__self__", None)
-
-    def work(share: Sequence[Page]) -> tuple[dict[str, bytes], Any]:
-        files = {page.path: render(env, page, site_context(page)) for page in share}
-        state = owner.worker_state() if owner is not None and hasattr(owner, "worker_state") else None
-        return files, state
-
+    count = min(_cpus(), len(jobs) // MIN_PAGES_PER_WORKER) if workers_available() else 1
     if count < 2:
-        return work(pages)[0]
-    shares = [pages[index::count] for index in range(count)]
-    workers = [Forked(functools.partial(work, share)) for share in shares[1:]]
-    try:
-        files, _ = work(shares[0])
-        for share, worker in zip(shares[1:], workers, strict=True):
-            answer = worker.result()
-            if answer is None:
-                # The worker failed: render its share here (the same bytes, only slower).
-                answer = work(share)
-            elif owner is not None and hasattr(owner, "merge_worker_state"):
-                owner.merge_worker_state(answer[1])
-            files.update(answer[0])
-    finally:
-        # Interrupted (or failed) half-way: no worker outlives the build.
-        for worker in workers:
-            worker.cancel()
-    return files
+        for job in jobs:
+            job()
+        return
+    chunk = max(1, min(MAX_CHUNK, len(jobs) // (count * 32)))
+    with _Counter() as counter:
+
+        def take() -> list[int]:
+            done: list[int] = []
+            while (start := counter.take(chunk)) < len(jobs):
+                for index in range(start, min(start + chunk, len(jobs))):
+                    jobs[index]()
+                    done.append(index)
+            return done
+
+        def work() -> tuple[list[int], list[Any]]:
+            done = take()
+            return done, [owner.worker_state() for owner in shared]
+
+        workers = [Forked(work) for _ in range(count - 1)]
+        try:
+            done = set(take())
+            for worker in workers:
+                answer = worker.result()
+                if answer is None:
+                    continue
+                indices, states = answer
+                for owner, state in zip(shared, states, strict=True):
+                    owner.merge_worker_state(state)
+                done.update(indices)
+            # A worker failed (or was killed): its jobs run here (the same bytes, only slower).
+            for index, job in enumerate(jobs):
+                if index not in done:
+                    job()
+        finally:
+            # Interrupted (or failed) half-way: no worker outlives the build.
+            for worker in workers:
+                worker.cancel()
+
+
+class _Counter:
+    """The index of the next job to take, shared by forked processes: a number in a file, under a lock.
+
+    A POSIX record lock is per process and is released when its holder dies, so a worker killed
+    while taking jobs cannot stop the others.
+    """
+
+    def __enter__(self) -> _Counter:
+        self._file = tempfile.TemporaryFile()
+        self._fd = self._file.fileno()
+        os.pwrite(self._fd, bytes(8), 0)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._file.close()
+
+    def take(self, count: int) -> int:
+        """The first of the next `count` indices (at or past the end once all are taken)."""
+        fcntl.lockf(self._fd, fcntl.LOCK_EX)
+        try:
+            start = int.from_bytes(os.pread(self._fd, 8, 0), "little")
+            os.pwrite(self._fd, (start + count).to_bytes(8, "little"), 0)
+        finally:
+            fcntl.lockf(self._fd, fcntl.LOCK_UN)
+        return start
 
 
 def _cpus() -> int:

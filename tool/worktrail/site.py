@@ -14,6 +14,11 @@ folder's lock; another fails at once.
 Output is byte-identical for identical input: the build date comes from `SOURCE_DATE_EPOCH` (or the
 start of the current UTC day), iteration is sorted, and no file records when it was written.
 
+Memory and speed: each file of a site is made and written by one job (`_Builder.jobs`: build a
+page's context, render it, write it, forget it), run by this process or a forked worker
+(`render_pool.run_jobs`); a file's bytes never depend on which. No site is held whole in memory:
+not its page contexts, not its files, not its documents, not the plain copy of its JSON export.
+
 Content safety: pages, feed, calendar, CSVs and search index show every text through
 `render.clean_text` (controls and direction overrides become U+FFFD); CSV cells that could run as a
 formula get a leading `'`. A document is copied only if it is a regular file of at most
@@ -22,11 +27,14 @@ MAX_DOCUMENT_BYTES reached without any symbolic link; FIFOs and devices are neve
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime as dt
 import functools
+import gc
 import io
+import itertools
 import json
 import os
 import posixpath
@@ -95,7 +103,7 @@ _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER: Final = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 SNIPPET_LENGTH: Final = 240
 # Documents larger than this are not copied into a site (a warning says so): a site is meant to be
-# published and downloaded, and every audience's build holds its copies in memory.
+# published and downloaded, and each document is read whole into memory (one at a time) to be copied.
 MAX_DOCUMENT_BYTES: Final = 50 * 1024 * 1024
 # What a copied document's name may not hold: what `clean_text` replaces, and tabs and line breaks.
 _ODD_NAME: Final = re.compile(f"{UNSAFE_CHARACTERS.pattern}|[\t\n]")
@@ -139,6 +147,8 @@ class TrailEvent:
 
 EventSource = Callable[["View"], Sequence[TrailEvent]]
 Warn = Callable[[str], None]
+# Writes one file of a site: its root-relative path and its bytes (or its bytes in pieces).
+Write = Callable[[str, bytes | Iterable[bytes]], None]
 
 
 # ================================================================================== page contexts
@@ -1150,6 +1160,15 @@ class ProjectFigures:
         costs = [e.cost for e in self.entries if e.cost is not None]
         self.time_cost: float | None = round(sum(costs), 2) if costs else None
         self.expenses_total = round(sum(x.amount for x in self.expenses), 2)
+        self._by_task: dict[str, list[m.TimeEntry]] | None = None
+
+    def task_entries(self, task_id: str) -> list[m.TimeEntry]:
+        """The time entries of one task, in the order of `entries`."""
+        if self._by_task is None:
+            self._by_task = {}
+            for entry in self.entries:
+                self._by_task.setdefault(entry.task, []).append(entry)
+        return list(self._by_task.get(task_id, ()))
 
     def grouped(self, key: Callable[[m.TimeEntry], str]) -> list[tuple[str, float, float | None]]:
         """(group, hours, cost or None) per value of `key`, sorted by group; cost None when no entry has one."""
@@ -1207,10 +1226,9 @@ class _Builder:
                 self.task_home[task.id] = (project, task)
         self.figures = {project.id: ProjectFigures(project) for project in self.projects}
         # Documents copied into the site, by (project, path as listed): the site path of the copy.
+        # Filled by `copy_documents`, before any page links to them.
         self.copies: dict[tuple[str, str], str] = {}
-        self.copy_bytes: dict[str, bytes] = {}
-        for project in self.projects:
-            self._collect_documents(project)
+        self._documents: dict[str, dict[str, m.Document]] = {}
 
     # -- small helpers --------------------------------------------------------------------------
 
@@ -1341,28 +1359,42 @@ class _Builder:
 
     # -- documents ------------------------------------------------------------------------------
 
-    def _collect_documents(self, project: m.Project) -> None:
-        for doc in sorted(project.documents, key=lambda d: d.path):
-            safe = _safe_doc_path(doc.path)
-            if safe is None:
-                self.warn(f"{project.id}: document path {doc.path!r} is not a plain relative path; not copied")
-                continue
-            if safe == "index.yaml":
-                # The index lists hidden documents too: it is never published as a document.
-                self.warn(f"{project.id}: files/index.yaml is the documents index, not a document; not copied")
-                continue
-            if self.files_root is None:
-                self.warn(f"{project.id}: no workspace folder given; document {doc.path} not copied")
-                continue
-            rel = f"projects/{project.id}/files/{safe}"
-            try:
-                data = _read_workspace_file(self.files_root, rel)
-            except _NotCopied as why:
-                self.warn(f"{rel}: {why}; not copied")
-                continue
-            target = _Urls.document(project.id, safe)
-            self.copies[(project.id, doc.path)] = target
-            self.copy_bytes[target] = data
+    def copy_documents(self, write: Write) -> None:
+        """Copy every listed document into the site through `write`, one at a time, and remember the copies.
+
+        A document is read, checked and written before the next is read: the build never holds
+        more than one. Call it before building pages, whose file links point at these copies.
+        """
+        for project in self.projects:
+            for doc in sorted(project.documents, key=lambda d: d.path):
+                safe = _safe_doc_path(doc.path)
+                if safe is None:
+                    self.warn(f"{project.id}: document path {doc.path!r} is not a plain relative path; not copied")
+                    continue
+                if safe == "index.yaml":
+                    # The index lists hidden documents too: it is never published as a document.
+                    self.warn(f"{project.id}: files/index.yaml is the documents index, not a document; not copied")
+                    continue
+                if self.files_root is None:
+                    self.warn(f"{project.id}: no workspace folder given; document {doc.path} not copied")
+                    continue
+                rel = f"projects/{project.id}/files/{safe}"
+                try:
+                    data = _read_workspace_file(self.files_root, rel)
+                except _NotCopied as why:
+                    self.warn(f"{rel}: {why}; not copied")
+                    continue
+                target = _Urls.document(project.id, safe)
+                self.copies[(project.id, doc.path)] = target
+                write(target, data)
+                del data
+
+    def documents(self, project: m.Project) -> dict[str, m.Document]:
+        """The project's documents by path as listed (one index per project, not one per task page)."""
+        found = self._documents.get(project.id)
+        if found is None:
+            found = self._documents[project.id] = {doc.path: doc for doc in project.documents}
+        return found
 
     def file_link(self, page_path: str, project: m.Project, doc: m.Document) -> FileLink:
         target = self.copies.get((project.id, doc.path))
@@ -1370,22 +1402,64 @@ class _Builder:
 
     # -- pages ----------------------------------------------------------------------------------
 
-    def pages(self) -> list[Page]:
-        pages = [self.home_page(), self.people_page(), self.trail_page(), self.search_page()]
+    def page_makers(self) -> list[Callable[[], Page]]:
+        """One maker per HTML page, in site order: each builds its page's context only when called."""
+        makers: list[Callable[[], Page]] = [self.home_page, self.people_page, self.trail_page]
         for project in self.projects:
-            pages.append(self.project_page(project))
-            pages.extend(self.task_list_pages(project))
-            pages.extend(self.task_page(project, task) for task in project.tasks)
-            pages.append(self.change_list_page(project))
-            pages.extend(self.change_page(project, cr) for cr in project.changes)
-            pages.append(self.scope_page(project))
-            pages.append(self.reports_page(project))
-            pages.append(self.meeting_list_page(project))
-            pages.extend(self.meeting_page(project, meeting) for meeting in project.meetings)
-            pages.append(self.files_page(project))
-            pages.append(self.feedback_page(project))
-            pages.append(self.timeline_page(project))
-        return pages
+            makers.append(functools.partial(self.project_page, project))
+            makers.extend(functools.partial(self.task_page, project, task) for task in project.tasks)
+            makers.append(functools.partial(self.change_list_page, project))
+            makers.extend(functools.partial(self.change_page, project, cr) for cr in project.changes)
+            makers.append(functools.partial(self.scope_page, project))
+            makers.append(functools.partial(self.reports_page, project))
+            makers.append(functools.partial(self.meeting_list_page, project))
+            makers.extend(functools.partial(self.meeting_page, project, meeting) for meeting in project.meetings)
+            makers.append(functools.partial(self.files_page, project))
+            makers.append(functools.partial(self.feedback_page, project))
+            makers.append(functools.partial(self.timeline_page, project))
+        return makers
+
+    def jobs(self, env: jinja2.Environment, render: PageRender, write: Write) -> list[Callable[[], None]]:
+        """Every generated file of the site as a job that makes it, writes it and keeps nothing.
+
+        Any process may run any job (`render_pool.run_jobs`): a file's bytes depend only on the
+        view. The heaviest jobs come first, so that processes taking the next job end together.
+        """
+
+        def page(make: Callable[[], Page]) -> Callable[[], None]:
+            def job() -> None:
+                made = make()
+                write(made.path, render(env, made, self.site_context(made)))
+
+            return job
+
+        def task_lists(project: m.Project) -> Callable[[], None]:
+            def job() -> None:
+                for made in self.task_list_pages(project):
+                    write(made.path, render(env, made, self.site_context(made)))
+
+            return job
+
+        def search() -> None:
+            # The search page and the search index show the same entries (both from the site root).
+            entries = self.search_entries("")
+            made = self.search_page(entries)
+            write(made.path, render(env, made, self.site_context(made)))
+            write("search-index.json", self.search_index(entries))
+
+        def feeds() -> None:
+            write("feed.atom", self.atom_parts())
+            write("calendar.ics", self.ical())
+            for rel, data in self.csv_files().items():
+                write(rel, data)
+
+        return [
+            search,
+            lambda: write("export.json", self.export_parts()),
+            feeds,
+            *(task_lists(project) for project in self.projects),
+            *(page(make) for make in self.page_makers()),
+        ]
 
     def home_page(self) -> Page:
         path = "index.html"
@@ -1572,7 +1646,7 @@ class _Builder:
         change = self.change_link(path, project, task.change_request)
         if change is not None:
             meta.append(MetaItem(self.t("change_request"), change.label, change.href))
-        documents = {doc.path: doc for doc in project.documents}
+        documents = self.documents(project)
         attachments = tuple(
             self.file_link(path, project, documents[attachment])
             for attachment in task.attachments
@@ -1582,7 +1656,7 @@ class _Builder:
             CommentView(c.id, self.name(c.author), c.date, self.markdown(c.body, path, project, top=4))
             for c in sorted(task.comments, key=lambda c: (c.date, c.id))
         )
-        entries = [e for e in self.figures[project.id].entries if e.task == task.id]
+        entries = self.figures[project.id].task_entries(task.id)
         context = TaskPage(
             id=task.id,
             title=task.title,
@@ -1940,9 +2014,11 @@ class _Builder:
             add("person", person.name, "people.html", person.title or "")
         return entries
 
-    def search_page(self) -> Page:
+    def search_page(self, entries: Sequence[SearchEntry] | None = None) -> Page:
         path = "search.html"
-        context = SearchPage(entries=tuple(self.search_entries(path)), index_href=_href(path, "search-index.json"))
+        # search.html sits at the site root: entries made for "" link the same.
+        found = tuple(self.search_entries(path) if entries is None else entries)
+        context = SearchPage(entries=found, index_href=_href(path, "search-index.json"))
         return Page(path, self.t("search"), context, "search")
 
     # -- chrome ---------------------------------------------------------------------------------
@@ -2015,24 +2091,31 @@ class _Builder:
                 out[_Urls.report_csv(project.id, name)] = csv_bytes(rows)
         return out
 
-    def search_index(self) -> bytes:
-        entries = [
-            {"kind": e.kind, "title": clean_text(e.title), "url": e.href, "text": clean_text(e.text)}
-            for e in self.search_entries("")
+    def search_index(self, entries: Sequence[SearchEntry] | None = None) -> bytes:
+        found = self.search_entries("") if entries is None else entries
+        records = [
+            {"kind": e.kind, "title": clean_text(e.title), "url": e.href, "text": clean_text(e.text)} for e in found
         ]
-        return _json_bytes({"language": self.fmt.lang, "entries": entries})
+        return _json_bytes({"language": self.fmt.lang, "entries": records})
 
     def export(self) -> bytes:
-        # Data, not display: texts are kept exactly as written (JSON escapes controls itself), unlike
-        # pages, feed, calendar, CSVs and search index, which show them through `clean_text`.
+        """The JSON export of everything the view holds (see `export_parts`)."""
+        return b"".join(self.export_parts())
+
+    def export_parts(self) -> Iterator[bytes]:
+        """The JSON export in pieces: `_json_bytes` of the view's workspace and trail, one record at a time.
+
+        Data, not display: texts are kept exactly as written (JSON escapes controls itself), unlike
+        pages, feed, calendar, CSVs and search index, which show them through `clean_text`.
+        """
         data = {
             "format": "worktrail-export",
             "version": 1,
             "audience": self.view.audience.name,
-            "workspace": _plain(self.ws),
-            "trail": [_plain(event) for event in self.events],
+            "workspace": self.ws,
+            "trail": self.events,
         }
-        return _json_bytes(data)
+        return _json_parts(data)
 
     def atom(self) -> bytes:
         """The Atom feed of the trail (see `atom_parts`)."""
@@ -2281,6 +2364,74 @@ def _plain_fields(kind: type) -> tuple[tuple[str, str], ...]:
     return fields
 
 
+# The encoder of `_json_bytes`: compact, keys sorted, UTF-8 kept (json's C encoder: no `indent`).
+_JSON_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+# A collection longer than this is written item by item by `_json_parts`.
+_JSON_PART_ITEMS: Final = 16
+
+
+def _json_parts(data: Any) -> Iterator[bytes]:
+    """`_json_bytes(_plain(data))` in pieces, never holding the whole plain copy of `data`.
+
+    The workspace, its projects and any longer collection are opened here; each item inside (a
+    task, an event, a person) is made plain and encoded on its own. The bytes are exactly those
+    of `_json_bytes`: the same keys in the same (sorted) order, the same separators.
+    """
+    parts: list[str] = []
+    size = 0
+    for piece in _json_pieces(data):
+        parts.append(piece)
+        size += len(piece)
+        if size >= 1 << 20:
+            yield "".join(parts).encode("utf-8", errors="backslashreplace")
+            parts, size = [], 0
+    parts.append("\n")
+    yield "".join(parts).encode("utf-8", errors="backslashreplace")
+
+
+def _json_pieces(value: Any) -> Iterator[str]:
+    if _opened(value):
+        if isinstance(value, list | tuple):
+            yield "["
+            for index, item in enumerate(value):
+                if index:
+                    yield ","
+                yield from _json_pieces(item)
+            yield "]"
+            return
+        if isinstance(value, Mapping):
+            items = [(str(key), item) for key, item in value.items()]
+        else:
+            items = [
+                (key, getattr(value, name))
+                for name, key in _PLAIN_FIELDS.get(type(value)) or _plain_fields(type(value))
+            ]
+        items.sort(key=lambda item: item[0])
+        yield "{"
+        for index, (key, item) in enumerate(items):
+            yield f"{',' if index else ''}{_JSON_ENCODE(key)}:"
+            yield from _json_pieces(item)
+        yield "}"
+    else:
+        yield _JSON_ENCODE(_plain(value))
+
+
+def _opened(value: Any) -> bool:
+    """Whether `_json_pieces` writes `value` member by member rather than as one plain copy."""
+    if isinstance(value, m.Workspace | m.Project):
+        return True
+    if not isinstance(value, list | tuple | Mapping):
+        return False
+    if len(value) > _JSON_PART_ITEMS:
+        return True
+    # A short mapping that holds the workspace, projects or a long list (the export's top levels).
+    return isinstance(value, Mapping) and any(
+        isinstance(item, m.Workspace | m.Project)
+        or (isinstance(item, list | tuple | Mapping) and len(item) > _JSON_PART_ITEMS)
+        for item in value.values()
+    )
+
+
 def _json_bytes(data: object) -> bytes:
     """Compact JSON (sorted keys, no spaces) and a final newline, through json's C encoder.
 
@@ -2427,10 +2578,27 @@ def default_epoch() -> int:
 
 
 def _render_page(env: jinja2.Environment, page: Page, site: SiteContext) -> bytes:
+    """The page's bytes: its template rendered with `site` and `page`, every character cleaned."""
     template = env.get_template(type(page.context).template)
     # Cleaned as a whole: every text, attribute and rendered Markdown of the page at once. The
     # characters replaced never take part in markup, so this cannot change the page's structure.
-    return clean_text(template.render(site=site, page=page.context)).encode()
+    # Taken from the template in batches, so a page as long as a trail of 60,000 events is never
+    # held as pieces, text and cleaned text at once. `clean_text` replaces single characters and
+    # "\r\n", so cutting anywhere but between "\r" and "\n" cleans exactly as the whole would.
+    pieces = template.generate(site=site, page=page.context)
+    chunks: list[bytes] = []
+    carry = ""
+    while batch := list(itertools.islice(pieces, _RENDER_BATCH)):
+        text = carry + "".join(batch)
+        carry = "\r" if text.endswith("\r") else ""
+        chunks.append(clean_text(text[:-1] if carry else text).encode())
+    if carry:
+        chunks.append(clean_text(carry).encode())
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+# Template output pieces cleaned and encoded at a time by `_render_page` (most pages fit in one).
+_RENDER_BATCH: Final = 4096
 
 
 # Renders one page; `buildcache.PageCache.render` reuses an unchanged page's previous bytes instead.
@@ -2451,36 +2619,89 @@ def build_audience_site(
     """Write every file of one audience's site into `out_dir` (an existing, empty folder).
 
     Everything comes from `view` (and `events`, already filtered for it); documents are copied from
-    `files_root` (the workspace folder) when given, never through a symbolic link.
+    `files_root` (the workspace folder) when given, never through a symbolic link. Each file is
+    written as soon as it is made, by this process or a worker (`render_pool.run_jobs`): no page
+    context or file is kept once written.
     """
     if any(out_dir.iterdir()):
         raise UnsafeOutputError(f"{out_dir} is not empty")
     if files_root is None and view.workspace.root:
         files_root = Path(view.workspace.root)
-    from .render_pool import render_pages
+    from .render_pool import run_jobs
 
-    builder = _Builder(view, epoch, renderer or MarkdownRenderer(), events, files_root, warn or (lambda _: None))
-    env = environment()
-    files: dict[str, bytes] = {MARKER: MARKER_TEXT.encode()}
-    # Pages are shared out to worker processes when there are CPUs for them (same bytes either way).
-    files.update(render_pages(env, builder.pages(), builder.site_context, render or _render_page))
-    files.update(builder.csv_files())
-    files["search-index.json"] = builder.search_index()
-    files["export.json"] = builder.export()
-    files["feed.atom"] = builder.atom()
-    files["calendar.ics"] = builder.ical()
+    renderer = renderer or MarkdownRenderer()
+    builder = _Builder(view, epoch, renderer, events, files_root, warn or (lambda _: None))
+    writer = _SiteWriter(out_dir)
+    writer.write(MARKER, MARKER_TEXT.encode())
     assets = templates_dir()
     for asset in ASSET_FILES:
-        files[asset] = (assets / asset).read_bytes()
-    files.update(builder.copy_bytes)
-    root = out_dir.resolve()
-    for rel in sorted(files):
-        target = out_dir / rel
+        writer.write(asset, (assets / asset).read_bytes())
+    builder.copy_documents(writer.write)
+    page_render = render or _render_page
+    # What workers learn comes back: Markdown they rendered, and a page cache's records (buildcache).
+    shared: list[Any] = [_MarkdownLearnt(renderer)]
+    owner = getattr(page_render, "__self__", None)
+    if owner is not None and hasattr(owner, "worker_state") and hasattr(owner, "merge_worker_state"):
+        shared.append(owner)
+    run_jobs(builder.jobs(environment(), page_render, writer.write), shared)
+
+
+class _SiteWriter:
+    """Writes the files of one site into its (new, empty) folder, refusing any path that leaves it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = str(root)
+        self._folders: set[str] = {""}
+
+    def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:
         # Paths are built from validated ids and checked document paths; this guards the invariant.
-        if not target.resolve().is_relative_to(root):
+        # The folder is new and only this build writes into it, so no link can lead out of it.
+        if rel.startswith("/") or "\\" in rel or _ODD_SEGMENT.search(rel) is not None:
             raise BuildError(f"refusing to write outside the site folder: {rel}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(files[rel])
+        folder = posixpath.dirname(rel)
+        if folder not in self._folders:
+            os.makedirs(os.path.join(self.root, folder), exist_ok=True)
+            self._folders.add(folder)
+        fd = os.open(os.path.join(self.root, rel), _WRITE_FLAGS, 0o666)
+        with open(fd, "wb") as out:
+            if isinstance(data, bytes):
+                out.write(data)
+            else:
+                for piece in data:
+                    out.write(piece)
+
+
+_WRITE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+class _MarkdownLearnt:
+    """Hands the Markdown a worker process rendered back to the renderer of the build (`render_pool`).
+
+    Later audiences and the build cache (`buildcache.BuildCache.store_renderer`) then find it
+    there, as if this process had rendered it. The renderer remembers its texts in insertion order,
+    so what a worker added is what follows the entries it started with. `render.MarkdownRenderer`
+    has no public way to list or add remembered texts: this reads and fills its two caches
+    (`_html`, `_plain`) directly, as `buildcache` does to keep them between builds.
+    """
+
+    def __init__(self, renderer: MarkdownRenderer) -> None:
+        self.renderer = renderer
+        self._start = (len(renderer._html), len(renderer._plain), renderer.renders)
+
+    def worker_state(self) -> tuple[list[Any], list[Any], int]:
+        html, plain, renders = self._start
+        r = self.renderer
+        return (
+            list(itertools.islice(r._html.items(), html, None)),
+            list(itertools.islice(r._plain.items(), plain, None)),
+            r.renders - renders,
+        )
+
+    def merge_worker_state(self, state: tuple[list[Any], list[Any], int]) -> None:
+        html, plain, renders = state
+        self.renderer._html.update(html)
+        self.renderer._plain.update(plain)
+        self.renderer.renders += renders
 
 
 def _check_output(out: Path, names: Iterable[str]) -> None:
@@ -2618,6 +2839,26 @@ def _swap_in(new: Path, target: Path, retired: Path) -> None:
         new.rename(target)
 
 
+@contextlib.contextmanager
+def _long_lived_heap() -> Iterator[Callable[[], None]]:
+    """Keep the cycle collector off what lives for the whole build (workspace, views, caches).
+
+    Building a site makes millions of short-lived objects, and each full collection would walk
+    the whole workspace again (seconds at 10,000 tasks). `gc.freeze()` sets everything alive now
+    aside; the function yielded does so again once an audience's view is made. It also keeps forked
+    workers from touching (and so copying) the parent's memory. Everything frozen is handed back
+    to the collector at the end, unless the caller had frozen objects itself (its choice stands).
+    """
+    if gc.get_freeze_count():
+        yield lambda: None
+        return
+    gc.freeze()
+    try:
+        yield gc.freeze
+    finally:
+        gc.unfreeze()
+
+
 def build_sites(
     ws: m.Workspace,
     out: Path,
@@ -2637,8 +2878,6 @@ def build_sites(
     Raises UnknownAudienceError, UnsafeOutputError or BuildError; then nothing in `out` has changed.
     One build at a time per `out` (a lock on the folder): another one fails at once, naming this one.
     """
-    import contextlib
-
     from .locking import LockBusy, LockError, locked
     from .policy import Policy
     from .redact import default_audiences, redact
@@ -2667,22 +2906,27 @@ def build_sites(
                 policy = Policy(ws)
                 # A cache (buildcache) may hand in Markdown rendered by earlier builds and a page renderer per audience.
                 renderer = renderer if renderer is not None else MarkdownRenderer()
-                for name in selected:
-                    view = redact(ws, audiences[name], policy)
-                    folder = staging / name
-                    folder.mkdir()
-                    build_audience_site(
-                        view,
-                        folder,
-                        epoch=epoch,
-                        renderer=renderer,
-                        events=events(view) if events is not None else (),
-                        files_root=files_root,
-                        warn=warn,
-                        render=page_render(name) if page_render is not None else None,
-                    )
-                    if progress is not None:
-                        progress(name)
+                with _long_lived_heap() as settle:
+                    for name in selected:
+                        view = redact(ws, audiences[name], policy)
+                        audience_events = events(view) if events is not None else ()
+                        settle()
+                        folder = staging / name
+                        folder.mkdir()
+                        build_audience_site(
+                            view,
+                            folder,
+                            epoch=epoch,
+                            renderer=renderer,
+                            events=audience_events,
+                            files_root=files_root,
+                            warn=warn,
+                            render=page_render(name) if page_render is not None else None,
+                        )
+                        # This audience's view is not needed while the next one is redacted.
+                        del view, audience_events
+                        if progress is not None:
+                            progress(name)
                 (staging / MARKER).write_bytes(MARKER_TEXT.encode())
             except BaseException:
                 with contextlib.suppress(OSError):
