@@ -1,7 +1,8 @@
 """Work done in forked worker processes while the main process goes on (the machine has more cores).
 
 - `build` walks the Git history for the trail in a worker while the main process validates the
-  workspace: the two do not depend on each other, and each takes seconds on a large workspace.
+  workspace (`buildcache` starts it with `Forked` and `light_audiences`): the two do not depend on
+  each other, and each takes seconds on a large workspace.
 - Each site's files are made by the main process and one worker per further CPU (`run_jobs`): a
   job builds one page's context, renders it and writes the file (or makes the export, the feed, ...);
   each process takes the next few jobs until none is left, so no process waits while another works.
@@ -30,7 +31,6 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from .model import Audience
-    from .trail import HistoryTrail
 
 try:
     import fcntl
@@ -124,22 +124,6 @@ def light_audiences(root: Path) -> tuple[Audience, ...] | None:
     if result.workspace is None or result.errors:
         return None
     return default_audiences(result.workspace)
-
-
-def prefetch_history(root: Path) -> tuple[tuple[Audience, ...], Forked[HistoryTrail]] | None:
-    """Start walking the history for the trail in a worker; None when no worker can help."""
-    if not workers_available():
-        return None
-    audiences = light_audiences(root)
-    if audiences is None:
-        return None
-
-    def work() -> HistoryTrail:
-        from .trail import read_candidates
-
-        return read_candidates(root, audiences)
-
-    return audiences, Forked(work)
 
 
 # Below this many jobs (files) a worker costs more than it saves.
