@@ -139,10 +139,10 @@ def test_github_each_audience_publishes_alone_from_its_own_environment():
     assert publish["environment"] == "worktrail-${{ matrix.audience }}"
     lines = worktrail_lines(github_runs(workflow, "publish"))
     assert lines == ['worktrail build --audience "$AUDIENCE" --out site']
-    for step in publish["steps"]:
-        path = step.get("with", {}).get("path")
-        if path is not None:
-            assert path == "site/${{ matrix.audience }}", "an artifact must hold one audience only"
+    artifacts = [step for step in publish["steps"] if str(step.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert artifacts
+    for step in artifacts:
+        assert step["with"]["path"] == "site/${{ matrix.audience }}", "an artifact must hold one audience only"
     deploy = next(step for step in publish["steps"] if "rsync" in step.get("run", ""))
     assert '"site/$AUDIENCE/"' in deploy["run"]
     assert deploy["if"] == "vars.DEPLOY_TARGET != ''"
@@ -319,3 +319,22 @@ def test_init_refuses_an_unknown_ci_kind_as_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["init", str(tmp_path / "w"), "--ci", "jenkins"])
     assert result.exit_code == 2
     assert not (tmp_path / "w").exists()
+
+
+def test_github_main_branch_jobs_keep_worktrails_cache_per_branch_and_the_request_job_does_not():
+    workflow = yaml.safe_load(github_workflow())
+    jobs = workflow["jobs"]
+
+    def caches(job: str) -> list[dict]:
+        return [step["with"] for step in jobs[job]["steps"] if str(step.get("uses", "")).startswith("actions/cache@")]
+
+    assert caches("check") == []
+    for job in ("audiences", "publish"):
+        (cache,) = caches(job)
+        assert cache["path"] == "~/.cache/worktrail"
+        assert cache["key"].startswith("worktrail-${{ github.ref_name }}-") and cache["key"].endswith(
+            "${{ github.sha }}"
+        )
+        assert cache["key"].startswith(cache["restore-keys"])
+    # Each audience's job keeps its own cache: its walk is for that audience's viewer.
+    assert "matrix.audience" in caches("publish")[0]["key"]

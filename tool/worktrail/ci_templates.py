@@ -110,6 +110,17 @@ jobs:
           python-version: "3.11"
       - name: Install Worktrail
         run: python -m pip install "$WORKTRAIL_INSTALL"
+      # Worktrail's cache (parses, the trail's walk, the audit's verdicts, by commit) from the last
+      # run on this branch: this run walks and judges only the pushed commits. Only runs of this
+      # branch write it (a pull request's runs cannot); `worktrail audit --no-cache` ignores it.
+      # The path is the default cache folder (set WORKTRAIL_CACHE_DIR to it if your runner sets
+      # XDG_CACHE_HOME).
+      - name: Keep Worktrail's cache between runs
+        uses: actions/cache@v4
+        with:
+          path: ~/.cache/worktrail
+          key: worktrail-${{{{ github.ref_name }}}}-all-${{{{ github.sha }}}}
+          restore-keys: worktrail-${{{{ github.ref_name }}}}-all-
       - name: Validate
         run: worktrail validate --format github
       - name: Audit the history
@@ -147,6 +158,12 @@ jobs:
           python-version: "3.11"
       - name: Install Worktrail
         run: python -m pip install "$WORKTRAIL_INSTALL"
+      - name: Keep Worktrail's cache between runs
+        uses: actions/cache@v4
+        with:
+          path: ~/.cache/worktrail
+          key: worktrail-${{{{ github.ref_name }}}}-${{{{ matrix.audience }}}}-${{{{ github.sha }}}}
+          restore-keys: worktrail-${{{{ github.ref_name }}}}-${{{{ matrix.audience }}}}-
       - name: Build this audience's site
         run: worktrail build --audience "$AUDIENCE" --out site
       - name: Keep the site as a build artifact
