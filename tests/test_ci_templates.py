@@ -325,7 +325,7 @@ def test_github_main_branch_jobs_keep_worktrails_cache_per_branch_and_the_reques
     workflow = yaml.safe_load(github_workflow())
     jobs = workflow["jobs"]
 
-    def caches(job: str) -> list[dict]:
+    def caches(job: str) -> list[dict[str, str]]:
         return [step["with"] for step in jobs[job]["steps"] if str(step.get("uses", "")).startswith("actions/cache@")]
 
     assert caches("check") == []
