@@ -338,3 +338,24 @@ def test_github_main_branch_jobs_keep_worktrails_cache_per_branch_and_the_reques
         assert cache["key"].startswith(cache["restore-keys"])
     # Each audience's job keeps its own cache: its walk is for that audience's viewer.
     assert "matrix.audience" in caches("publish")[0]["key"]
+
+
+def test_gitlab_main_branch_jobs_keep_worktrails_cache_per_job_and_the_request_job_does_not():
+    pipeline = yaml.safe_load(gitlab_ci(SAMPLE_AUDIENCES))
+    assert "cache" not in pipeline["check-request"]
+    for job in ("check-main", "publish"):
+        cache = pipeline[job]["cache"]
+        assert cache["key"] == "worktrail-$CI_COMMIT_REF_SLUG-$CI_JOB_NAME_SLUG"
+        # GitLab caches only paths inside the project: the cache folder is set to one.
+        assert pipeline[job]["variables"]["WORKTRAIL_CACHE_DIR"] == "$CI_PROJECT_DIR/.worktrail-cache"
+        assert cache["paths"] == [".worktrail-cache/"]
+
+
+def test_a_cache_folder_inside_the_workspace_is_not_read_as_workspace_data(tmp_path, monkeypatch):
+    workspace = tmp_path / "ws"
+    shutil.copytree(SAMPLE, workspace)
+    monkeypatch.setenv("WORKTRAIL_CACHE_DIR", str(workspace / ".worktrail-cache"))
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["-C", str(workspace), "validate", "--strict"])
+        assert result.exit_code == 0, result.output
+    assert (workspace / ".worktrail-cache").is_dir()

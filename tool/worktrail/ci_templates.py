@@ -246,6 +246,15 @@ check-main:
   stage: check
   rules:
     - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
+  # Worktrail's cache (parses, the trail's walk, the audit's verdicts, by commit) from the last run
+  # of this job on this branch: this run walks and judges only the pushed commits. GitLab keeps
+  # protected branches' caches apart, so merge requests' pipelines cannot write it;
+  # `worktrail audit --no-cache` ignores it.
+  variables:
+    WORKTRAIL_CACHE_DIR: "$CI_PROJECT_DIR/.worktrail-cache"
+  cache:
+    key: "worktrail-$CI_COMMIT_REF_SLUG-$CI_JOB_NAME_SLUG"
+    paths: [.worktrail-cache/]
   script:
     - worktrail validate
     - worktrail audit
@@ -260,6 +269,12 @@ publish:
   # One environment per audience: this job holds the credentials of one location only.
   environment:
     name: worktrail/$AUDIENCE
+  # The cache as in check-main, one per audience's job.
+  variables:
+    WORKTRAIL_CACHE_DIR: "$CI_PROJECT_DIR/.worktrail-cache"
+  cache:
+    key: "worktrail-$CI_COMMIT_REF_SLUG-$CI_JOB_NAME_SLUG"
+    paths: [.worktrail-cache/]
   script:
     - worktrail build --audience "$AUDIENCE" --out site
     - |
