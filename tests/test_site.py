@@ -764,14 +764,14 @@ def test_a_worker_killed_half_way_leaves_its_pages_to_the_main_process(
         single.setattr(render_pool, "workers_available", lambda: False)
         expected = build_one(views["internal"], tmp_path / "alone")
     main_process = os.getpid()
-    real = site_module._render_page
+    real = site_module.render_page
 
     def dies_in_a_worker(env: jinja2.Environment, page: site_module.Page, site: SiteContext) -> bytes:
         if os.getpid() != main_process and page.path.startswith("projects/acme-website/tasks/WEB-1"):
             os._exit(9)  # killed while writing its share: some files half done, nothing sent back
         return real(env, page, site)
 
-    monkeypatch.setattr(site_module, "_render_page", dies_in_a_worker)
+    monkeypatch.setattr(site_module, "render_page", dies_in_a_worker)
     assert build_one(views["internal"], tmp_path / "pooled") == expected
 
 
@@ -781,14 +781,14 @@ def test_a_page_that_fails_fails_the_build_whichever_process_makes_it(
     out = tmp_path / "out"
     build_sites(sample, out, epoch=EPOCH, root=SAMPLE)
     before = all_files(out)
-    real = site_module._render_page
+    real = site_module.render_page
 
     def broken(env: jinja2.Environment, page: site_module.Page, site: SiteContext) -> bytes:
         if page.path == "projects/acme-website/tasks/WEB-12.html":
             raise RuntimeError("template error")
         return real(env, page, site)
 
-    monkeypatch.setattr(site_module, "_render_page", broken)
+    monkeypatch.setattr(site_module, "render_page", broken)
     with pytest.raises(RuntimeError, match="template error"):
         build_sites(sample, out, epoch=EPOCH, root=SAMPLE)
     assert all_files(out) == before
@@ -912,5 +912,5 @@ def test_pages_taken_from_the_template_in_batches_are_cleaned_as_a_whole(
     builder = site_module._Builder(views["acme"], EPOCH, MarkdownRenderer(), (), None, lambda _message: None)
     context = builder.site_context(page)
     whole = clean_text(env.get_template("trail.html").render(site=context, page=page.context)).encode()
-    assert site_module._render_page(env, page, context) == whole
+    assert site_module.render_page(env, page, context) == whole
     assert whole.count(b"\n") == 7

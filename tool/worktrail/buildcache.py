@@ -240,7 +240,7 @@ class PageCache:
 
     def render(self, env: jinja2.Environment, page: Page, site: SiteContext) -> bytes:
         """The page's bytes: from the previous build when nothing it shows changed, else rendered."""
-        from .site import _render_page as render_page
+        from .site import render_page
 
         try:
             digest = hashlib.blake2b(
@@ -370,15 +370,14 @@ class BuildCache:
         stored = self.get("markdown.pickle")
         if isinstance(stored, tuple) and len(stored) == 2:
             html, plain = stored
-            if isinstance(html, dict) and isinstance(plain, dict) and len(html) + len(plain) < MAX_MARKDOWN_ENTRIES:
-                renderer._html.update(html)
-                renderer._plain.update(plain)
-        self._markdown_before = (len(renderer._html), len(renderer._plain))
+            if isinstance(html, list) and isinstance(plain, list) and len(html) + len(plain) < MAX_MARKDOWN_ENTRIES:
+                renderer.remember((html, plain))
+        self._markdown_before = renderer.remembered()
         return renderer
 
     def store_renderer(self, renderer: MarkdownRenderer) -> None:
-        if (len(renderer._html), len(renderer._plain)) != getattr(self, "_markdown_before", None):
-            self.put("markdown.pickle", (renderer._html, renderer._plain))
+        if renderer.remembered() != getattr(self, "_markdown_before", None):
+            self.put("markdown.pickle", renderer.remembered_since())
 
     def pages(self, audience: str, folder: Path) -> PageCache:
         stored = self.get(f"pages-{audience}.pickle")

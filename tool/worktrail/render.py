@@ -13,6 +13,7 @@ calendar or spreadsheet raw: `clean_text` replaces them with U+FFFD (see there).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -81,6 +82,10 @@ def is_safe_url(url: str) -> bool:
     return True
 
 
+# Remembered renders: (key, HTML) pairs and (text, plain text) pairs, in the order they were made.
+Remembered = tuple[list[tuple[tuple[str, tuple[tuple[str, Link], ...], int], Markup]], list[tuple[str, str]]]
+
+
 class MarkdownRenderer:
     """Renders Markdown texts once per distinct (text, resolved links, heading level) and remembers the result."""
 
@@ -111,6 +116,25 @@ class MarkdownRenderer:
             self._html[key] = cached
             self.renders += 1
         return cached
+
+    # -- what it remembers: kept between builds (buildcache) and handed back by workers (site) ------
+
+    def remembered(self) -> tuple[int, int]:
+        """How many HTML and plain renders it remembers (a mark for `remembered_since`)."""
+        return len(self._html), len(self._plain)
+
+    def remembered_since(self, mark: tuple[int, int] = (0, 0)) -> Remembered:
+        """The renders remembered after `mark` (from `remembered()`), oldest first: renders are only ever added."""
+        return (
+            list(itertools.islice(self._html.items(), mark[0], None)),
+            list(itertools.islice(self._plain.items(), mark[1], None)),
+        )
+
+    def remember(self, renders: Remembered) -> None:
+        """Remember renders made elsewhere (`remembered_since` of another renderer with the same code)."""
+        html, plain = renders
+        self._html.update(html)
+        self._plain.update(plain)
 
     def plain(self, text: str) -> str:
         """The text content of a Markdown text on one line (for search snippets and feeds)."""

@@ -57,7 +57,7 @@ from markupsafe import Markup
 
 from . import model as m
 from .i18n import WEEKDAY_IDS, Formatter, Lang
-from .render import UNSAFE_CHARACTERS, Link, MarkdownRenderer, clean_text
+from .render import UNSAFE_CHARACTERS, Link, MarkdownRenderer, Remembered, clean_text
 from .resources import templates_dir
 
 if TYPE_CHECKING:
@@ -2577,7 +2577,7 @@ def default_epoch() -> int:
     return now - now % 86400
 
 
-def _render_page(env: jinja2.Environment, page: Page, site: SiteContext) -> bytes:
+def render_page(env: jinja2.Environment, page: Page, site: SiteContext) -> bytes:
     """The page's bytes: its template rendered with `site` and `page`, every character cleaned."""
     template = env.get_template(type(page.context).template)
     # Cleaned as a whole: every text, attribute and rendered Markdown of the page at once. The
@@ -2597,7 +2597,7 @@ def _render_page(env: jinja2.Environment, page: Page, site: SiteContext) -> byte
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-# Template output pieces cleaned and encoded at a time by `_render_page` (most pages fit in one).
+# Template output pieces cleaned and encoded at a time by `render_page` (most pages fit in one).
 _RENDER_BATCH: Final = 4096
 
 
@@ -2637,7 +2637,7 @@ def build_audience_site(
     for asset in ASSET_FILES:
         writer.write(asset, (assets / asset).read_bytes())
     builder.copy_documents(writer.write)
-    page_render = render or _render_page
+    page_render = render or render_page
     # What workers learn comes back: Markdown they rendered, and a page cache's records (buildcache).
     shared: list[Any] = [_MarkdownLearnt(renderer)]
     owner = getattr(page_render, "__self__", None)
@@ -2679,28 +2679,22 @@ class _MarkdownLearnt:
 
     Later audiences and the build cache (`buildcache.BuildCache.store_renderer`) then find it
     there, as if this process had rendered it. The renderer remembers its texts in insertion order,
-    so what a worker added is what follows the entries it started with. `render.MarkdownRenderer`
-    has no public way to list or add remembered texts: this reads and fills its two caches
-    (`_html`, `_plain`) directly, as `buildcache` does to keep them between builds.
+    so what a worker added is what follows the entries it started with
+    (`MarkdownRenderer.remembered_since` / `remember`, which `buildcache` uses to keep them between
+    builds).
     """
 
     def __init__(self, renderer: MarkdownRenderer) -> None:
         self.renderer = renderer
-        self._start = (len(renderer._html), len(renderer._plain), renderer.renders)
+        self._start = (renderer.remembered(), renderer.renders)
 
-    def worker_state(self) -> tuple[list[Any], list[Any], int]:
-        html, plain, renders = self._start
-        r = self.renderer
-        return (
-            list(itertools.islice(r._html.items(), html, None)),
-            list(itertools.islice(r._plain.items(), plain, None)),
-            r.renders - renders,
-        )
+    def worker_state(self) -> tuple[Remembered, int]:
+        mark, renders = self._start
+        return self.renderer.remembered_since(mark), self.renderer.renders - renders
 
-    def merge_worker_state(self, state: tuple[list[Any], list[Any], int]) -> None:
-        html, plain, renders = state
-        self.renderer._html.update(html)
-        self.renderer._plain.update(plain)
+    def merge_worker_state(self, state: tuple[Remembered, int]) -> None:
+        remembered, renders = state
+        self.renderer.remember(remembered)
         self.renderer.renders += renders
 
 
