@@ -591,7 +591,7 @@ class Auditor:
                 f"{repo.to_repo_path(WORKSPACE_FILE)} was never committed on this branch: nothing to audit"
             )
             return self.result
-        keeper = Keeper(self.graph.uses)
+        keeper = Keeper(self.graph)
         source = self.source
         kept = self.kept.commits
         if any(kept[oid].category != category for oid, category in categories.items() if oid in kept):
@@ -608,13 +608,6 @@ class Auditor:
                 keeper.put(oid, found)
             return found
 
-        def release(commit: Commit) -> None:
-            for parent in commit.parents:
-                keeper.done(parent)
-            for parent in commit.parents[1:]:
-                for base in self.graph.bases.get((commit.id, parent), ()):
-                    keeper.done(base)
-
         empty = _State(source.empty, source.empty)
         for index, commit in enumerate(self.graph.commits):
             done = kept.get(commit.id)
@@ -623,7 +616,7 @@ class Auditor:
                 self.result.violations.extend(done.violations)
                 self.result.warnings.extend(done.warnings)
                 self.memo.commits[commit.id] = done
-                release(commit)
+                keeper.release(commit)
                 continue
             violations, warnings = len(self.result.violations), len(self.result.warnings)
             source.prefetch(index, kept)
@@ -649,7 +642,7 @@ class Auditor:
                 ]
                 after = first.after(actual, self._check(commit, first, sides), edits)
             keeper.put(commit.id, after)
-            release(commit)
+            keeper.release(commit)
             self.memo.commits[commit.id] = KeptCommit(
                 category=category,
                 checked=category == "checked",

@@ -521,16 +521,14 @@ def history_cached(
     A walk passes over the commits of the last walk stored for the same viewers (a CI build after a
     push walks only the pushed commits).
     """
-    from .trail import read_candidates, viewers_key
+    from .trail import viewers_key
 
     viewers = viewers_key(audiences)
     if cache is not None and head is not None:
         stored = cache.trail(head, viewers)
         if stored is not None:
             return stored
-    history = prefetched
-    if history is None:
-        history = read_candidates(root, audiences, known_commits(cache, audiences))
+    history = prefetched if prefetched is not None else walk_history(root, audiences, cache)
     if cache is not None and head is not None:
         cache.store_trail(head, viewers, history)
     return history
@@ -539,7 +537,7 @@ def history_cached(
 def prefetch_history(root: Path, cache: BuildCache | None) -> tuple[tuple[Audience, ...], Forked[HistoryTrail]] | None:
     """Start walking the history for the trail in a worker; None when no worker can help.
 
-    The worker passes over the commits of the last walk in `cache` (see `known_commits`).
+    The worker passes over the commits of the last walk in `cache` (see `walk_history`).
     """
     from .render_pool import Forked, light_audiences, workers_available
 
@@ -549,22 +547,15 @@ def prefetch_history(root: Path, cache: BuildCache | None) -> tuple[tuple[Audien
     if audiences is None:
         return None
 
-    def work() -> HistoryTrail:
-        from .trail import read_candidates
-
-        return read_candidates(root, audiences, known_commits(cache, audiences))
-
-    return audiences, Forked(work)
+    return audiences, Forked(lambda: walk_history(root, audiences, cache))
 
 
-def known_commits(cache: BuildCache | None, audiences: Sequence[Audience]) -> Mapping[str, Any] | None:
-    """The candidates by commit of the last walk stored for these audiences' viewers, if any."""
-    from .trail import viewers_key
+def walk_history(root: Path, audiences: Sequence[Audience], cache: BuildCache | None) -> HistoryTrail:
+    """Walk the history for these audiences, passing over the commits of the last walk `cache` holds for their viewers."""
+    from .trail import read_candidates, viewers_key
 
-    if cache is None:
-        return None
-    previous = cache.trail(None, viewers_key(audiences))
-    return previous.walked if previous is not None else None
+    previous = cache.trail(None, viewers_key(audiences)) if cache is not None else None
+    return read_candidates(root, audiences, previous.walked if previous is not None else None)
 
 
 class BuildSession:

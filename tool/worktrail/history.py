@@ -1202,10 +1202,11 @@ class CommitGraph:
 
 
 class Keeper:
-    """States of commits kept exactly as long as a later commit still needs them."""
+    """States of commits kept exactly as long as a later commit of the graph still needs them."""
 
-    def __init__(self, uses: Counter[str]) -> None:
-        self.uses = Counter(uses)
+    def __init__(self, graph: CommitGraph) -> None:
+        self.graph = graph
+        self.uses = Counter(graph.uses)
         self.values: dict[str, Any] = {}
 
     def put(self, oid: str, value: Any) -> None:
@@ -1219,6 +1220,14 @@ class Keeper:
         self.uses[oid] -= 1
         if self.uses[oid] <= 0:
             self.values.pop(oid, None)
+
+    def release(self, commit: Commit) -> None:
+        """`commit` is done (walked, or passed over): its parents and merge bases are needed once less."""
+        for parent in commit.parents:
+            self.done(parent)
+        for parent in commit.parents[1:]:
+            for base in self.graph.bases.get((commit.id, parent), ()):
+                self.done(base)
 
 
 # ---------------------------------------------------------------------------------------- source
@@ -1717,14 +1726,7 @@ def walk(source: HistorySource, known: Container[str] = frozenset()) -> Iterator
     was passed over starts from that parent's state read whole from Git (`HistorySource.outside`).
     """
     graph = source.graph
-    keeper = Keeper(graph.uses)
-
-    def release(commit: Commit) -> None:
-        for parent in commit.parents:
-            keeper.done(parent)
-        for parent in commit.parents[1:]:
-            for base in graph.bases.get((commit.id, parent), ()):
-                keeper.done(base)
+    keeper = Keeper(graph)
 
     def state(oid: str) -> Snapshot:
         found: Snapshot | None = keeper.get(oid)
@@ -1735,7 +1737,7 @@ def walk(source: HistorySource, known: Container[str] = frozenset()) -> Iterator
 
     for index, commit in enumerate(graph.commits):
         if commit.id in known:
-            release(commit)
+            keeper.release(commit)
             continue
         source.prefetch(index, known)
         before = state(commit.parents[0]) if commit.parents else source.empty
@@ -1751,7 +1753,7 @@ def walk(source: HistorySource, known: Container[str] = frozenset()) -> Iterator
         events = derive_events(commit, person, before, after, own, sides)
         yield Step(commit, before, after, tuple(own), person, tuple(events))
         keeper.put(commit.id, after)
-        release(commit)
+        keeper.release(commit)
 
 
 @dataclass

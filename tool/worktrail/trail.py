@@ -171,16 +171,21 @@ class Candidate:
 
 @dataclass
 class HistoryTrail:
-    """The history half of every audience's trail: candidates oldest first, warnings, commit count.
+    """The history half of every audience's trail: candidates by commit, warnings, commit count.
 
-    `walked` holds each walked commit's candidates by commit id (an empty tuple for a commit with
-    none): a commit's candidates never change, so a later walk passes over the commits it holds.
+    `walked` holds every commit's candidates by commit id, oldest commit first (an empty tuple for a
+    commit with none): a commit's candidates never change, so a later walk passes over the commits
+    it holds.
     """
 
-    candidates: list[Candidate] = field(default_factory=list)
+    walked: dict[str, tuple[Candidate, ...]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     commits: int = 0
-    walked: dict[str, tuple[Candidate, ...]] = field(default_factory=dict)
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        """Every candidate, oldest first."""
+        return [candidate for found in self.walked.values() for candidate in found]
 
 
 def viewers_key(audiences: Sequence[m.Audience]) -> tuple[tuple[str, str], ...]:
@@ -220,10 +225,7 @@ def read_candidates(
             walked.update(later if later is not None else _walk_part(source, viewers, {**known, **walked}))
         for commit in source.commits:
             mine = walked.get(commit.id)
-            if mine is None:
-                mine = known[commit.id]
-            out.walked[commit.id] = mine
-            out.candidates.extend(mine)
+            out.walked[commit.id] = known[commit.id] if mine is None else mine
         out.warnings.extend(source.warnings)
         out.commits = len(source.commits)
     return out
