@@ -17,6 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tests.git_env import isolate_git
 from worktrail.ci_templates import CI_PATHS, INSTALL, ci_file, github_workflow, gitlab_ci
 from worktrail.cli import main
 from worktrail.load import load_workspace
@@ -37,12 +38,7 @@ def clean_env(home: Path) -> dict[str, str]:
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch, tmp_path_factory):
-    for name in list(os.environ):
-        if name.startswith("GIT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    isolate_git(monkeypatch, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.git_env import isolate_git
 from worktrail.cli import main
 from worktrail.example import ExampleError, _rewrite_schema_line, build_example, sample_dir
 from worktrail.load import load_workspace
@@ -29,12 +30,7 @@ def git(root: Path, *args: str) -> str:
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch, tmp_path_factory):
-    for name in list(os.environ):
-        if name.startswith("GIT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    isolate_git(monkeypatch, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import ast
 import csv
 import io
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests.git_env import isolate_git
 from worktrail import cli_report, reports
 from worktrail.cli import main
 from worktrail.load import load_workspace
@@ -51,12 +51,7 @@ HIDDEN_TIME = f"""- date: 2026-02-21
 
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch, tmp_path_factory):
-    for name in list(os.environ):
-        if name.startswith("GIT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    isolate_git(monkeypatch, tmp_path_factory)
     monkeypatch.delenv("NO_COLOR", raising=False)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.git_env import isolate_git
 from worktrail.cli import main
 from worktrail.yamlio import parse_front_matter
 
@@ -98,12 +99,7 @@ def write_files(root: Path, files: dict[str, str]) -> None:
 @pytest.fixture(autouse=True)
 def isolated_git(monkeypatch, tmp_path_factory):
     """No user or system Git configuration, and no GIT_* variables, reach the commands under test."""
-    for name in list(os.environ):
-        if name.startswith("GIT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("HOME", str(tmp_path_factory.mktemp("home")))
+    isolate_git(monkeypatch, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
