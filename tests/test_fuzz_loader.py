@@ -378,6 +378,35 @@ def test_a_file_at_the_size_limit_is_read_and_one_byte_more_is_refused_on_disk_a
     assert [(f.code, f.message[: len(message) - 5]) for f in disk] == [("file.size", message[5:])]
 
 
+def test_a_file_that_grew_since_it_was_measured_is_read_whole_and_still_capped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader reads what fstat promised plus one byte, then on: a growing file is not cut short."""
+    import os
+
+    import worktrail.load as load_module
+
+    real_fstat = os.fstat
+
+    def shrunk(fd: int) -> os.stat_result:
+        # Every file reports 10 bytes, as if it grew after it was measured.
+        values = list(real_fstat(fd))
+        values[6] = min(values[6], 10)
+        return os.stat_result(values)
+
+    root = tmp_path / "ws"
+    shutil.copytree(HOSTS["base"], root)
+    expected = load_workspace(root)
+    monkeypatch.setattr(load_module.os, "fstat", shrunk)
+    grown = load_workspace(root)
+    assert grown.findings == expected.findings
+    assert grown.workspace == expected.workspace
+    original = FILES["base"][PERSON]
+    (root / PERSON).write_bytes(original + b"#" * (MAX_FILE_BYTES - len(original)) + b"\n\n")
+    refused = [f for f in load_workspace(root).findings if f.loc.path == PERSON]
+    assert [f.code for f in refused] == ["file.size"]
+
+
 def test_an_over_size_file_is_measured_and_refused_without_being_read(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     shutil.copytree(HOSTS["base"], root)
