@@ -384,8 +384,6 @@ def test_a_file_that_grew_since_it_was_measured_is_read_whole_and_still_capped(
     """The loader reads what fstat promised plus one byte, then on: a growing file is not cut short."""
     import os
 
-    import worktrail.load as load_module
-
     real_fstat = os.fstat
 
     def shrunk(fd: int) -> os.stat_result:
@@ -397,7 +395,7 @@ def test_a_file_that_grew_since_it_was_measured_is_read_whole_and_still_capped(
     root = tmp_path / "ws"
     shutil.copytree(HOSTS["base"], root)
     expected = load_workspace(root)
-    monkeypatch.setattr(load_module.os, "fstat", shrunk)
+    monkeypatch.setattr(os, "fstat", shrunk)
     grown = load_workspace(root)
     assert grown.findings == expected.findings
     assert grown.workspace == expected.workspace
