@@ -55,7 +55,7 @@ from .gitutil import (
     is_oid,
     parse_range,
 )
-from .load import WORKSPACE_FILE, ParseCache, load_tree
+from .load import WORKSPACE_FILE, ParseCache, RecordLoad, load_record, load_tree
 from .policy import FieldRef, MilestoneRef, Policy, Viewer
 from .tree import MemoryTree
 from .yamlio import MAX_FILE_BYTES
@@ -79,6 +79,8 @@ _LOADED_GROUPS = 4_096
 _PREFETCH = 64
 # Swaps waiting for a project no state asked for; past this many, the project is assembled anew.
 _PENDING_SWAPS = 256
+# Record groups of one file load straight into their model object (`load_record`), not through a tree.
+_DIRECT_RECORDS = True
 # Below this many commits to walk, a second process costs more (it reads one state whole) than it saves.
 _PARALLEL_LEAST = 1_500
 
@@ -536,6 +538,35 @@ class _Context:
         self.loaded: OrderedDict[tuple[str, tuple[tuple[str, str, bool], ...]], _Loaded] = OrderedDict()
         # The policy built last: the next one over the same people and teams borrows its people indexes.
         self.last_policy: Policy | None = None
+        # What a record loads under, by project (and task): see `_Group._from_record`.
+        self._stand_in_projects: dict[str, m.Project] = {}
+        self._stand_in_tasks: dict[str, m.Task] = {}
+
+    def stand_in_project(self, project_id: str) -> m.Project:
+        """The project a record group loads under (its stand-in project file), with no records."""
+        found = self._stand_in_projects.get(project_id)
+        if found is None:
+            files = {WORKSPACE_FILE: _STAND_IN_SETTINGS, f"projects/{project_id}/project.yaml": _STAND_IN_PROJECT}
+            ws = load_tree(MemoryTree(files), self.root).workspace
+            assert ws is not None, "the stand-ins load"
+            found = self._stand_in_projects[project_id] = ws.projects[project_id]
+        return found
+
+    def stand_in_task(self, project_id: str, task_id: str) -> m.Task:
+        """The task a comment group loads under (its stand-in task file), with no comments."""
+        template = self._stand_in_tasks.get(project_id)
+        if template is None:
+            files = {
+                WORKSPACE_FILE: _STAND_IN_SETTINGS,
+                f"projects/{project_id}/project.yaml": _STAND_IN_PROJECT,
+                f"projects/{project_id}/tasks/H-1.md": _STAND_IN_TASK,
+            }
+            ws = load_tree(MemoryTree(files), self.root).workspace
+            assert ws is not None, "the stand-ins load"
+            template = self._stand_in_tasks[project_id] = ws.projects[project_id].tasks[0]
+        # Nothing of a stand-in task depends on its id but its id and file.
+        where = dataclasses.replace(template.loc, path=f"projects/{project_id}/tasks/{task_id}.md")
+        return dataclasses.replace(template, id=task_id, loc=where)
 
     def shared_load(self, group: _Group) -> _Loaded:
         key = (group.key, tuple(sorted((path, ref.oid, ref.link) for path, ref in group.files.items())))
@@ -582,6 +613,11 @@ class _Group:
 
     def _load(self, ctx: _Context) -> _Loaded:
         files, links = self._contents(ctx)
+        if _DIRECT_RECORDS and self.is_record and len(files) == 1 and len(self.files) == 1:
+            ((rel, raw),) = files.items()
+            record = load_record(ctx.root, rel, raw, ctx.cache)
+            if record is not None:
+                return self._from_record(ctx, record)
         out = _Loaded()
         project_id = self.project_id
         stand_ins: dict[str, bytes] = {WORKSPACE_FILE: _STAND_IN_SETTINGS}
@@ -620,6 +656,36 @@ class _Group:
         for finding in result.findings:
             if finding.loc.path not in stand_ins or not project_id:
                 out.findings.setdefault(finding.loc.path, []).append(finding)
+        return out
+
+    def _from_record(self, ctx: _Context, record: RecordLoad) -> _Loaded:
+        """What loading this one-record group as a tree gives (see `load_record`): its part of a stand-in project."""
+        out = _Loaded()
+        project = ctx.stand_in_project(record.project)
+        entities: Any = record.entities
+        if record.kind == "tasks":
+            project = dataclasses.replace(project, tasks=entities)
+        elif record.kind == "comments":
+            assert record.task is not None
+            task = dataclasses.replace(ctx.stand_in_task(record.project, record.task), comments=entities)
+            project = dataclasses.replace(project, tasks=(task,))
+        elif record.kind == "changes":
+            project = dataclasses.replace(project, changes=entities)
+        elif record.kind == "meetings":
+            project = dataclasses.replace(project, meetings=entities)
+        elif record.kind == "feedback":
+            project = dataclasses.replace(project, feedback=entities)
+        else:
+            entries = sorted(entities, key=lambda e: (e.date, e.loc)) if len(entities) > 1 else entities
+            project = dataclasses.replace(project, time_entries=tuple(entries))
+        out.project = project
+        docs = {}
+        if record.doc is not None:
+            docs[record.doc.path] = record.doc
+            out.data[record.doc.path] = record.doc.data
+        _index_project(out, project, docs, self.files)
+        for finding in record.findings:
+            out.findings.setdefault(finding.loc.path, []).append(finding)
         return out
 
 

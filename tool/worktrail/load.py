@@ -21,7 +21,7 @@ from . import model as m
 from .findings import Finding, error, warning
 from .model import Loc
 from .schema import validate
-from .tree import DiskTree, Kind, Tree, TreePath
+from .tree import DiskTree, Kind, MemoryTree, Tree, TreePath
 from .yamlio import (
     MAX_FILE_BYTES,
     Doc,
@@ -494,51 +494,49 @@ class _Loader:
                     )
                 )
         for ident, path in files.items():
-            record = self.markdown_file(path, "task")
-            comments = self.comments(project, ident, folder / ident / "comments")
-            if record is None:
-                self.result.broken.add(ident)
-                continue
-            d = record.doc.data
-            doc = record.doc
-
-            def make(
-                d: dict[str, Any] = d,
-                ident: str = ident,
-                record: FrontMatterDoc = record,
-                comments: tuple[m.Comment, ...] = comments,
-                doc: Doc = doc,
-            ) -> m.Task:
-                return m.Task(
-                    id=ident,
-                    project=project,
-                    title=d["title"],
-                    status=d["status"],
-                    body=record.body,
-                    assignee=d.get("assignee"),
-                    subscribers=_tuple(d.get("subscribers")),
-                    created_by=d.get("created_by"),
-                    created=_date(d.get("created")),
-                    due=_date(d.get("due")),
-                    estimate_hours=d.get("estimate_hours"),
-                    priority=d.get("priority", "normal"),
-                    tags=_tuple(d.get("tags")),
-                    milestone=d.get("milestone"),
-                    deliverable=d.get("deliverable"),
-                    change_request=d.get("change_request"),
-                    attachments=_tuple(d.get("attachments")),
-                    hidden=d.get("hidden", False),
-                    visible_to=_tuple(d.get("visible_to")),
-                    comments=comments,
-                    loc=doc.loc(),
-                )
-
-            task = self.build(doc, (), make)
+            task = self.task(project, ident, path, self.comments(project, ident, folder / ident / "comments"))
             if task is not None:
                 out.append(task)
-            else:
-                self.result.broken.add(ident)
         return tuple(sorted(out, key=lambda t: t.number))
+
+    def task(self, project: str, ident: str, path: TreePath, comments: tuple[m.Comment, ...]) -> m.Task | None:
+        """The task in file `path` (`<ident>.md`), with its comments; None (and marked broken) when it has errors."""
+        record = self.markdown_file(path, "task")
+        if record is None:
+            self.result.broken.add(ident)
+            return None
+        d = record.doc.data
+        doc = record.doc
+
+        def make() -> m.Task:
+            return m.Task(
+                id=ident,
+                project=project,
+                title=d["title"],
+                status=d["status"],
+                body=record.body,
+                assignee=d.get("assignee"),
+                subscribers=_tuple(d.get("subscribers")),
+                created_by=d.get("created_by"),
+                created=_date(d.get("created")),
+                due=_date(d.get("due")),
+                estimate_hours=d.get("estimate_hours"),
+                priority=d.get("priority", "normal"),
+                tags=_tuple(d.get("tags")),
+                milestone=d.get("milestone"),
+                deliverable=d.get("deliverable"),
+                change_request=d.get("change_request"),
+                attachments=_tuple(d.get("attachments")),
+                hidden=d.get("hidden", False),
+                visible_to=_tuple(d.get("visible_to")),
+                comments=comments,
+                loc=doc.loc(),
+            )
+
+        task = self.build(doc, (), make)
+        if task is None:
+            self.result.broken.add(ident)
+        return task
 
     def comments(self, project: str, task: str, folder: TreePath) -> tuple[m.Comment, ...]:
         out: list[m.Comment] = []
@@ -553,124 +551,142 @@ class _Loader:
                         )
                     )
         for ident, path in self.expect_files(folder, ".md", LOWER_ID, "comment"):
-            record = self.markdown_file(path, "comment")
-            if record is None:
-                continue
-            d = record.doc.data
-
-            def make(d: dict[str, Any] = d, ident: str = ident, record: FrontMatterDoc = record) -> m.Comment:
-                return m.Comment(
-                    id=ident,
-                    project=project,
-                    task=task,
-                    author=d["author"],
-                    date=_datetime(d["date"]),
-                    body=record.body,
-                    hidden=d.get("hidden", False),
-                    visible_to=_tuple(d.get("visible_to")),
-                    loc=record.doc.loc(),
-                )
-
-            comment = self.build(record.doc, ("date",), make)
+            comment = self.comment(project, task, ident, path)
             if comment is not None:
                 out.append(comment)
         return tuple(sorted(out, key=lambda c: (c.date, c.id)))
 
+    def comment(self, project: str, task: str, ident: str, path: TreePath) -> m.Comment | None:
+        """The comment in file `path` (`<ident>.md`) on `task`; None when it has errors."""
+        record = self.markdown_file(path, "comment")
+        if record is None:
+            return None
+        d = record.doc.data
+
+        def make() -> m.Comment:
+            return m.Comment(
+                id=ident,
+                project=project,
+                task=task,
+                author=d["author"],
+                date=_datetime(d["date"]),
+                body=record.body,
+                hidden=d.get("hidden", False),
+                visible_to=_tuple(d.get("visible_to")),
+                loc=record.doc.loc(),
+            )
+
+        return self.build(record.doc, ("date",), make)
+
     def changes(self, project: str, folder: TreePath) -> tuple[m.ChangeRequest, ...]:
         out: list[m.ChangeRequest] = []
         for ident, path in self.expect_files(folder, ".md", CR_ID, "change request"):
-            record = self.markdown_file(path, "change-request")
-            if record is None:
-                self.result.broken.add(f"{project}/{ident}")
-                continue
-            d = record.doc.data
-
-            def make(d: dict[str, Any] = d, ident: str = ident, record: FrontMatterDoc = record) -> m.ChangeRequest:
-                impact = d.get("impact")
-                decision = d.get("decision")
-                return m.ChangeRequest(
-                    id=ident,
-                    project=project,
-                    title=d["title"],
-                    requested_by=d["requested_by"],
-                    requested_on=_date(d["requested_on"]) or dt.date.min,
-                    status=d["status"],
-                    body=record.body,
-                    impact=m.Impact(**impact) if impact else None,
-                    decision=m.Decision(
-                        by=decision["by"], on=_date(decision["on"]) or dt.date.min, note=decision.get("note")
-                    )
-                    if decision
-                    else None,
-                    tasks=_tuple(d.get("tasks")),
-                    loc=record.doc.loc(),
-                )
-
-            change = self.build(record.doc, (), make)
+            change = self.change(project, ident, path)
             if change is not None:
                 out.append(change)
         return tuple(sorted(out, key=lambda c: c.number))
 
+    def change(self, project: str, ident: str, path: TreePath) -> m.ChangeRequest | None:
+        """The change request in file `path` (`<ident>.md`); None (broken when unreadable) when it has errors."""
+        record = self.markdown_file(path, "change-request")
+        if record is None:
+            self.result.broken.add(f"{project}/{ident}")
+            return None
+        d = record.doc.data
+
+        def make() -> m.ChangeRequest:
+            impact = d.get("impact")
+            decision = d.get("decision")
+            return m.ChangeRequest(
+                id=ident,
+                project=project,
+                title=d["title"],
+                requested_by=d["requested_by"],
+                requested_on=_date(d["requested_on"]) or dt.date.min,
+                status=d["status"],
+                body=record.body,
+                impact=m.Impact(**impact) if impact else None,
+                decision=m.Decision(
+                    by=decision["by"], on=_date(decision["on"]) or dt.date.min, note=decision.get("note")
+                )
+                if decision
+                else None,
+                tasks=_tuple(d.get("tasks")),
+                loc=record.doc.loc(),
+            )
+
+        return self.build(record.doc, (), make)
+
     def meetings(self, project: str, folder: TreePath) -> tuple[m.Meeting, ...]:
         out: list[m.Meeting] = []
         for ident, path in self.expect_files(folder, ".md", LOWER_ID, "meeting"):
-            record = self.markdown_file(path, "meeting")
-            if record is None:
-                continue
-            d = record.doc.data
-
-            def make(d: dict[str, Any] = d, ident: str = ident, record: FrontMatterDoc = record) -> m.Meeting:
-                return m.Meeting(
-                    id=ident,
-                    project=project,
-                    date=_datetime(d["date"]),
-                    title=d["title"],
-                    body=record.body,
-                    attendees=_tuple(d.get("attendees")),
-                    decisions=_tuple(d.get("decisions")),
-                    hidden=d.get("hidden", False),
-                    visible_to=_tuple(d.get("visible_to")),
-                    loc=record.doc.loc(),
-                )
-
-            meeting = self.build(record.doc, ("date",), make)
+            meeting = self.meeting(project, ident, path)
             if meeting is not None:
                 out.append(meeting)
         return tuple(sorted(out, key=lambda x: (x.date, x.id)))
 
+    def meeting(self, project: str, ident: str, path: TreePath) -> m.Meeting | None:
+        """The meeting minutes in file `path` (`<ident>.md`); None when they have errors."""
+        record = self.markdown_file(path, "meeting")
+        if record is None:
+            return None
+        d = record.doc.data
+
+        def make() -> m.Meeting:
+            return m.Meeting(
+                id=ident,
+                project=project,
+                date=_datetime(d["date"]),
+                title=d["title"],
+                body=record.body,
+                attendees=_tuple(d.get("attendees")),
+                decisions=_tuple(d.get("decisions")),
+                hidden=d.get("hidden", False),
+                visible_to=_tuple(d.get("visible_to")),
+                loc=record.doc.loc(),
+            )
+
+        return self.build(record.doc, ("date",), make)
+
     def time_entries(self, project: str, folder: TreePath) -> tuple[m.TimeEntry, ...]:
         out: list[m.TimeEntry] = []
         for month, path in self.expect_files(folder, ".yaml", MONTH, "time (YYYY-MM)"):
-            doc = self.yaml_file(path, "time", empty=[])
-            if doc is None:
-                continue
-            for index, d in enumerate(doc.data):
-
-                def make(d: dict[str, Any] = d, index: int = index, doc: Doc = doc) -> m.TimeEntry:
-                    return m.TimeEntry(
-                        project=project,
-                        date=_date(d["date"]) or dt.date.min,
-                        person=d["person"],
-                        task=d["task"],
-                        hours=d["hours"],
-                        note=d.get("note"),
-                        billable=d.get("billable", True),
-                        loc=doc.loc((index,)),
-                    )
-
-                entry = self.build(doc, (index, "date"), make)
-                if entry is None:
-                    continue
-                if entry.date.strftime("%Y-%m") != month:
-                    self.report(
-                        error(
-                            doc.loc((index, "date")),
-                            "time.month",
-                            f"[{index}].date: {entry.date.isoformat()} is not in {month}; time entries go in the file of their month",
-                        )
-                    )
-                out.append(entry)
+            out += self.month(project, month, path)
         return tuple(sorted(out, key=lambda e: (e.date, e.loc)))
+
+    def month(self, project: str, month: str, path: TreePath) -> list[m.TimeEntry]:
+        """The time entries of file `path` (`<month>.yaml`) that load, in file order."""
+        doc = self.yaml_file(path, "time", empty=[])
+        if doc is None:
+            return []
+        out: list[m.TimeEntry] = []
+        for index, d in enumerate(doc.data):
+
+            def make(d: dict[str, Any] = d, index: int = index) -> m.TimeEntry:
+                return m.TimeEntry(
+                    project=project,
+                    date=_date(d["date"]) or dt.date.min,
+                    person=d["person"],
+                    task=d["task"],
+                    hours=d["hours"],
+                    note=d.get("note"),
+                    billable=d.get("billable", True),
+                    loc=doc.loc((index,)),
+                )
+
+            entry = self.build(doc, (index, "date"), make)
+            if entry is None:
+                continue
+            if entry.date.strftime("%Y-%m") != month:
+                self.report(
+                    error(
+                        doc.loc((index, "date")),
+                        "time.month",
+                        f"[{index}].date: {entry.date.isoformat()} is not in {month}; time entries go in the file of their month",
+                    )
+                )
+            out.append(entry)
+        return out
 
     def expenses(self, project: str, path: TreePath) -> tuple[m.Expense, ...]:
         if not path.exists() and not path.is_symlink():
@@ -719,33 +735,37 @@ class _Loader:
     def feedback(self, project: str, folder: TreePath) -> tuple[m.Feedback, ...]:
         out: list[m.Feedback] = []
         for ident, path in self.expect_files(folder, ".md", LOWER_ID, "feedback"):
-            record = self.markdown_file(path, "feedback")
-            if record is None:
-                continue
-            d = record.doc.data
-
-            def make(d: dict[str, Any] = d, ident: str = ident, record: FrontMatterDoc = record) -> m.Feedback:
-                response = d.get("response")
-                return m.Feedback(
-                    id=ident,
-                    project=project,
-                    author=d["author"],
-                    date=_date(d["date"]) or dt.date.min,
-                    rating=d["rating"],
-                    body=record.body,
-                    milestone=d.get("milestone"),
-                    response=m.Response(
-                        by=response["by"], date=_date(response["date"]) or dt.date.min, text=response["text"]
-                    )
-                    if response
-                    else None,
-                    loc=record.doc.loc(),
-                )
-
-            item = self.build(record.doc, ("date",), make)
+            item = self.feedback_item(project, ident, path)
             if item is not None:
                 out.append(item)
         return tuple(sorted(out, key=lambda x: (x.date, x.id)))
+
+    def feedback_item(self, project: str, ident: str, path: TreePath) -> m.Feedback | None:
+        """The feedback in file `path` (`<ident>.md`); None when it has errors."""
+        record = self.markdown_file(path, "feedback")
+        if record is None:
+            return None
+        d = record.doc.data
+
+        def make() -> m.Feedback:
+            response = d.get("response")
+            return m.Feedback(
+                id=ident,
+                project=project,
+                author=d["author"],
+                date=_date(d["date"]) or dt.date.min,
+                rating=d["rating"],
+                body=record.body,
+                milestone=d.get("milestone"),
+                response=m.Response(
+                    by=response["by"], date=_date(response["date"]) or dt.date.min, text=response["text"]
+                )
+                if response
+                else None,
+                loc=record.doc.loc(),
+            )
+
+        return self.build(record.doc, ("date",), make)
 
 
 class ScanTree(DiskTree):
@@ -818,6 +838,82 @@ def load_workspace(root: Path, cache: ParseCache | None = None) -> LoadResult:
     """
     root = root.resolve()
     return _Loader(root, ScanTree(root), cache).load()
+
+
+# A record's file where the loader looks for it: folder, then file name (comments: task, then file name).
+_RECORD_FILE = re.compile(r"^projects/([^/]+)/(tasks|changes|meetings|feedback|time)/([^/]+)$")
+_COMMENT_FILE = re.compile(r"^projects/([^/]+)/tasks/([^/]+)/comments/([^/]+)$")
+_RECORD_NAMES: dict[str, tuple[str, re.Pattern[str]]] = {
+    "tasks": (".md", TASK_ID),
+    "changes": (".md", CR_ID),
+    "meetings": (".md", LOWER_ID),
+    "feedback": (".md", LOWER_ID),
+    "time": (".yaml", MONTH),
+}
+
+
+@dataclass
+class RecordLoad:
+    """One record file loaded on its own, as the whole-tree loader loads it in its place.
+
+    `entities`: the task (without comments), comment, change request, meeting or feedback it holds,
+    or its time entries in file order; none when it has errors. `findings` are sorted.
+    """
+
+    kind: str
+    project: str
+    task: str | None
+    entities: tuple[object, ...]
+    doc: Doc | None
+    findings: list[Finding]
+
+
+def load_record(root: Path, rel: str, raw: bytes, cache: ParseCache | None = None) -> RecordLoad | None:
+    """Load one record file (task, comment, change request, meeting, feedback, month of time) alone.
+
+    The same reading, parsing, schema checks and model building as `load_tree`, without listing a
+    tree: the history walk loads each new version of a record this way. None when `rel` is not
+    where a record's file goes under a valid project (the caller then loads a tree: the loader
+    reports such files itself).
+    """
+    task: str | None = None
+    match = _RECORD_FILE.match(rel)
+    if match is not None:
+        project, folder, name = match.groups()
+    else:
+        match = _COMMENT_FILE.match(rel)
+        if match is None:
+            return None
+        project, task, name = match.groups()
+        folder = "comments"
+        if not TASK_ID.match(task):
+            return None
+    suffix, pattern = _RECORD_NAMES.get(folder, (".md", LOWER_ID))
+    ident = name[: -len(suffix)]
+    if not name.endswith(suffix) or not pattern.match(ident) or not LOWER_ID.match(project):
+        return None
+    loader = _Loader(root, MemoryTree({rel: raw}), cache)
+    path = loader.root / rel
+    entities: tuple[object, ...]
+    if folder == "time":
+        entities = tuple(loader.month(project, ident, path))
+    else:
+        one: object | None
+        if folder == "tasks":
+            one = loader.task(project, ident, path, ())
+        elif folder == "comments":
+            assert task is not None
+            one = loader.comment(project, task, ident, path)
+        elif folder == "changes":
+            one = loader.change(project, ident, path)
+        elif folder == "meetings":
+            one = loader.meeting(project, ident, path)
+        else:
+            one = loader.feedback_item(project, ident, path)
+        entities = (one,) if one is not None else ()
+    result = loader.result
+    result.findings.sort()
+    return RecordLoad(folder, project, task, entities, result.docs.get(rel), result.findings)
 
 
 def load_tree(tree: Tree, root: Path, cache: ParseCache | None = None) -> LoadResult:

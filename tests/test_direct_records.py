@@ -1,0 +1,141 @@
+"""A record file loaded on its own (`load.load_record`) gives exactly what loading it as a tree gives.
+
+The history walk loads each new version of a task, comment, change request, meeting, feedback or
+month of time straight into its model object instead of building a small tree around it with
+stand-in settings and project files (`history._Group._load`). These tests compare both ways, as the
+walk sees them (`Snapshot._loaded`: entities, records by file, list items, parsed data, findings),
+on every record file of the sample and case workspaces, every version of every record file of the
+example's history, and broken versions of each kind of record.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from worktrail import history
+from worktrail.example import build_example
+from worktrail.history import Snapshot
+from worktrail.load import load_record
+from worktrail.yamlio import MAX_FILE_BYTES
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORD_FOLDERS = ("tasks", "changes", "meetings", "feedback", "time")
+
+
+def _both(rel: str, data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
+    """The group of this one file loaded straight, then as a tree (each in a fresh context)."""
+    out = []
+    for direct in (True, False):
+        monkeypatch.setattr(history, "_DIRECT_RECORDS", direct)
+        out.append(Snapshot.of_contents(ROOT, {rel: data})._loaded(rel))
+    return out[0], out[1]
+
+
+def _is_record(rel: str) -> bool:
+    parts = rel.split("/")
+    return len(parts) >= 4 and parts[0] == "projects" and parts[2] in RECORD_FOLDERS
+
+
+def _workspace_records(folder: Path) -> Iterator[tuple[str, bytes]]:
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_file() and not path.is_symlink() and _is_record(rel):
+            yield rel, path.read_bytes()
+
+
+def _broken_versions() -> Iterator[tuple[str, bytes]]:
+    task = "projects/web/tasks/WEB-1.md"
+    yield task, b"---\ntitle: Fine\nstatus: open\n---\nBody\n"
+    yield task, b"---\ntitle: Fine\nstatus: nonsense\n---\n"
+    yield task, b"---\ntitle: [unclosed\nstatus: open\n---\n"
+    yield task, b"---\ntitle: Dated\nstatus: open\ndue: 2026-02-30\n---\n"
+    yield task, b"no front matter at all\n"
+    yield task, b""
+    yield task, b"---\ntitle: caf\xe9\nstatus: open\n---\n"
+    yield task, b"\xef\xbb\xbf---\r\ntitle: BOM\r\nstatus: open\r\n---\r\n"
+    yield task, b"---\ntitle: Big\nstatus: open\n---\n" + b"x" * MAX_FILE_BYTES
+    yield task, b"---\ntitle: Hidden\nstatus: open\nhidden: yes\n---\n"
+    comment = "projects/web/tasks/WEB-1/comments/c1.md"
+    yield comment, b"---\nauthor: ana\ndate: 2026-03-01T10:00:00Z\n---\nHello\n"
+    yield comment, b"---\nauthor: ana\ndate: 2026-03-01T10:00:00\n---\nNo time zone\n"
+    yield comment, b"---\nauthor: ana\ndate: 2026-02-30T10:00:00Z\n---\n"
+    yield comment, b"---\nauthor: ana\n---\nNo date\n"
+    change = "projects/web/changes/CR-1.md"
+    yield change, b"---\ntitle: More\nrequested_by: ana\nrequested_on: 2026-03-01\nstatus: proposed\n---\n"
+    yield change, b"---\ntitle: More\nrequested_by: ana\nrequested_on: 2026-13-01\nstatus: proposed\n---\n"
+    meeting = "projects/web/meetings/kickoff.md"
+    yield meeting, b"---\ndate: 2026-03-01T10:00:00+01:00\ntitle: Kickoff\n---\nMinutes\n"
+    yield meeting, b"---\ndate: 2026-03-01\ntitle: Kickoff\n---\n"
+    feedback = "projects/web/feedback/f1.md"
+    yield feedback, b"---\nauthor: ana\ndate: 2026-03-01\nrating: 4\n---\nGood\n"
+    yield feedback, b"---\nauthor: ana\ndate: 2026-03-01\nrating: 9\n---\n"
+    month = "projects/web/time/2026-03.yaml"
+    entry = b"- date: 2026-03-02\n  person: ana\n  task: WEB-1\n  hours: 2\n"
+    yield month, entry
+    yield month, entry + b"- date: 2026-04-02\n  person: ana\n  task: WEB-1\n  hours: 2\n"
+    yield month, entry + b"- date: 2026-03-31\n  person: ana\n  task: WEB-1\n  hours: 99\n"
+    yield month, entry + b"- date: 2026-02-30\n  person: ana\n  task: WEB-1\n  hours: 1\n"
+    yield month, entry + b"- {date: 2026-03-01, person: bo, task: WEB-2, hours: 1}\n" + entry
+    yield month, b"# nothing yet\n"
+    yield month, b"date: 2026-03-02\n"
+    yield month, b"- date: 2026-03-02\n  person: [ana\n"
+    # Files the loader reports by their place or name: not loaded alone, the tree loads them.
+    yield "projects/web/tasks/web-1.md", b"---\ntitle: Lower\nstatus: open\n---\n"
+    yield "projects/web/tasks/WEB-1.txt", b"---\ntitle: Text\nstatus: open\n---\n"
+    yield "projects/Web/tasks/WEB-1.md", b"---\ntitle: Upper project\nstatus: open\n---\n"
+    yield "projects/web/tasks/web-1/comments/c1.md", b"---\nauthor: ana\ndate: 2026-03-01T10:00:00Z\n---\n"
+    yield "projects/web/time/2026-3.yaml", entry
+    yield "projects/web/changes/cr-1.md", b"---\ntitle: x\n---\n"
+
+
+def test_a_record_file_loaded_alone_equals_its_load_as_a_tree_on_the_sample_and_cases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folders = [ROOT / "sample-workspace", *sorted(p for p in (ROOT / "tests" / "cases").glob("*/*") if p.is_dir())]
+    seen = 0
+    for folder in folders:
+        for rel, data in _workspace_records(folder):
+            direct, tree = _both(rel, data, monkeypatch)
+            assert direct == tree, rel
+            seen += 1
+    assert seen > 100
+
+
+def test_a_broken_record_loaded_alone_gives_the_same_findings_as_its_load_as_a_tree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loaded_alone = 0
+    for rel, data in _broken_versions():
+        direct, tree = _both(rel, data, monkeypatch)
+        assert direct == tree, (rel, data[:80])
+        loaded_alone += load_record(ROOT, rel, data) is not None
+    # Misplaced or misnamed files are left to the tree (which reports them); the others load alone.
+    assert loaded_alone == len(list(_broken_versions())) - 6
+
+
+def test_every_version_of_every_record_of_the_example_history_loads_alone_as_in_a_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "demo"
+    build_example(root)
+    listing = subprocess.run(
+        ["git", "-C", str(root), "log", "--format=", "--raw", "--no-abbrev", "--no-renames", "HEAD"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    versions: set[tuple[str, str]] = set()
+    for line in listing.splitlines():
+        meta, _, rel = line.partition("\t")
+        new_oid = meta.split()[3]
+        if _is_record(rel) and set(new_oid) != {"0"}:
+            versions.add((rel, new_oid))
+    assert len(versions) > 50
+    for rel, oid in sorted(versions):
+        data = subprocess.run(["git", "-C", str(root), "cat-file", "blob", oid], check=True, capture_output=True).stdout
+        direct, tree = _both(rel, data, monkeypatch)
+        assert direct == tree, rel
