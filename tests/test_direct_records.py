@@ -19,11 +19,13 @@ import pytest
 from worktrail import history
 from worktrail.example import build_example
 from worktrail.history import Snapshot
-from worktrail.load import load_record
+from worktrail.load import ParseCache, load_record, load_tree
+from worktrail.tree import MemoryTree
 from worktrail.yamlio import MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD_FOLDERS = ("tasks", "changes", "meetings", "feedback", "time")
+STAND_IN_PROJECT = b"name: Web\nkey: WEB\nstatus: active\nmembers: []\n"
 
 
 def _both(rel: str, data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
@@ -139,3 +141,35 @@ def test_every_version_of_every_record_of_the_example_history_loads_alone_as_in_
         data = subprocess.run(["git", "-C", str(root), "cat-file", "blob", oid], check=True, capture_output=True).stdout
         direct, tree = _both(rel, data, monkeypatch)
         assert direct == tree, rel
+
+
+def test_a_list_file_checked_item_by_item_has_the_findings_and_entries_of_a_whole_check() -> None:
+    """Items found clean in one version are not checked again in the next; new or changed ones are."""
+    month = "projects/web/time/2026-03.yaml"
+
+    def entry(day: int, hours: str = "2", person: str = "ana") -> bytes:
+        return f"- date: 2026-03-{day:02d}\n  person: {person}\n  task: WEB-1\n  hours: {hours}\n".encode()
+
+    clean = entry(2) + entry(3)
+    versions = [
+        clean,
+        clean + entry(4, hours="99"),
+        clean + b"- date: 2026-02-30\n  person: ana\n  task: WEB-1\n  hours: 1\n",
+        clean + b"- date: 2026-04-01\n  person: ana\n  task: WEB-1\n  hours: 1\n",
+        entry(2, person="Not An Id") + entry(3),
+        clean + entry(5),
+        entry(2) + b"- date: 2026-03-03\n  person: ana\n  task: WEB-1\n  hours: 2\n  extra: field\n",
+        clean + entry(5) + entry(6),
+    ]
+    state = Snapshot.of_contents(ROOT, {month: versions[0]})
+    for version in versions:
+        state = state.with_contents({month: version})
+        whole = load_tree(
+            MemoryTree({"worktrail.yaml": b"name: x\n", "projects/web/project.yaml": STAND_IN_PROJECT, month: version}),
+            ROOT,
+            ParseCache(),
+        )
+        assert state.problems(month) == [f for f in whole.findings if f.loc.path == month], version
+        project = whole.workspace.projects["web"] if whole.workspace is not None else None
+        entries = [line.entity for line in state.lines(month)]
+        assert entries == list(project.time_entries if project is not None else ()), version

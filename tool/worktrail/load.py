@@ -12,6 +12,7 @@ import errno
 import os
 import re
 import stat
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 from . import model as m
 from .findings import Finding, error, warning
 from .model import Loc
-from .schema import validate
+from .schema import item_check, validate
 from .tree import DiskTree, Kind, MemoryTree, Tree, TreePath
 from .yamlio import (
     MAX_FILE_BYTES,
@@ -140,6 +141,50 @@ def _impossible_dates(doc: Doc) -> list[Finding]:
     return found
 
 
+def _has_impossible_date(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_impossible_date(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_impossible_date(item) for item in value)
+    if isinstance(value, str) and _DATE_PREFIX.match(value):
+        try:
+            if "T" in value:
+                dt.datetime.fromisoformat(value)
+            else:
+                dt.date.fromisoformat(value)
+        except ValueError:
+            return True
+    return False
+
+
+# List items found clean (valid against their schema's items, no impossible date), by schema and
+# identity: parsed item by item (`yamllist`), an unchanged item is the same object in every version
+# of its file, so a new version checks its new items only. Each item is held here, so its id stays its own.
+_CLEAN_ITEMS: OrderedDict[tuple[str, int], Any] = OrderedDict()
+_CLEAN_ITEMS_ENTRIES = 65_536
+
+
+# Time entries that built cleanly, by file and identity of their item (see `_Loader.month`).
+_KEPT_ENTRIES: OrderedDict[tuple[str, int], tuple[Any, m.TimeEntry]] = OrderedDict()
+
+
+def _items_clean(doc: Doc, schema: str) -> bool:
+    """Whether a list document has no finding (as `validate` and `_impossible_dates` would say), item by item."""
+    check = item_check(schema)
+    if check is None or not isinstance(doc.data, list):
+        return False
+    for item in doc.data:
+        key = (schema, id(item))
+        if _CLEAN_ITEMS.get(key, _CLEAN_ITEMS) is item:
+            continue
+        if not check(item) or _has_impossible_date(item):
+            return False
+        _CLEAN_ITEMS[key] = item
+        if len(_CLEAN_ITEMS) > _CLEAN_ITEMS_ENTRIES:
+            _CLEAN_ITEMS.popitem(last=False)
+    return True
+
+
 def _read_capped(path: TreePath) -> bytes:
     """A file's bytes; a file on disk is measured first, so an over-size one is refused unread."""
     tree = path.tree
@@ -212,7 +257,7 @@ class _Loader:
             self.report(error(Loc(rel), "file.unreadable", f"cannot read the file: {exc.strerror}"))
             return None
 
-    def parsed(self, path: TreePath, schema: str, parse: Callable[[str, str], Any]) -> Any:
+    def parsed(self, path: TreePath, schema: str, parse: Callable[[str, str], Any], by_item: bool = False) -> Any:
         """Read, decode, parse and validate one file (cached by content); None when it has errors."""
         raw = self.read_raw(path)
         if raw is None:
@@ -221,7 +266,7 @@ class _Loader:
         key = (rel, schema, raw)
         hit = self.cache.get(key) if self.cache is not None else None
         if hit is None:
-            hit = self._parse(rel, raw, schema, parse)
+            hit = self._parse(rel, raw, schema, parse, by_item)
             if self.cache is not None:
                 self.cache.put(key, hit)
         value, findings = hit
@@ -232,7 +277,9 @@ class _Loader:
             self.result.docs[rel] = value
         return None if findings else value
 
-    def _parse(self, rel: str, raw: bytes, schema: str, parse: Callable[[str, str], Any]) -> tuple[Any, list[Finding]]:
+    def _parse(
+        self, rel: str, raw: bytes, schema: str, parse: Callable[[str, str], Any], by_item: bool = False
+    ) -> tuple[Any, list[Finding]]:
         if len(raw) > MAX_FILE_BYTES:
             return None, [error(Loc(rel), "file.size", size_error(rel, len(raw)).message)]
         try:
@@ -244,6 +291,8 @@ class _Loader:
         except SourceError as exc:
             return None, [error(exc.loc, "yaml", exc.message)]
         doc = value.doc if isinstance(value, FrontMatterDoc) else value
+        if by_item and _items_clean(doc, schema):
+            return value, []
         return value, validate(doc, schema) or _impossible_dates(doc)
 
     def yaml_file(self, path: TreePath, schema: str, empty: Any = None) -> Doc | None:
@@ -251,7 +300,7 @@ class _Loader:
         # reparses only its new lines (see yamllist and ParseCache.lists_by_item).
         by_item = isinstance(empty, list) and self.cache is not None and self.cache.lists_by_item
         parse = parse_yaml_list if by_item else parse_yaml
-        result: Doc | None = self.parsed(path, schema, lambda text, rel: parse(text, rel, empty=empty))
+        result: Doc | None = self.parsed(path, schema, lambda text, rel: parse(text, rel, empty=empty), by_item)
         return result
 
     def markdown_file(self, path: TreePath, schema: str) -> FrontMatterDoc | None:
@@ -660,7 +709,16 @@ class _Loader:
         if doc is None:
             return []
         out: list[m.TimeEntry] = []
+        # Entries parsed item by item are the same objects where they stand in each version of the
+        # file (`yamllist`): one that built cleanly in this file is reused (see `_CLEAN_ITEMS`).
+        kept = _KEPT_ENTRIES if self.cache is not None and self.cache.lists_by_item else None
+        rel = path.rel
         for index, d in enumerate(doc.data):
+            if kept is not None:
+                found = kept.get((rel, id(d)))
+                if found is not None and found[0] is d:
+                    out.append(found[1])
+                    continue
 
             def make(d: dict[str, Any] = d, index: int = index) -> m.TimeEntry:
                 return m.TimeEntry(
@@ -685,6 +743,10 @@ class _Loader:
                         f"[{index}].date: {entry.date.isoformat()} is not in {month}; time entries go in the file of their month",
                     )
                 )
+            elif kept is not None:
+                kept[(rel, id(d))] = (d, entry)
+                if len(kept) > _CLEAN_ITEMS_ENTRIES:
+                    kept.popitem(last=False)
             out.append(entry)
         return out
 

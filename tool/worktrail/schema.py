@@ -84,6 +84,29 @@ def fast_check(name: str) -> Callable[[Any], bool]:
         return validator(name).is_valid  # type: ignore[no-any-return]
 
 
+# Keys of a schema's top level that do not constrain a document.
+_ANNOTATION_KEYS = frozenset({"$schema", "$id", "title", "description", "$defs", "$comment"})
+
+
+@cache
+def item_check(name: str) -> Callable[[Any], bool] | None:
+    """For a schema that is a list of items and nothing more (time, expenses, documents): a yes/no check
+    of one item, so that a list is valid exactly when each of its items is. None for any other schema."""
+    schema = load_schema(name)
+    items = schema.get("items")
+    if (
+        schema.get("type") != "array"
+        or not isinstance(items, dict)
+        or set(schema) - _ANNOTATION_KEYS != {"type", "items"}
+    ):
+        return None
+    one = {"$defs": schema.get("$defs", {}), **items}
+    try:
+        return compile_schema(one, _strict_regex)
+    except Unsupported:
+        return _Validator(one).is_valid  # type: ignore[no-any-return]
+
+
 def validate(doc: Doc, name: str) -> list[Finding]:
     """Validate a parsed document against schema `name`; one finding per problem, with its line."""
     # The clean path asks only "valid?"; jsonschema runs in full only to explain a failure.
