@@ -244,23 +244,139 @@ def _field_names(cls: type) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls))
 
 
-@dataclass(frozen=True)
 class _Subject:
-    """One person being evaluated; `team_mode` turns `own` into deny (evaluating for a team)."""
+    """One person being evaluated; `team_mode` turns `own` into deny (evaluating for a team).
 
-    person: Person
-    team_mode: bool
+    Built once per person and mode by `_PeopleIndex`; a manager's allow (the same for every thing) is
+    made with it.
+    """
 
-    @property
-    def id(self) -> str:
-        return self.person.id
+    __slots__ = ("id", "manager", "manager_verdict", "person", "team_mode")
 
-    @property
-    def manager(self) -> bool:
-        return self.person.role in MANAGER_ROLES
+    def __init__(self, person: Person, team_mode: bool) -> None:
+        self.person = person
+        self.team_mode = team_mode
+        self.id = person.id
+        self.manager = person.role in MANAGER_ROLES
+        self.manager_verdict: Verdict | None = (
+            _allow(RULE_MANAGER, f"{person.id} is a manager ({person.role}) and sees everything")
+            if self.manager
+            else None
+        )
 
 
-_Handler = Callable[[_Subject, object], Verdict]
+@dataclass(frozen=True)
+class _TeamSubjects:
+    """A team viewer with at least one active member: its members evaluated in team mode."""
+
+    team: str
+    members: tuple[_Subject, ...]
+    names: str
+
+
+_ResolvedViewer = Verdict | _Subject | _TeamSubjects
+
+
+class _PeopleIndex:
+    """Indexes and answers that depend only on the people and teams dicts, never on projects.
+
+    Policies over the very same people and teams objects share one (`Policy(..., like=...)`), so the
+    history walk, which builds one policy per commit, builds these once per change of people or teams.
+    """
+
+    def __init__(self, people: dict[str, Person], teams: dict[str, Team]) -> None:
+        self.people = people
+        self.teams = teams
+        members: dict[str, list[Person]] = {}
+        for person in people.values():
+            members.setdefault(person.team, []).append(person)
+        self.team_members: dict[str, tuple[Person, ...]] = {k: tuple(v) for k, v in members.items()}
+        self.active_members: dict[str, tuple[Person, ...]] = {
+            k: tuple(p for p in v if p.active) for k, v in self.team_members.items()
+        }
+        # Memos keyed by what they depend on besides the people and teams: a viewer, a person id, an
+        # id list as found in `members`.
+        self._viewers: dict[Viewer, _ResolvedViewer] = {}
+        self._subjects: dict[str, _Subject] = {}
+        self._sees: dict[str, Sees] = {}
+        self._expanded: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def serves(self, ws: Workspace) -> bool:
+        """Whether these indexes hold for `ws`: its people and teams are these very objects."""
+        return ws.people is self.people and ws.teams is self.teams
+
+    def subject(self, person: Person) -> _Subject:
+        """`person` (one of `people`) evaluated on their own."""
+        subject = self._subjects.get(person.id)
+        if subject is None or subject.person is not person:
+            subject = self._subjects[person.id] = _Subject(person, team_mode=False)
+        return subject
+
+    def viewer(self, viewer: Viewer) -> _ResolvedViewer:
+        """Who evaluates for `viewer`, or the verdict for every thing (role viewers, unknown or inactive)."""
+        resolved = self._viewers.get(viewer)
+        if resolved is None:
+            resolved = self._viewers[viewer] = self._resolve(viewer)
+        return resolved
+
+    def _resolve(self, viewer: Viewer) -> _ResolvedViewer:
+        if isinstance(viewer, RoleViewer):
+            if viewer.role in VIEWER_ROLES:
+                return _allow(RULE_ROLE_VIEWER, f"role {viewer.role} is the internal audience and sees everything")
+            return _deny(RULE_ROLE_VIEWER, f"role {viewer.role!r} is not a viewer role (owner or admin)")
+        if isinstance(viewer, PersonViewer):
+            person = self.people.get(viewer.person)
+            if person is None:
+                return _deny(RULE_UNKNOWN_VIEWER, f"{viewer.person} is not a known person")
+            if not person.active:
+                return _deny(RULE_INACTIVE, f"{person.id} is inactive and sees nothing")
+            return self.subject(person)
+        team_id = viewer.team
+        if team_id not in self.teams:
+            return _deny(RULE_UNKNOWN_VIEWER, f"{team_id} is not a known team")
+        active = self.active_members.get(team_id, ())
+        if not active:
+            return _deny(RULE_TEAM, f"team {team_id} has no active member, so it sees nothing")
+        members = tuple(_Subject(member, team_mode=True) for member in active)
+        return _TeamSubjects(team_id, members, ", ".join(p.id for p in active))
+
+    def expand(self, ids: Iterable[str]) -> frozenset[str]:
+        """The persons `ids` name, directly or through their team."""
+        key = ids if isinstance(ids, tuple) else tuple(ids)
+        out = self._expanded.get(key)
+        if out is None:
+            found: set[str] = set()
+            for ident in key:
+                if ident in self.people:
+                    found.add(ident)
+                found.update(p.id for p in self.team_members.get(ident, ()))
+            out = self._expanded[key] = frozenset(found)
+        return out
+
+    def effective_sees(self, person_id: str) -> Sees:
+        """See `Policy.effective_sees`."""
+        sees = self._sees.get(person_id)
+        if sees is None:
+            sees = self._sees[person_id] = self._effective_sees(person_id)
+        return sees
+
+    def _effective_sees(self, person_id: str) -> Sees:
+        person = self.people.get(person_id)
+        if person is None:
+            return Sees()
+        team = self.teams.get(person.team)
+        # An unknown team grants nothing beyond the person's own override.
+        base = team.effective_sees if team is not None else Sees()
+        if person.sees is None:
+            return base
+        values: dict[str, SeesValue] = {}
+        for key in SEES_KEYS:
+            override: SeesValue | None = getattr(person.sees, key)
+            values[key] = base.get(key) if override is None else override
+        return Sees(**values)
+
+
+_SeeHandler = Callable[["Policy", _Subject, object], Verdict]
 
 
 def describe(thing: object) -> str:
@@ -304,48 +420,49 @@ class Policy:
     """Visibility and write rules over one workspace, with indexes built once so checks are cheap."""
 
     def __init__(self, ws: Workspace, like: Policy | None = None) -> None:
-        """Index `ws`; `like`, a policy over the same people and teams objects, lends its people indexes.
+        """Index `ws`; `like`, a policy over the very same people and teams objects, lends its people indexes.
 
-        Indexes of a project's tasks (`Project.task`) and attachments are built when a question first needs them, so
-        a policy that answers a few questions (the history walk builds one per commit) costs little.
+        Indexes of projects (members, attachments, milestones) are built when a question first needs
+        them, so a policy that answers a few questions (the history walk builds one per commit) costs little.
         """
         self.ws = ws
-        if like is not None and like.ws.people is ws.people and like.ws.teams is ws.teams:
-            self._team_members: dict[str, tuple[Person, ...]] = like._team_members
-            self._active_members: dict[str, tuple[Person, ...]] = like._active_members
+        if like is not None and like._people.serves(ws):
+            self._people: _PeopleIndex = like._people
         else:
-            members: dict[str, list[Person]] = {}
-            for person in ws.people.values():
-                members.setdefault(person.team, []).append(person)
-            self._team_members = {k: tuple(v) for k, v in members.items()}
-            self._active_members = {k: tuple(p for p in v if p.active) for k, v in self._team_members.items()}
-        # Persons named by a project's `members`, directly or through their team.
-        self._project_people: dict[str, frozenset[str]] = {}
+            self._people = _PeopleIndex(ws.people, ws.teams)
+        self._team_members = self._people.team_members
+        # Built on demand from the projects: persons named by a project's `members` (directly or
+        # through their team), and the projects naming each person.
+        self._project_people: dict[str, frozenset[str]] | None = None
         self._person_projects: dict[str, list[str]] = {}
-        for project in ws.projects.values():
-            people = self._expand(project.members)
-            self._project_people[project.id] = people
-            for person_id in people:
-                self._person_projects.setdefault(person_id, []).append(project.id)
         # Per project, built on demand: tasks by normalised attachment path.
         self._attached: dict[str, dict[str, list[Task]]] = {}
-        self._parts: dict[int, Project] = {}
-        for project in ws.projects.values():
-            # Milestones and deliverables do not record their project: find it by identity.
-            for part in (*project.milestones, *project.scope.deliverables):
-                self._parts[id(part)] = project
+        # Milestones and deliverables do not record their project: found by identity, built on demand.
+        self._parts: dict[int, Project] | None = None
         self._visible_people: dict[str, frozenset[str]] = {}
-        self._see_handlers = self._make_handlers()
 
     # ----------------------------------------------------------------- indexes and plain facts
 
     def _expand(self, ids: Iterable[str]) -> frozenset[str]:
-        out: set[str] = set()
-        for ident in ids:
-            if ident in self.ws.people:
-                out.add(ident)
-            out.update(p.id for p in self._team_members.get(ident, ()))
-        return frozenset(out)
+        return self._people.expand(ids)
+
+    def _members_index(self) -> dict[str, frozenset[str]]:
+        if self._project_people is None:
+            self._project_people = {}
+            for project in self.ws.projects.values():
+                people = self._expand(project.members)
+                self._project_people[project.id] = people
+                for person_id in people:
+                    self._person_projects.setdefault(person_id, []).append(project.id)
+        return self._project_people
+
+    def _part_index(self) -> dict[int, Project]:
+        if self._parts is None:
+            self._parts = {}
+            for project in self.ws.projects.values():
+                for part in (*project.milestones, *project.scope.deliverables):
+                    self._parts[id(part)] = project
+        return self._parts
 
     def is_member(self, person_id: str, project: Project) -> bool:
         """Whether `members` of the project name this person, directly or through their team."""
@@ -356,19 +473,7 @@ class Policy:
 
     def effective_sees(self, person_id: str) -> Sees:
         """The team's `sees` (defaults by kind) overridden key by key by the person's own `sees`."""
-        person = self.ws.people.get(person_id)
-        if person is None:
-            return Sees()
-        team = self.ws.teams.get(person.team)
-        # An unknown team grants nothing beyond the person's own override.
-        base = team.effective_sees if team is not None else Sees()
-        if person.sees is None:
-            return base
-        values: dict[str, SeesValue] = {}
-        for key in SEES_KEYS:
-            override: SeesValue | None = getattr(person.sees, key)
-            values[key] = base.get(key) if override is None else override
-        return Sees(**values)
+        return self._people.effective_sees(person_id)
 
     def approvers(self, project: Project) -> frozenset[str]:
         """Effective approvers: `approvers` if given, else managers in members plus client-team users."""
@@ -403,85 +508,36 @@ class Policy:
 
     def can_see(self, viewer: Viewer, thing: object) -> Verdict:
         """May this viewer see this thing (an entity, a `MilestoneRef` or a `FieldRef`)?"""
-        unknown = self._unknown(thing)
-        if unknown is not None:
-            return unknown
-        if isinstance(viewer, RoleViewer):
-            if viewer.role in VIEWER_ROLES:
-                return _allow(RULE_ROLE_VIEWER, f"role {viewer.role} is the internal audience and sees everything")
-            return _deny(RULE_ROLE_VIEWER, f"role {viewer.role!r} is not a viewer role (owner or admin)")
-        if isinstance(viewer, PersonViewer):
-            person = self.ws.people.get(viewer.person)
-            if person is None:
-                return _deny(RULE_UNKNOWN_VIEWER, f"{viewer.person} is not a known person")
-            if not person.active:
-                return _deny(RULE_INACTIVE, f"{person.id} is inactive and sees nothing")
-            return self._see(_Subject(person, team_mode=False), thing)
-        return self._team_sees(viewer.team, thing)
-
-    def _team_sees(self, team_id: str, thing: object) -> Verdict:
-        if team_id not in self.ws.teams:
-            return _deny(RULE_UNKNOWN_VIEWER, f"{team_id} is not a known team")
-        active = self._active_members.get(team_id, ())
-        if not active:
-            return _deny(RULE_TEAM, f"team {team_id} has no active member, so it sees nothing")
-        for member in active:
-            verdict = self._see(_Subject(member, team_mode=True), thing)
+        handler = _known_handler(thing)
+        if handler is None:
+            return _unknown(thing)
+        resolved = self._people.viewer(viewer)
+        if isinstance(resolved, Verdict):
+            return resolved
+        if isinstance(resolved, _Subject):
+            return self._judge(resolved, handler, thing)
+        for member in resolved.members:
+            verdict = self._judge(member, handler, thing)
             if not verdict:
                 # Keep the member's deciding rule: that is what `explain` should name.
-                return _deny(verdict.rule, f"team {team_id}: member {member.id} does not see it: {verdict.reason}")
-        names = ", ".join(p.id for p in active)
-        return _allow(RULE_TEAM, f"every active member of team {team_id} ({names}) sees {describe(thing)}")
+                return _deny(
+                    verdict.rule, f"team {resolved.team}: member {member.id} does not see it: {verdict.reason}"
+                )
+        return _allow(
+            RULE_TEAM, f"every active member of team {resolved.team} ({resolved.names}) sees {describe(thing)}"
+        )
 
     def _see(self, s: _Subject, thing: object) -> Verdict:
-        unknown = self._unknown(thing)
-        if unknown is not None:
-            return unknown
-        handler = self._handler(thing)
-        assert handler is not None
-        if s.manager:
-            return _allow(RULE_MANAGER, f"{s.id} is a manager ({s.person.role}) and sees everything")
-        return handler(s, thing)
+        handler = _known_handler(thing)
+        if handler is None:
+            return _unknown(thing)
+        return self._judge(s, handler, thing)
 
-    def _unknown(self, thing: object) -> Verdict | None:
-        """A denial for things the policy has no rule for (default deny), else None."""
-        known = self._handler(thing) is not None
-        if isinstance(thing, FieldRef):
-            known = not isinstance(thing.entity, FieldRef) and self._handler(thing.entity) is not None
-        if known:
-            return None
-        return _deny(RULE_UNKNOWN, f"{describe(thing)} is not something the policy knows")
-
-    def _handler(self, thing: object) -> _Handler | None:
-        handler = self._see_handlers.get(type(thing))
-        if handler is not None:
-            return handler
-        for cls, candidate in self._see_handlers.items():
-            if isinstance(thing, cls):
-                return candidate
-        if _milestone_ref(thing) is not None:
-            return self._see_milestone_tuple
-        return None
-
-    def _make_handlers(self) -> dict[type, _Handler]:
-        return {
-            Project: self._see_project,
-            Task: self._see_task,
-            Comment: self._see_comment,
-            Meeting: self._see_meeting,
-            ChangeRequest: self._see_change,
-            Document: self._see_document,
-            TimeEntry: self._see_time,
-            Expense: self._see_expense,
-            Feedback: self._see_feedback,
-            Person: self._see_person,
-            Team: self._see_team,
-            Settings: self._see_settings,
-            MilestoneRef: self._see_milestone_ref,
-            Milestone: self._see_part,
-            Deliverable: self._see_part,
-            FieldRef: self._see_field,
-        }
+    def _judge(self, s: _Subject, handler: _SeeHandler, thing: object) -> Verdict:
+        # A manager's allow is the same for every thing: made once with the subject.
+        if s.manager_verdict is not None:
+            return s.manager_verdict
+        return handler(self, s, thing)
 
     # ----------------------------------------------------------------- one rule per kind of thing
     # Each handler receives a non-manager subject (managers were allowed before) and returns the
@@ -671,8 +727,9 @@ class Policy:
         cached = self._visible_people.get(person_id)
         if cached is None:
             seen: set[str] = {person_id}
+            project_people = self._members_index()
             for project_id in self._person_projects.get(person_id, ()):
-                seen.update(self._project_people[project_id])
+                seen.update(project_people[project_id])
             cached = frozenset(seen)
             self._visible_people[person_id] = cached
         return cached
@@ -697,7 +754,7 @@ class Policy:
         return _deny(RULE_MANAGERS_ONLY, f"workspace settings are for managers only and {s.id} is not one")
 
     def _see_part(self, s: _Subject, thing: object) -> Verdict:
-        project = self._parts.get(id(thing))
+        project = self._part_index().get(id(thing))
         if project is None:
             return _deny(RULE_UNKNOWN, f"{describe(thing)} belongs to no project of this workspace")
         return self._see_project(s, project)
@@ -802,7 +859,7 @@ class Policy:
             return _deny(RULE_INACTIVE, f"{person_id} is inactive and may change nothing")
         if person.role == "reader":
             return _deny(RULE_ROLE, f"{person_id} is a reader and may change nothing")
-        s = _Subject(person, team_mode=False)
+        s = self._people.subject(person)
         handler = _WRITE_HANDLERS.get(action)
         if handler is None:
             return _deny(RULE_UNKNOWN, f"{action!r} is not a known action")
@@ -1132,6 +1189,51 @@ _WRITE_HANDLERS: dict[Action, _WriteHandler] = {
     Action.IMPLEMENT_CR: Policy._do_implement_cr,
     Action.LINK_CR_TASKS: Policy._do_link_cr_tasks,
 }
+
+
+# The visibility rule of each kind of thing; they depend on no workspace, so one table serves every policy.
+_SEE_HANDLERS: dict[type, _SeeHandler] = {
+    Project: Policy._see_project,
+    Task: Policy._see_task,
+    Comment: Policy._see_comment,
+    Meeting: Policy._see_meeting,
+    ChangeRequest: Policy._see_change,
+    Document: Policy._see_document,
+    TimeEntry: Policy._see_time,
+    Expense: Policy._see_expense,
+    Feedback: Policy._see_feedback,
+    Person: Policy._see_person,
+    Team: Policy._see_team,
+    Settings: Policy._see_settings,
+    MilestoneRef: Policy._see_milestone_ref,
+    Milestone: Policy._see_part,
+    Deliverable: Policy._see_part,
+    FieldRef: Policy._see_field,
+}
+
+
+def _see_handler(thing: object) -> _SeeHandler | None:
+    handler = _SEE_HANDLERS.get(type(thing))
+    if handler is not None:
+        return handler
+    for cls, candidate in _SEE_HANDLERS.items():
+        if isinstance(thing, cls):
+            return candidate
+    if _milestone_ref(thing) is not None:
+        return Policy._see_milestone_tuple
+    return None
+
+
+def _known_handler(thing: object) -> _SeeHandler | None:
+    """The rule for `thing`, or None for things the policy has no rule for (default deny)."""
+    handler = _see_handler(thing)
+    if isinstance(thing, FieldRef) and (isinstance(thing.entity, FieldRef) or _see_handler(thing.entity) is None):
+        return None
+    return handler
+
+
+def _unknown(thing: object) -> Verdict:
+    return _deny(RULE_UNKNOWN, f"{describe(thing)} is not something the policy knows")
 
 
 def can_see(ws: Workspace, viewer: Viewer, thing: object) -> Verdict:
