@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -240,6 +241,7 @@ def _or_list(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " or " + items[-1]
 
 
+@functools.cache
 def _field_names(cls: type) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(cls))
 
@@ -553,8 +555,9 @@ class Policy:
         project = self._project_of(project_id)
         if project is None:
             return _deny(RULE_UNKNOWN, f"{what} belongs to unknown project {project_id}")
-        verdict = self._see_project(s, project)
-        return project if verdict else verdict
+        if self.is_member(s.id, project):
+            return project
+        return self._see_project(s, project)
 
     def _hidden(
         self,
@@ -584,21 +587,20 @@ class Policy:
         if role == "guest":
             if thing.assignee != s.id and s.id not in thing.subscribers:
                 return _deny(RULE_ROLE, f"{s.id} is a guest and neither the assignee nor a subscriber of {thing.id}")
-            role_verdict = _allow(RULE_ROLE, f"{s.id} is a guest and the assignee or a subscriber of {thing.id}")
-        elif role in ("user", "reader"):
-            role_verdict = _allow(RULE_ROLE, f"{s.id} is a {role} and sees every task of {thing.project}")
-        else:
+        elif role not in ("user", "reader"):
             return _deny(RULE_ROLE, f"{s.id} has role {role!r}, which sees no task")
-        hidden = self._hidden(
-            s,
-            thing.id,
-            thing.hidden,
-            thing.visible_to,
-            {"its assignee": (thing.assignee,), "its creator": (thing.created_by,)},
-        )
-        if not hidden or thing.hidden:
-            return hidden
-        return role_verdict
+        if thing.hidden:
+            # The role rule held; the hidden rule decides and names itself.
+            return self._hidden(
+                s,
+                thing.id,
+                thing.hidden,
+                thing.visible_to,
+                {"its assignee": (thing.assignee,), "its creator": (thing.created_by,)},
+            )
+        if role == "guest":
+            return _allow(RULE_ROLE, f"{s.id} is a guest and the assignee or a subscriber of {thing.id}")
+        return _allow(RULE_ROLE, f"{s.id} is a {role} and sees every task of {thing.project}")
 
     def _task_of(self, project_id: str, task_id: str) -> Task | None:
         # The project's own index (built once per project object, and handed over by the history walk).
