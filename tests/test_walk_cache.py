@@ -166,3 +166,29 @@ def test_a_walk_shared_by_two_processes_equals_a_walk_by_one(example: Path, monk
     order = list(one.walked)
     known = {oid: one.walked[oid] for oid in order[::3]}
     assert read_candidates(example, _audiences(example), known).candidates == one.candidates
+
+
+def test_a_history_is_cut_where_both_processes_have_as_much_work_the_later_commits_costing_more() -> None:
+    from types import SimpleNamespace
+
+    from worktrail import history
+
+    source = object.__new__(HistorySource)
+    source.commits = [SimpleNamespace(id=f"c{index}") for index in range(3000)]  # type: ignore[misc]
+    halves = source.halves(frozenset())
+    assert halves is not None
+    first, second = halves
+    assert first + second == [f"c{index}" for index in range(3000)]
+    # The earlier part takes more commits (later ones cost more, and the later part first loads its
+    # start whole), but not all of them.
+    assert len(second) < len(first) < 3000
+
+    def weight(ids: list[str]) -> float:
+        return sum(1 + history._LATE_COST * int(oid[1:]) / 3000 for oid in ids)
+
+    # The earlier part's work: half of all of it plus the later part's first load, to one commit's cost.
+    whole = weight(first) + weight(second)
+    assert abs(weight(first) - whole * (1 + history._FIRST_LOAD) / 2) <= 1 + history._LATE_COST
+    # Known commits are left out; too few left to share: one process.
+    assert source.halves({f"c{index}" for index in range(0, 3000, 2)}) is not None
+    assert source.halves({f"c{index}" for index in range(2000)}) is None

@@ -700,15 +700,15 @@ class _Loader:
     def time_entries(self, project: str, folder: TreePath) -> tuple[m.TimeEntry, ...]:
         out: list[m.TimeEntry] = []
         for month, path in self.expect_files(folder, ".yaml", MONTH, "time (YYYY-MM)"):
-            out += self.month(project, month, path)
+            out += (entry for _, entry in self.month(project, month, path))
         return tuple(sorted(out, key=lambda e: (e.date, e.loc)))
 
-    def month(self, project: str, month: str, path: TreePath) -> list[m.TimeEntry]:
-        """The time entries of file `path` (`<month>.yaml`) that load, in file order."""
+    def month(self, project: str, month: str, path: TreePath) -> list[tuple[int, m.TimeEntry]]:
+        """The time entries of file `path` (`<month>.yaml`) that load, in file order, each with its place in the list."""
         doc = self.yaml_file(path, "time", empty=[])
         if doc is None:
             return []
-        out: list[m.TimeEntry] = []
+        out: list[tuple[int, m.TimeEntry]] = []
         # Entries parsed item by item are the same objects where they stand in each version of the
         # file (`yamllist`): one that built cleanly in this file is reused (see `_CLEAN_ITEMS`).
         kept = _KEPT_ENTRIES if self.cache is not None and self.cache.lists_by_item else None
@@ -717,7 +717,7 @@ class _Loader:
             if kept is not None:
                 found = kept.get((rel, id(d)))
                 if found is not None and found[0] is d:
-                    out.append(found[1])
+                    out.append((index, found[1]))
                     continue
 
             def make(d: dict[str, Any] = d, index: int = index) -> m.TimeEntry:
@@ -747,7 +747,7 @@ class _Loader:
                 kept[(rel, id(d))] = (d, entry)
                 if len(kept) > _CLEAN_ITEMS_ENTRIES:
                     kept.popitem(last=False)
-            out.append(entry)
+            out.append((index, entry))
         return out
 
     def expenses(self, project: str, path: TreePath) -> tuple[m.Expense, ...]:
@@ -919,7 +919,8 @@ class RecordLoad:
     """One record file loaded on its own, as the whole-tree loader loads it in its place.
 
     `entities`: the task (without comments), comment, change request, meeting or feedback it holds,
-    or its time entries in file order; none when it has errors. `findings` are sorted.
+    or its time entries in file order, with `places` their indexes in the list; none when it has
+    errors. `findings` are sorted.
     """
 
     kind: str
@@ -928,6 +929,7 @@ class RecordLoad:
     entities: tuple[object, ...]
     doc: Doc | None
     findings: list[Finding]
+    places: tuple[int, ...] = ()
 
 
 def load_record(root: Path, rel: str, raw: bytes, cache: ParseCache | None = None) -> RecordLoad | None:
@@ -957,8 +959,11 @@ def load_record(root: Path, rel: str, raw: bytes, cache: ParseCache | None = Non
     loader = _Loader(root, MemoryTree({rel: raw}), cache)
     path = loader.root / rel
     entities: tuple[object, ...]
+    places: tuple[int, ...] = ()
     if folder == "time":
-        entities = tuple(loader.month(project, ident, path))
+        entries = loader.month(project, ident, path)
+        entities = tuple(entry for _, entry in entries)
+        places = tuple(index for index, _ in entries)
     else:
         one: object | None
         if folder == "tasks":
@@ -975,7 +980,7 @@ def load_record(root: Path, rel: str, raw: bytes, cache: ParseCache | None = Non
         entities = (one,) if one is not None else ()
     result = loader.result
     result.findings.sort()
-    return RecordLoad(folder, project, task, entities, result.docs.get(rel), result.findings)
+    return RecordLoad(folder, project, task, entities, result.docs.get(rel), result.findings, places)
 
 
 def load_tree(tree: Tree, root: Path, cache: ParseCache | None = None) -> LoadResult:
