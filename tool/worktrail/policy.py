@@ -379,6 +379,8 @@ class _PeopleIndex:
 
 
 _SeeHandler = Callable[["Policy", _Subject, object], Verdict]
+# Persons by project id, and project ids by person id.
+_Membership = tuple[dict[str, frozenset[str]], dict[str, list[str]]]
 
 
 def describe(thing: object) -> str:
@@ -433,10 +435,9 @@ class Policy:
         else:
             self._people = _PeopleIndex(ws.people, ws.teams)
         self._team_members = self._people.team_members
-        # Built on demand from the projects: persons named by a project's `members` (directly or
-        # through their team), and the projects naming each person.
-        self._project_people: dict[str, frozenset[str]] | None = None
-        self._person_projects: dict[str, list[str]] = {}
+        # Project indexes are built on demand (`_members_index`, `_attached_to`, `_part_index`) and
+        # stored once complete, so a question never reads a half-built one.
+        self._membership: _Membership | None = None
         # Per project, built on demand: tasks by normalised attachment path.
         self._attached: dict[str, dict[str, list[Task]]] = {}
         # Milestones and deliverables do not record their project: found by identity, built on demand.
@@ -448,22 +449,26 @@ class Policy:
     def _expand(self, ids: Iterable[str]) -> frozenset[str]:
         return self._people.expand(ids)
 
-    def _members_index(self) -> dict[str, frozenset[str]]:
-        if self._project_people is None:
-            self._project_people = {}
+    def _members_index(self) -> _Membership:
+        """Persons named by each project's `members` (directly or through their team), and the reverse."""
+        if self._membership is None:
+            project_people: dict[str, frozenset[str]] = {}
+            person_projects: dict[str, list[str]] = {}
             for project in self.ws.projects.values():
                 people = self._expand(project.members)
-                self._project_people[project.id] = people
+                project_people[project.id] = people
                 for person_id in people:
-                    self._person_projects.setdefault(person_id, []).append(project.id)
-        return self._project_people
+                    person_projects.setdefault(person_id, []).append(project.id)
+            self._membership = (project_people, person_projects)
+        return self._membership
 
     def _part_index(self) -> dict[int, Project]:
         if self._parts is None:
-            self._parts = {}
+            parts: dict[int, Project] = {}
             for project in self.ws.projects.values():
                 for part in (*project.milestones, *project.scope.deliverables):
-                    self._parts[id(part)] = project
+                    parts[id(part)] = project
+            self._parts = parts
         return self._parts
 
     def is_member(self, person_id: str, project: Project) -> bool:
@@ -611,11 +616,13 @@ class Policy:
         """The tasks of the project whose `attachments` name this path (compared normalised)."""
         attached = self._attached.get(project_id)
         if attached is None:
-            attached = self._attached[project_id] = {}
+            attached = {}
             project = self.ws.projects.get(project_id)
             for task in project.tasks if project is not None else ():
                 for name in task.attachments:
                     attached.setdefault(_norm_path(name), []).append(task)
+            # Stored once complete: a half-built index would show a document as attached to nothing.
+            self._attached[project_id] = attached
         return attached.get(_norm_path(path), [])
 
     def _see_comment(self, s: _Subject, thing: object) -> Verdict:
@@ -729,8 +736,8 @@ class Policy:
         cached = self._visible_people.get(person_id)
         if cached is None:
             seen: set[str] = {person_id}
-            project_people = self._members_index()
-            for project_id in self._person_projects.get(person_id, ()):
+            project_people, person_projects = self._members_index()
+            for project_id in person_projects.get(person_id, ()):
                 seen.update(project_people[project_id])
             cached = frozenset(seen)
             self._visible_people[person_id] = cached
