@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import filecmp
 import os
 import re
@@ -14,6 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from worktrail import buildcache
+from worktrail import model as m
+from worktrail import site as site_module
 from worktrail.buildcache import CACHE_ENV, BuildCache, cache_folder, code_salt, input_signature
 from worktrail.cli import main
 from worktrail.example import build_example
@@ -47,10 +50,14 @@ def workspace(example: Path, tmp_path: Path) -> Path:
 
 
 def _age(folder: Path) -> None:
-    """Date every input file a minute back, so the cache may trust the signature (nothing is "racy")."""
+    """Date every input file a minute back, so the cache may trust the signature (nothing is "racy").
+
+    The built sites are left as written: a site file whose time changed is not taken over by the next build.
+    """
     past = os.stat(folder).st_mtime - 60
     for path in folder.rglob("*"):
-        if ".git" not in path.parts and not path.is_symlink():
+        rel = path.relative_to(folder).parts
+        if ".git" not in rel and rel[0] != "site" and not path.is_symlink():
             os.utime(path, (past, past))
 
 
@@ -96,12 +103,48 @@ def _first_task(workspace: Path) -> Path:
     return sorted((workspace / "projects").glob("*/tasks/*.md"))[0]
 
 
+def _web(ws: Path, rel: str) -> Path:
+    return ws / "projects" / "acme-website" / rel
+
+
+def _remove_app_14(ws: Path) -> None:
+    """APP-14 goes; a meeting's notes still name it, and CR-1 lists it no more."""
+    (ws / "projects/acme-app/tasks/APP-14.md").unlink()
+    _edit(ws / "projects/acme-app/changes/CR-1.md", "tasks: [APP-13, APP-14]", "tasks: [APP-13]")
+
+
 EDITS: dict[str, Callable[[Path], None]] = {
     "a task title": lambda ws: _set(_first_task(ws), "title", "Renamed task"),
     "a task hidden": lambda ws: _edit(_first_task(ws), "status: ", "hidden: true\nstatus: "),
     "a comment removed": lambda ws: sorted((ws / "projects").glob("*/tasks/*/comments/*.md"))[0].unlink(),
     "a person renamed": lambda ws: _set(sorted((ws / "people").glob("*.yaml"))[0], "name", "Doctor Renamed"),
     "a time entry changed": lambda ws: _edit(sorted((ws / "projects").glob("*/time/*.yaml"))[0], "hours: ", "hours: 1"),
+    # Shown on other pages: WEB-8 in a comment of WEB-22, WEB-23 on CR-1's page and the scope page.
+    "a task title referenced in another task's comment": lambda ws: _set(_web(ws, "tasks/WEB-8.md"), "title", "Foot"),
+    "a task title listed on a change request": lambda ws: _set(_web(ws, "tasks/WEB-23.md"), "title", "Consent"),
+    "a task referenced elsewhere removed": lambda ws: _remove_app_14(ws),
+    "a task referenced elsewhere hidden": lambda ws: _edit(
+        _web(ws, "tasks/WEB-8.md"), "status: ", "hidden: true\nstatus: "
+    ),
+    "a task with a change request and attachment hidden": lambda ws: _edit(
+        _web(ws, "tasks/WEB-17.md"), "status: ", "hidden: true\nstatus: "
+    ),
+    "a new task referencing another": lambda ws: (_web(ws, "tasks/WEB-90.md")).write_text(
+        "---\ntitle: New one\nstatus: open\ncreated: 2026-03-30\n---\n\nFollows WEB-23 and CR-1.\n", encoding="utf-8"
+    ),
+    "a comment's text": lambda ws: _edit(_web(ws, "tasks/WEB-22/comments/c2.md"), "Cancelled.", "Dropped, see WEB-9."),
+    "a change request title": lambda ws: _set(_web(ws, "changes/CR-1.md"), "title", "Consent banner v3"),
+    "a milestone title": lambda ws: _edit(_web(ws, "project.yaml"), "title: Beta site on staging", "title: Beta"),
+    "a deliverable title": lambda ws: _edit(
+        _web(ws, "project.yaml"), "title: Responsive website on the headless CMS", "title: Website"
+    ),
+    "a document title": lambda ws: _edit(
+        ws / "projects/acme-app/files/index.yaml", "title: User interview summary", "title: Interviews"
+    ),
+    "a project name": lambda ws: _set(_web(ws, "project.yaml"), "name", "Acme relaunch"),
+    "the workspace name": lambda ws: _set(ws / "worktrail.yaml", "name", "Southwind Studio"),
+    "the workspace language": lambda ws: _set(ws / "worktrail.yaml", "language", "fr"),
+    "a person's team": lambda ws: _set(ws / "people/nina.yaml", "team", "studio"),
 }
 
 
@@ -112,6 +155,80 @@ def test_an_incremental_build_after_an_edit_is_byte_identical_to_a_full_build(
     build(workspace)
     assert cache_folder(workspace).is_dir()
     EDITS[edit](workspace)
+    _age(workspace)
+    assert_incremental_equals_full(workspace, tmp_path)
+
+
+def test_a_task_hidden_since_the_last_build_is_gone_from_every_file_of_the_sites_that_may_not_see_it(
+    workspace: Path, tmp_path: Path
+) -> None:
+    build(workspace)
+    title = "Homepage template"
+    assert title in (workspace / "site/acme/projects/acme-website/tasks/index.html").read_text(encoding="utf-8")
+    _edit(_web(workspace, "tasks/WEB-8.md"), "status: ", "hidden: true\nstatus: ")
+    _age(workspace)
+    build(workspace)
+    client = workspace / "site/acme"
+    assert not (client / "projects/acme-website/tasks/WEB-8.html").exists()
+    assert [p for p in client.rglob("*") if p.is_file() and b"WEB-8.html" in p.read_bytes()] == []
+    assert "WEB-8" in (workspace / "site/internal/projects/acme-website/tasks/index.html").read_text(encoding="utf-8")
+
+
+def test_after_a_title_edit_only_the_task_pages_that_show_it_are_built_again(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(workspace)
+    built: list[str] = []
+    real = site_module._Builder.task_page
+
+    def counting(self: site_module._Builder, project: m.Project, task: m.Task) -> site_module.Page:
+        built.append(f"{self.view.audience.name}:{task.id}")
+        return real(self, project, task)
+
+    monkeypatch.setattr(site_module._Builder, "task_page", counting)
+    _set(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
+    _age(workspace)
+    build(workspace)
+    # Its own page, and WEB-22's, whose comment links to it with its title; nothing else.
+    assert sorted(built) == ["acme:WEB-22", "acme:WEB-8", "internal:WEB-22", "internal:WEB-8"]
+    page = (workspace / "site/internal/projects/acme-website/tasks/WEB-22.html").read_text(encoding="utf-8")
+    assert "WEB-8: Footer everywhere" in page
+    built.clear()
+    assert "(unchanged)" not in build(workspace, "--audience", "internal", "--audience", "acme").output
+    assert built == []
+
+
+def test_an_unchanged_file_is_the_previous_site_file_linked_and_no_build_writes_into_it(
+    workspace: Path, tmp_path: Path
+) -> None:
+    build(workspace)
+    site = workspace / "site/internal"
+    unchanged = site / "projects/acme-app/tasks/APP-2.html"
+    changed = site / "projects/acme-website/tasks/WEB-8.html"
+    old_unchanged, old_changed = unchanged.stat(), changed.stat()
+    kept = tmp_path / "kept-by-someone.html"
+    os.link(changed, kept)
+    before = kept.read_bytes()
+    _set(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
+    _age(workspace)
+    build(workspace)
+    assert unchanged.stat().st_ino == old_unchanged.st_ino
+    assert changed.stat().st_ino != old_changed.st_ino
+    # The previous site's file is made anew, never rewritten: another link to it keeps its bytes.
+    assert kept.read_bytes() == before
+    assert b"Footer everywhere" in changed.read_bytes()
+
+
+def test_without_hard_links_unchanged_files_are_copied_byte_for_byte(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(workspace)
+
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EPERM, "no hard links here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    _set(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
     _age(workspace)
     assert_incremental_equals_full(workspace, tmp_path)
 

@@ -16,8 +16,10 @@ What it keeps, each keyed by content so that a stale entry is never used:
   hash of its bytes (the loader still reads every file; it skips only parsing and checking);
 - **reports**: the `validate` report of an input signature;
 - **Markdown**: each rendered text, keyed by text, resolved links and heading level (as in one build);
-- **pages**: per audience and page, a hash of the page's full context; an unchanged page is taken
-  from the previous site when that file is still exactly as written (size, time, inode);
+- **pages**: per audience and file, the key of the job that made it (a hash of what it was made
+  from: a page's full context, or the inputs it declares, see `site._Builder.jobs`); a job whose
+  key is unchanged hard-links its files from the previous site when each is still exactly as
+  written (size, time, inode), without building or rendering them;
 - **trail**: the history events and, per audience, whether the states before and after each event
   let it see them, keyed by the Git commit at HEAD; only the "does it see it now" part is redone;
 - **builds**: the key of the last build (signature, HEAD, audiences, options, build date) and what
@@ -53,13 +55,11 @@ from .load import WORKSPACE_FILE, LoadResult, ParseCache, load_workspace
 from .resources import schemas_dir, templates_dir
 
 if TYPE_CHECKING:
-    import jinja2
-
     from . import model as m
     from .model import Audience
     from .render import MarkdownRenderer
     from .render_pool import Forked
-    from .site import Page, SiteContext
+    from .site import Keep
     from .trail import HistoryTrail, Trails
     from .validate import Report
 
@@ -222,7 +222,7 @@ class PersistentParseCache(ParseCache):
 
 @dataclass
 class PageRecord:
-    """A page of the last build: the hash of its context, and its file as written (size, time, inode)."""
+    """A file of the last build: the key of the job that made it, and the file as written (size, time, inode)."""
 
     digest: bytes
     stat: tuple[int, int, int] | None = None
@@ -230,7 +230,11 @@ class PageRecord:
 
 @dataclass
 class PageCache:
-    """Renders a page only when its context changed; otherwise reuses the previous site's file."""
+    """An audience's previous site (`site.PreviousSite`): the key each file was made from, and how it was written.
+
+    A job whose key is unchanged takes its files from the previous site (hard links), when each is
+    still exactly as written (size, modification time, inode); otherwise it makes them.
+    """
 
     folder: Path
     records: dict[str, PageRecord] = field(default_factory=dict)
@@ -238,35 +242,30 @@ class PageCache:
     rendered: int = 0
     reused: int = 0
 
-    def render(self, env: jinja2.Environment, page: Page, site: SiteContext) -> bytes:
-        """The page's bytes: from the previous build when nothing it shows changed, else rendered."""
-        from .site import render_page
+    def reuse(self, key: bytes, paths: Sequence[str], keep: Keep) -> bool:
+        """Keep the previous files of `paths` when all were made from `key` and are as written."""
+        files: list[tuple[str, str, tuple[int, int, int]]] = []
+        for rel in paths:
+            old = self.records.get(rel)
+            if old is None or old.digest != key or old.stat is None:
+                return False
+            files.append((rel, os.path.join(self.folder, rel), old.stat))
+        if not keep(files):
+            return False
+        for rel, _, written in files:
+            # The same file (inode) is published again: it stands as it was written.
+            self.current[rel] = PageRecord(key, written)
+        self.reused += len(files)
+        return True
 
-        try:
-            digest = hashlib.blake2b(
-                pickle.dumps((page.path, page.context, site), protocol=pickle.HIGHEST_PROTOCOL), digest_size=20
-            ).digest()
-        except Exception:  # a context that cannot be pickled is simply rendered
-            self.rendered += 1
-            return render_page(env, page, site)
-        self.current[page.path] = PageRecord(digest)
-        old = self.records.get(page.path)
-        if old is not None and old.digest == digest and old.stat is not None:
-            target = self.folder / page.path
-            try:
-                info = os.lstat(target)
-                if (info.st_size, info.st_mtime_ns, info.st_ino) == old.stat:
-                    data = target.read_bytes()
-                    if len(data) == info.st_size:
-                        self.reused += 1
-                        return data
-            except OSError:
-                pass
-        self.rendered += 1
-        return render_page(env, page, site)
+    def made(self, key: bytes, paths: Sequence[str]) -> None:
+        """Remember the key each new file was made from (its stat is taken once the site is swapped in)."""
+        for rel in paths:
+            self.current[rel] = PageRecord(key)
+        self.rendered += len(paths)
 
     def worker_state(self) -> tuple[dict[str, PageRecord], int, int]:
-        """What a worker process learnt while rendering its share of the pages (see `render_pool`)."""
+        """What a worker process learnt while running its share of the jobs (see `render_pool`)."""
         return self.current, self.rendered, self.reused
 
     def merge_worker_state(self, state: tuple[dict[str, PageRecord], int, int]) -> None:
@@ -276,8 +275,10 @@ class PageCache:
         self.reused += reused
 
     def record_written(self) -> None:
-        """After the site was swapped in: remember how each page file stands, to trust it next time."""
+        """After the site was swapped in: remember how each new file stands, to trust it next time."""
         for rel, record in self.current.items():
+            if record.stat is not None:
+                continue
             try:
                 info = os.lstat(self.folder / rel)
             except OSError:
@@ -615,17 +616,17 @@ class BuildSession:
         return trails_from(history, ws, audiences)
 
     def site_hooks(self) -> dict[str, Any]:
-        """Keyword arguments for `site.build_sites`: cached Markdown and page renderers (empty without cache)."""
+        """Keyword arguments for `site.build_sites`: cached Markdown and previous sites (empty without cache)."""
         if self.cache is None:
             return {}
         cache = self.cache
         self._renderer = cache.renderer()
 
-        def page_render(name: str) -> Any:
+        def previous(name: str) -> PageCache:
             pages = self._pages[name] = cache.pages(name, self.target / name)
-            return pages.render
+            return pages
 
-        return {"renderer": self._renderer, "page_render": page_render}
+        return {"renderer": self._renderer, "previous": previous}
 
     def finish(self, folders: Sequence[Path]) -> None:
         """Remember the build: Markdown, pages as written, and its key with what it wrote."""

@@ -31,12 +31,15 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import errno
 import functools
 import gc
+import hashlib
 import io
 import itertools
 import json
 import os
+import pickle
 import posixpath
 import re
 import shutil
@@ -48,7 +51,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -57,7 +60,7 @@ from markupsafe import Markup
 
 from . import model as m
 from .i18n import WEEKDAY_IDS, Formatter, Lang
-from .render import UNSAFE_CHARACTERS, Link, MarkdownRenderer, Remembered, clean_text
+from .render import UNSAFE_CHARACTERS, Link, MarkdownRenderer, Remembered, clean_text, find_references
 from .resources import templates_dir
 
 if TYPE_CHECKING:
@@ -1077,6 +1080,17 @@ def _too_large(size: int, limit: int) -> str:
     return f"it is {size:,} bytes, over the {limit:,}-byte limit for documents copied into a site"
 
 
+# The trail page, at the site root (like the feed: both show the events with the same links).
+_TRAIL: Final = "trail.html"
+# The task lists of a project: (variant in the file name, sort key, status shown or None for all).
+_TASK_LIST_VARIANTS: Final[tuple[tuple[str, str, str | None], ...]] = (
+    *(("index" if key == "id" else f"by-{key}", key, None) for key in SORT_KEYS),
+    *((f"status-{status}", "id", status) for status in m.TASK_STATUSES),
+)
+# One job of a site's build: makes some of its files and writes them (`_Builder.jobs`).
+Job = Callable[[], None]
+
+
 class _Urls:
     """Site-root-relative paths of every page and file (ids are safe path segments by validation)."""
 
@@ -1229,6 +1243,9 @@ class _Builder:
         # Filled by `copy_documents`, before any page links to them.
         self.copies: dict[tuple[str, str], str] = {}
         self._documents: dict[str, dict[str, m.Document]] = {}
+        # Keys of what pages are made from (see `jobs`), worked out once per site.
+        self._names_key: bytes | None = None
+        self._frame_keys: dict[str, bytes] = {}
 
     # -- small helpers --------------------------------------------------------------------------
 
@@ -1403,11 +1420,13 @@ class _Builder:
     # -- pages ----------------------------------------------------------------------------------
 
     def page_makers(self) -> list[Callable[[], Page]]:
-        """One maker per HTML page, in site order: each builds its page's context only when called."""
-        makers: list[Callable[[], Page]] = [self.home_page, self.people_page, self.trail_page]
+        """One maker per HTML page whose job is keyed by its context, in site order (built only when called).
+
+        Task pages, task lists and the trail have their own jobs (see `jobs`).
+        """
+        makers: list[Callable[[], Page]] = [self.home_page, self.people_page]
         for project in self.projects:
             makers.append(functools.partial(self.project_page, project))
-            makers.extend(functools.partial(self.task_page, project, task) for task in project.tasks)
             makers.append(functools.partial(self.change_list_page, project))
             makers.extend(functools.partial(self.change_page, project, cr) for cr in project.changes)
             makers.append(functools.partial(self.scope_page, project))
@@ -1419,47 +1438,191 @@ class _Builder:
             makers.append(functools.partial(self.timeline_page, project))
         return makers
 
-    def jobs(self, env: jinja2.Environment, render: PageRender, write: Write) -> list[Callable[[], None]]:
+    def jobs(self, env: jinja2.Environment, writer: _SiteWriter, previous: PreviousSite | None) -> list[Job]:
         """Every generated file of the site as a job that makes it, writes it and keeps nothing.
 
         Any process may run any job (`render_pool.run_jobs`): a file's bytes depend only on the
         view. The heaviest jobs come first, so that processes taking the next job end together.
+
+        With `previous` (a cache of the last build), each job first works out its key
+        (`job_key`) and takes its files from the previous site when they were made from the same
+        key. Most jobs' key is their page's context: it is built, but not rendered again. Task
+        pages, task lists, the trail page and the feed declare their inputs instead
+        (`task_page_inputs`, ...), so an unchanged one is not even built.
         """
+        write = writer.write
 
-        def page(make: Callable[[], Page]) -> Callable[[], None]:
+        def render(made: Page) -> bytes:
+            # Looked up at each call: tests replace it to see which process renders what.
+            return render_page(env, made, self.site_context(made))
+
+        def kept(key: bytes, paths: Sequence[str]) -> bool:
+            return previous is not None and previous.reuse(key, paths, writer.keep)
+
+        def made(key: bytes, paths: Sequence[str]) -> None:
+            if previous is not None:
+                previous.made(key, paths)
+
+        def page(make: Callable[[], Page]) -> Job:
             def job() -> None:
-                made = make()
-                write(made.path, render(env, made, self.site_context(made)))
+                page = make()
+                site = self.site_context(page)
+                key = job_key("page", page.path, page.context, site) if previous is not None else b""
+                if kept(key, (page.path,)):
+                    return
+                write(page.path, render_page(env, page, site))
+                made(key, (page.path,))
 
             return job
 
-        def task_lists(project: m.Project) -> Callable[[], None]:
+        def task_page(project: m.Project, task: m.Task) -> Job:
             def job() -> None:
-                for made in self.task_list_pages(project):
-                    write(made.path, render(env, made, self.site_context(made)))
+                path = _Urls.task(project.id, task.id)
+                key = job_key("task", path, *self.task_page_inputs(project, task)) if previous is not None else b""
+                if kept(key, (path,)):
+                    return
+                write(path, render(self.task_page(project, task)))
+                made(key, (path,))
 
             return job
+
+        def task_lists(project: m.Project) -> Job:
+            def job() -> None:
+                paths = [_Urls.tasks(project.id, variant) for variant, _, _ in _TASK_LIST_VARIANTS]
+                key = job_key("task-lists", *self.task_list_inputs(project)) if previous is not None else b""
+                if kept(key, paths):
+                    return
+                for page in self.task_list_pages(project):
+                    write(page.path, render(page))
+                made(key, paths)
+
+            return job
+
+        def trail() -> None:
+            # The trail page and the feed show the same events (both from the site root).
+            views = self.event_views(_TRAIL, self.events)
+            key = job_key("trail", *self.trail_inputs(views)) if previous is not None else b""
+            if not kept(key, (_TRAIL,)):
+                write(_TRAIL, render(self.trail_page(views)))
+                made(key, (_TRAIL,))
+            key = job_key("feed", *self.feed_inputs(views)) if previous is not None else b""
+            if not kept(key, ("feed.atom",)):
+                write("feed.atom", self.atom_parts(views))
+                made(key, ("feed.atom",))
 
         def search() -> None:
             # The search page and the search index show the same entries (both from the site root).
             entries = self.search_entries("")
-            made = self.search_page(entries)
-            write(made.path, render(env, made, self.site_context(made)))
+            write("search.html", render(self.search_page(entries)))
             write("search-index.json", self.search_index(entries))
 
-        def feeds() -> None:
-            write("feed.atom", self.atom_parts())
+        def calendar() -> None:
             write("calendar.ics", self.ical())
             for rel, data in self.csv_files().items():
                 write(rel, data)
 
         return [
-            search,
+            trail,
             lambda: write("export.json", self.export_parts()),
-            feeds,
+            search,
+            calendar,
             *(task_lists(project) for project in self.projects),
             *(page(make) for make in self.page_makers()),
+            *(task_page(project, task) for project in self.projects for task in project.tasks),
         ]
+
+    # -- what jobs are made from ----------------------------------------------------------------
+    #
+    # Each `*_inputs` names everything its pages read, directly or through the helpers above; when
+    # a page builder reads something new, its inputs must name it too (tests build incrementally
+    # after edits of every kind of record and compare with a full build). All of it comes from the
+    # view: redact, then key.
+
+    def chrome(self) -> tuple[object, ...]:
+        """What every page's chrome and formats read: language, formats, names of the site and audience, build date."""
+        view = self.view
+        return (
+            self.fmt.lang,
+            self.fmt.currency,
+            self.timezone,
+            self.site_name,
+            view.label,
+            view.audience.name,
+            self.today,
+            view.show_costs,
+            view.show_reports,
+            view.show_contacts,
+            view.sees_everything,
+        )
+
+    def names_key(self) -> bytes:
+        """What `name` reads: every person's and team's display name."""
+        if self._names_key is None:
+            people = sorted((person.id, person.name) for person in self.ws.people.values())
+            teams = sorted((team.id, team.name) for team in self.ws.teams.values())
+            self._names_key = job_key("names", people, teams)
+        return self._names_key
+
+    def frame_key(self, project: m.Project) -> bytes:
+        """What a page of `project` reads besides its own records: the chrome, names, the project's settings,
+        scope, milestones, change requests, documents and their copies (not its tasks, time, expenses,
+        meetings or feedback)."""
+        found = self._frame_keys.get(project.id)
+        if found is None:
+            settings = dataclasses.replace(project, tasks=(), time_entries=(), expenses=(), meetings=(), feedback=())
+            copies = sorted((path, target) for (pid, path), target in self.copies.items() if pid == project.id)
+            found = self._frame_keys[project.id] = job_key("frame", self.chrome(), self.names_key(), settings, copies)
+        return found
+
+    def task_page_inputs(self, project: m.Project, task: m.Task) -> tuple[object, ...]:
+        """Everything `task_page` reads: the frame, the task with its comments, its time entries and
+        history, and what the references in its texts resolve to."""
+        path = _Urls.task(project.id, task.id)
+        resolve = self.resolver(path, project)
+        links = [
+            [(ref, resolve(ref)) for ref in find_references(text)]
+            for text in (task.body, *(comment.body for comment in task.comments))
+        ]
+        entries = self.figures[project.id].task_entries(task.id)
+        return self.frame_key(project), task, entries, self.entity_events(project, "task", task.id), links
+
+    def task_list_inputs(self, project: m.Project) -> tuple[object, ...]:
+        """Everything `task_list_pages` reads: the frame, and what a row shows of each task."""
+        rows = [(t.id, t.title, t.status, t.priority, t.assignee, t.due, t.tags) for t in project.tasks]
+        return self.frame_key(project), rows
+
+    def trail_inputs(self, views: Sequence[EventView]) -> tuple[object, ...]:
+        """Everything `trail_page` shows: the chrome and each event as shown."""
+        shown = [
+            (
+                v.when,
+                v.summary,
+                v.author,
+                v.subject.label if v.subject else None,
+                v.subject.href if v.subject else None,
+                v.message,
+            )
+            for v in views
+        ]
+        return self.chrome(), shown
+
+    def feed_inputs(self, views: Sequence[EventView]) -> tuple[object, ...]:
+        """Everything `atom_parts` reads: the chrome, the build time, each event and where its subject's page is."""
+        shown = [
+            (
+                e.when,
+                e.summary,
+                e.author,
+                e.project,
+                e.entity,
+                e.kind,
+                e.message,
+                e.key,
+                v.subject.href if v.subject else None,
+            )
+            for e, v in zip(self.events, views, strict=True)
+        ]
+        return self.chrome(), self.now, shown
 
     def home_page(self) -> Page:
         path = "index.html"
@@ -1552,11 +1715,7 @@ class _Builder:
 
     def task_list_pages(self, project: m.Project) -> list[Page]:
         pages: list[Page] = []
-        variants: list[tuple[str, str, str | None]] = [
-            ("index" if key == "id" else f"by-{key}", key, None) for key in SORT_KEYS
-        ]
-        variants += [(f"status-{status}", "id", status) for status in m.TASK_STATUSES]
-        for variant, sort_key, status in variants:
+        for variant, sort_key, status in _TASK_LIST_VARIANTS:
             path = _Urls.tasks(project.id, variant)
             tasks = [task for task in project.tasks if status is None or task.status == status]
             tasks.sort(key=self._task_sort_key(sort_key))
@@ -1934,9 +2093,11 @@ class _Builder:
             today_x=today_x,
         )
 
-    def trail_page(self) -> Page:
-        path = "trail.html"
-        context = TrailPage(events=self.event_views(path, self.events), feed_href=_href(path, "feed.atom"))
+    def trail_page(self, views: Sequence[EventView] | None = None) -> Page:
+        """The trail page; `views` are the events as `event_views` shows them from the site root, when made already."""
+        path = _TRAIL
+        shown = tuple(self.event_views(path, self.events) if views is None else views)
+        context = TrailPage(events=shown, feed_href=_href(path, "feed.atom"))
         return Page(path, self.t("trail"), context, "trail")
 
     def people_page(self) -> Page:
@@ -2121,12 +2282,15 @@ class _Builder:
         """The Atom feed of the trail (see `atom_parts`)."""
         return b"".join(self.atom_parts())
 
-    def atom_parts(self) -> Iterator[bytes]:
+    def atom_parts(self, views: Sequence[EventView] | None = None) -> Iterator[bytes]:
         """The Atom feed of the trail in pieces (one per entry), newest event first, ids stable across builds.
 
         Written line by line, laid out and escaped exactly as ElementTree with `ET.indent` would
-        write it, at a fraction of the cost on a long history.
+        write it, at a fraction of the cost on a long history. `views`: the events as
+        `event_views` shows them from the site root, when made already.
         """
+        if views is None:
+            views = self.event_views("", self.events)
         audience = self.view.audience.name
         newest = self.events[0].when if self.events else self.now
         lines = [
@@ -2155,7 +2319,7 @@ class _Builder:
                 _xml_line(3, "name", event.author or self.t("someone")),
                 "    </author>",
             ]
-            view = self.event_views("", [event])[0]
+            view = views[index]
             if view.subject is not None and view.subject.href is not None:
                 lines.append(_xml_line(2, "link", None, rel="alternate", type="text/html", href=view.subject.href))
             text = event.summary if view.message is None else f"{event.summary}\n\n{view.message}"
@@ -2601,8 +2765,36 @@ def render_page(env: jinja2.Environment, page: Page, site: SiteContext) -> bytes
 _RENDER_BATCH: Final = 4096
 
 
-# Renders one page; `buildcache.PageCache.render` reuses an unchanged page's previous bytes instead.
-PageRender = Callable[[jinja2.Environment, Page, SiteContext], bytes]
+class PreviousSite(Protocol):
+    """The previous build of one audience's site, kept by a cache (`buildcache.PageCache`).
+
+    Each job of a site (`_Builder.jobs`) has a key: a digest of everything its files are made from.
+    A job whose key equals the one its files were made from last time, whose files are still as
+    that build wrote them, takes them from the previous site instead of making them again.
+    """
+
+    def reuse(self, key: bytes, paths: Sequence[str], keep: Keep) -> bool:
+        """Hand each of `paths` to `keep` (the file of the previous site, as written) when all were made from `key`."""
+
+    def made(self, key: bytes, paths: Sequence[str]) -> None:
+        """Remember that this build made `paths` from `key`."""
+
+    def worker_state(self) -> Any:
+        """What a worker process learnt (see `render_pool.WorkerState`)."""
+
+    def merge_worker_state(self, state: Any) -> None:
+        """Take in what a worker learnt."""
+
+
+# Puts files of the previous site into the new one: (path in the site, the previous file, its
+# (size, modification time, inode) as written); False when one is no longer that file.
+Keep = Callable[[Sequence[tuple[str, str, tuple[int, int, int]]]], bool]
+
+
+def job_key(kind: str, *inputs: object) -> bytes:
+    """The key of a job (`PreviousSite`): a digest of its kind and of everything its files are made from."""
+    data = pickle.dumps((kind, inputs), protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.blake2b(data, digest_size=20).digest()
 
 
 def build_audience_site(
@@ -2614,14 +2806,15 @@ def build_audience_site(
     events: Sequence[TrailEvent] = (),
     files_root: Path | None = None,
     warn: Warn | None = None,
-    render: PageRender | None = None,
+    previous: PreviousSite | None = None,
 ) -> None:
     """Write every file of one audience's site into `out_dir` (an existing, empty folder).
 
     Everything comes from `view` (and `events`, already filtered for it); documents are copied from
     `files_root` (the workspace folder) when given, never through a symbolic link. Each file is
     written as soon as it is made, by this process or a worker (`render_pool.run_jobs`): no page
-    context or file is kept once written.
+    context or file is kept once written. With `previous`, files whose inputs did not change are
+    taken from the previous site (hard links) without being made again.
     """
     if any(out_dir.iterdir()):
         raise UnsafeOutputError(f"{out_dir} is not empty")
@@ -2637,23 +2830,26 @@ def build_audience_site(
     for asset in ASSET_FILES:
         writer.write(asset, (assets / asset).read_bytes())
     builder.copy_documents(writer.write)
-    page_render = render or render_page
-    # What workers learn comes back: Markdown they rendered, and a page cache's records (buildcache).
+    # What workers learn comes back: Markdown they rendered, and what the previous site's cache learnt.
     shared: list[Any] = [_MarkdownLearnt(renderer)]
-    owner = getattr(page_render, "__self__", None)
-    if owner is not None and hasattr(owner, "worker_state") and hasattr(owner, "merge_worker_state"):
-        shared.append(owner)
-    run_jobs(builder.jobs(environment(), page_render, writer.write), shared)
+    if previous is not None:
+        shared.append(previous)
+    run_jobs(builder.jobs(environment(), writer, previous), shared)
 
 
 class _SiteWriter:
-    """Writes the files of one site into its (new, empty) folder, refusing any path that leaves it."""
+    """Writes the files of one site into its (new, empty) folder, refusing any path that leaves it.
+
+    It only ever creates files: a path already there (left by a worker that failed half-way) is
+    removed first, never opened. So a file linked from the previous site (`keep`), which is still
+    published, is never written into.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = str(root)
         self._folders: set[str] = {""}
 
-    def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:
+    def _target(self, rel: str) -> str:
         # Paths are built from validated ids and checked document paths; this guards the invariant.
         # The folder is new and only this build writes into it, so no link can lead out of it.
         if rel.startswith("/") or "\\" in rel or _ODD_SEGMENT.search(rel) is not None:
@@ -2662,7 +2858,23 @@ class _SiteWriter:
         if folder not in self._folders:
             os.makedirs(os.path.join(self.root, folder), exist_ok=True)
             self._folders.add(folder)
-        fd = os.open(os.path.join(self.root, rel), _WRITE_FLAGS, 0o666)
+        return os.path.join(self.root, rel)
+
+    @staticmethod
+    def _clear(target: str) -> None:
+        """Remove a regular file left at `target` by a failed worker; anything else stays and fails the write."""
+        info = os.lstat(target)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileExistsError(errno.EEXIST, "not a file this build wrote", target)
+        os.unlink(target)
+
+    def write(self, rel: str, data: bytes | Iterable[bytes]) -> None:
+        target = self._target(rel)
+        try:
+            fd = os.open(target, _WRITE_FLAGS, 0o666)
+        except FileExistsError:
+            self._clear(target)
+            fd = os.open(target, _WRITE_FLAGS, 0o666)
         with open(fd, "wb") as out:
             if isinstance(data, bytes):
                 out.write(data)
@@ -2670,8 +2882,71 @@ class _SiteWriter:
                 for piece in data:
                     out.write(piece)
 
+    def keep(self, files: Sequence[tuple[str, str, tuple[int, int, int]]]) -> bool:
+        """Hard-link each previous file into the site when it is still as written; False (none kept) otherwise.
 
-_WRITE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+        Each link is checked once made (a regular file with the size, time and inode recorded
+        when it was written), so a file replaced since cannot slip in. Where the file system has
+        no hard links, the bytes are copied.
+        """
+        made: list[str] = []
+        kept = False
+        try:
+            for rel, source, written in files:
+                target = self._target(rel)
+                made.append(target)
+                if not self._keep_one(source, target, written):
+                    return False
+            kept = True
+            return True
+        finally:
+            if not kept:
+                # Only this build's new folder is touched: the previous site keeps its files.
+                for target in made:
+                    with contextlib.suppress(OSError):
+                        os.unlink(target)
+
+    def _keep_one(self, source: str, target: str, written: tuple[int, int, int]) -> bool:
+        try:
+            try:
+                os.link(source, target, follow_symlinks=False)
+            except FileExistsError:
+                self._clear(target)
+                os.link(source, target, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+            return self._copy(source, target, written)
+        info = os.lstat(target)
+        return stat.S_ISREG(info.st_mode) and (info.st_size, info.st_mtime_ns, info.st_ino) == written
+
+    def _copy(self, source: str, target: str, written: tuple[int, int, int]) -> bool:
+        try:
+            fd = os.open(source, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return False
+        with open(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or (info.st_size, info.st_mtime_ns, info.st_ino) != written:
+                return False
+            data = handle.read(info.st_size + 1)
+        if len(data) != written[0]:
+            return False
+        with contextlib.suppress(FileNotFoundError):
+            self._clear(target)
+        with open(os.open(target, _WRITE_FLAGS, 0o666), "wb") as out:
+            out.write(data)
+        return True
+
+
+# Errors of a file system (or its permissions) that has no hard links here: copy instead.
+_NO_HARD_LINKS: Final = frozenset(
+    {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+)
+# O_EXCL: a site file is only ever created, never written into (see `_SiteWriter`).
+_WRITE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 class _MarkdownLearnt:
@@ -2864,12 +3139,14 @@ def build_sites(
     events: EventSource | None = None,
     warn: Warn | None = None,
     renderer: MarkdownRenderer | None = None,
-    page_render: Callable[[str], PageRender] | None = None,
+    previous: Callable[[str], PreviousSite] | None = None,
 ) -> list[Path]:
     """Build the named audiences (default: all) into `out/<name>/`, swapping them in only when all are done.
 
-    `root` is the workspace folder that documents are copied from. Returns the audience folders.
-    Raises UnknownAudienceError, UnsafeOutputError or BuildError; then nothing in `out` has changed.
+    `root` is the workspace folder that documents are copied from. `previous(name)`: the previous
+    site of an audience, whose unchanged files are taken over (`PreviousSite`; its folder must be
+    `out/<name>/`, which stays published, untouched, until the new one is swapped in).
+    Returns the audience folders. Raises UnknownAudienceError, UnsafeOutputError or BuildError; then nothing in `out` has changed.
     One build at a time per `out` (a lock on the folder): another one fails at once, naming this one.
     """
     from .locking import LockBusy, LockError, locked
@@ -2898,7 +3175,7 @@ def build_sites(
             staging = _new_staging(out)
             try:
                 policy = Policy(ws)
-                # A cache (buildcache) may hand in Markdown rendered by earlier builds and a page renderer per audience.
+                # A cache (buildcache) may hand in Markdown rendered by earlier builds and each audience's previous site.
                 renderer = renderer if renderer is not None else MarkdownRenderer()
                 with _long_lived_heap() as settle:
                     for name in selected:
@@ -2915,7 +3192,7 @@ def build_sites(
                             events=audience_events,
                             files_root=files_root,
                             warn=warn,
-                            render=page_render(name) if page_render is not None else None,
+                            previous=previous(name) if previous is not None else None,
                         )
                         # This audience's view is not needed while the next one is redacted.
                         del view, audience_events
