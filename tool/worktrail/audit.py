@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from . import model as m
+from .gcpause import collector_paused
 from .gitutil import GitError, Repository, RevisionError, find_repository, parse_range
 from .history import (
     BlobRef,
@@ -822,7 +823,7 @@ def run_audit(
         raise AuditUsageError(str(exc)) from None
     except GitError as exc:
         return AuditResult(failure=str(exc))
-    with source:
+    with source, collector_paused():
         if source.repo is not None and source.repo.shallow:
             result = AuditResult(warnings=list(source.warnings))
             result.failure = source.warnings[0]

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from . import model as m
 from .findings import Finding, error, warning
+from .gcpause import collector_paused
 from .model import Loc
 from .schema import item_check, validate
 from .tree import DiskTree, Kind, MemoryTree, Tree, TreePath
@@ -120,25 +121,27 @@ _DATE_PREFIX = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T|$)")
 def _impossible_dates(doc: Doc) -> list[Finding]:
     """Dates the schema's pattern accepts but the calendar does not (2026-02-30)."""
     found: list[Finding] = []
-
-    def walk(value: Any, path: tuple[str | int, ...]) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                walk(item, (*path, key))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                walk(item, (*path, index))
-        elif isinstance(value, str) and _DATE_PREFIX.match(value):
-            try:
-                if "T" in value:
-                    dt.datetime.fromisoformat(value)
-                else:
-                    dt.date.fromisoformat(value)
-            except ValueError:
-                found.append(error(doc.loc(path), "value.date", f"{describe_path(path)}: {value!r} is not a real date"))
-
-    walk(doc.data, ())
+    _find_impossible_dates(doc, doc.data, (), found)
     return found
+
+
+def _find_impossible_dates(doc: Doc, value: Any, path: tuple[str | int, ...], found: list[Finding]) -> None:
+    # A module function, not a nested one: a recursive closure is a reference cycle, which kept
+    # every document it saw alive until the cyclic garbage collector ran.
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _find_impossible_dates(doc, item, (*path, key), found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _find_impossible_dates(doc, item, (*path, index), found)
+    elif isinstance(value, str) and _DATE_PREFIX.match(value):
+        try:
+            if "T" in value:
+                dt.datetime.fromisoformat(value)
+            else:
+                dt.date.fromisoformat(value)
+        except ValueError:
+            found.append(error(doc.loc(path), "value.date", f"{describe_path(path)}: {value!r} is not a real date"))
 
 
 def _has_impossible_date(value: Any) -> bool:
@@ -899,7 +902,8 @@ def load_workspace(root: Path, cache: ParseCache | None = None) -> LoadResult:
     `cache` reuses parses of unchanged files (e.g. `buildcache.PersistentParseCache` across runs).
     """
     root = root.resolve()
-    return _Loader(root, ScanTree(root), cache).load()
+    with collector_paused():
+        return _Loader(root, ScanTree(root), cache).load()
 
 
 # A record's file where the loader looks for it: folder, then file name (comments: task, then file name).

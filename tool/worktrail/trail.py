@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
+from .gcpause import collector_paused
 from .history import Event, HistorySource, seen_in_states, seen_now, walk
 from .i18n import Formatter
 from .policy import Policy, Viewer, viewer_for_audience
@@ -212,7 +213,7 @@ def read_candidates(
     viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
     known = known or {}
     out = HistoryTrail()
-    with HistorySource(root) as source:
+    with HistorySource(root) as source, collector_paused():
         halves = source.halves(known) if parallel and workers_available() else None
         if halves is None:
             walked = _walk_part(source, viewers, known)

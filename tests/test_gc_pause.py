@@ -1,0 +1,93 @@
+"""The walk, the audit and the loader make no reference cycles, so pausing the cyclic collector while
+they run (`gcpause.collector_paused`) frees nothing later than reference counting does."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from worktrail.audit import run_audit
+from worktrail.example import build_example
+from worktrail.gcpause import collector_paused
+from worktrail.load import load_workspace
+from worktrail.redact import default_audiences
+from worktrail.trail import read_candidates
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("gc-example") / "demo"
+    build_example(folder)
+    return folder
+
+
+@pytest.fixture
+def saved_garbage() -> Iterator[list[object]]:
+    """Cyclic garbage made inside the test, kept for inspection instead of freed."""
+    gc.collect()
+    flags, enabled = gc.get_debug(), gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield gc.garbage
+    finally:
+        gc.set_debug(flags)
+        gc.garbage.clear()
+        if enabled:
+            gc.enable()
+
+
+def _cyclic_garbage_of(work: Callable[[], object], garbage: list[object]) -> list[str]:
+    work()
+    gc.collect()
+    return sorted({f"{type(o).__module__}.{type(o).__qualname__}" for o in garbage if _ours(o)})
+
+
+def _ours(thing: object) -> bool:
+    # Objects of our modules, and functions defined in them (a recursive closure is a cycle).
+    code = getattr(thing, "__code__", None)
+    if code is not None:
+        return "worktrail" in code.co_filename and "<locals>" in getattr(thing, "__qualname__", "")
+    return type(thing).__module__.startswith("worktrail.")
+
+
+def test_walking_the_history_leaves_no_cyclic_garbage(example: Path, saved_garbage: list[object]) -> None:
+    ws = load_workspace(example).workspace
+    assert ws is not None
+    audiences = list(default_audiences(ws))
+    found = _cyclic_garbage_of(lambda: read_candidates(example, audiences, parallel=False), saved_garbage)
+    assert found == []
+
+
+def test_auditing_the_history_leaves_no_cyclic_garbage(example: Path, saved_garbage: list[object]) -> None:
+    found = _cyclic_garbage_of(lambda: run_audit(example, use_cache=False, parallel=False), saved_garbage)
+    assert found == []
+
+
+@pytest.mark.parametrize("folder", ["sample-workspace", "tests/cases/base"])
+def test_loading_a_workspace_leaves_no_cyclic_garbage(folder: str, saved_garbage: list[object]) -> None:
+    found = _cyclic_garbage_of(lambda: load_workspace(ROOT / folder), saved_garbage)
+    assert found == []
+
+
+def test_the_collector_is_paused_inside_and_back_as_it_was_after() -> None:
+    enabled = gc.isenabled()
+    try:
+        gc.enable()
+        with collector_paused():
+            assert not gc.isenabled()
+            with collector_paused():
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        gc.disable()
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if enabled else gc.disable)()
