@@ -755,6 +755,10 @@ class _Assembly:
     time: dict[str, tuple[m.TimeEntry, ...]]
     others: dict[str, m.Project]
     _project: m.Project | None = None
+    # The project's time entries, and its change requests, meetings and feedback, in order: carried
+    # over by `updated` while no commit changes their groups (each is sorted once, not per commit).
+    _entries: tuple[m.TimeEntry, ...] | None = None
+    _others: tuple[tuple[m.ChangeRequest, ...], tuple[m.Meeting, ...], tuple[m.Feedback, ...]] | None = None
     # The rules over this project alone, with the settings group they were built with (`Snapshot.policy_for`).
     policy: tuple[_Loaded, Policy] | None = None
 
@@ -804,6 +808,7 @@ class _Assembly:
         others = dict(self.others)
         dirty: set[str] = set()
         added: list[m.Task] = []
+        removed = time_changed = others_changed = False
         for old_group, new_group in changes:
             group = new_group if new_group is not None else old_group
             if group is None:
@@ -825,10 +830,10 @@ class _Assembly:
             new_tasks = {task.id: task for task in new_part.tasks} if new_part is not None else {}
             for task in old_part.tasks if old_part is not None else ():
                 dirty.add(task.id)
-                if task.id not in new_tasks:
-                    raw.pop(task.id, None)
-            time.pop(key, None)
-            others.pop(key, None)
+                if task.id not in new_tasks and raw.pop(task.id, None) is not None:
+                    removed = True
+            time_changed |= time.pop(key, None) is not None
+            others_changed |= others.pop(key, None) is not None
             if new_part is None:
                 continue
             for tid, task in new_tasks.items():
@@ -839,8 +844,10 @@ class _Assembly:
                 dirty.add(tid)
             if new_part.time_entries:
                 time[key] = new_part.time_entries
+                time_changed = True
             if new_part.changes or new_part.meetings or new_part.feedback:
                 others[key] = new_part
+                others_changed = True
         # A task none of whose comment groups is left has no comments entry, as after a full build.
         for tid in dirty:
             if tid in comments and not comments[tid]:
@@ -857,36 +864,49 @@ class _Assembly:
         if reordered:
             raw = {task.id: task for task in sorted(raw.values(), key=_task_number)}
         made = _Assembly(base, raw, comments, {}, time, others)
+        made._entries = None if time_changed else self._entries
+        made._others = None if others_changed else self._others
         tasks = dict(self.tasks)
         for tid in dirty:
             if tid in raw:
                 tasks[tid] = made.with_comments(raw[tid])
             else:
                 tasks.pop(tid, None)
-        if reordered or list(tasks) != list(raw):
+        # Replaced tasks keep their places in both dicts, removed ones leave both and one new task
+        # goes last in both: only a sort (or a surprise) makes their orders differ.
+        if reordered or ((added or removed) and list(tasks) != list(raw)):
             tasks = {tid: tasks[tid] for tid in raw}
         made.tasks = tasks
         return made
 
     def project(self) -> m.Project:
         if self._project is None:
-            parts = list(self.others.values())
-            entries: list[m.TimeEntry] = []
-            in_order = True
-            for key in sorted(self.time):
-                group_entries = self.time[key]
-                if entries and (entries[-1].date, entries[-1].loc) > (group_entries[0].date, group_entries[0].loc):
-                    in_order = False
-                entries += group_entries
-            if not in_order:
-                entries.sort(key=lambda e: (e.date, e.loc))
+            if self._entries is None:
+                entries: list[m.TimeEntry] = []
+                in_order = True
+                for key in sorted(self.time):
+                    group_entries = self.time[key]
+                    if entries and (entries[-1].date, entries[-1].loc) > (group_entries[0].date, group_entries[0].loc):
+                        in_order = False
+                    entries += group_entries
+                if not in_order:
+                    entries.sort(key=lambda e: (e.date, e.loc))
+                self._entries = tuple(entries)
+            if self._others is None:
+                parts = list(self.others.values())
+                self._others = (
+                    tuple(sorted((c for part in parts for c in part.changes), key=lambda c: c.number)),
+                    tuple(sorted((x for part in parts for x in part.meetings), key=lambda x: (x.date, x.id))),
+                    tuple(sorted((x for part in parts for x in part.feedback), key=lambda x: (x.date, x.id))),
+                )
+            changes, meetings, feedback = self._others
             self._project = dataclasses.replace(
                 self.base,
                 tasks=tuple(self.tasks.values()),
-                changes=tuple(sorted((c for part in parts for c in part.changes), key=lambda c: c.number)),
-                meetings=tuple(sorted((x for part in parts for x in part.meetings), key=lambda x: (x.date, x.id))),
-                time_entries=tuple(entries),
-                feedback=tuple(sorted((x for part in parts for x in part.feedback), key=lambda x: (x.date, x.id))),
+                changes=changes,
+                meetings=meetings,
+                time_entries=self._entries,
+                feedback=feedback,
             )
             # `tasks` is the project's task index (`Project.task_index`): hand it over instead of
             # building it again for every state (a project of 1,000 tasks, at every commit).
@@ -922,10 +942,11 @@ class _GroupMap:
         return cls(shards)
 
     def get(self, key: str) -> _Group | None:
-        return self.shards[_shard(key)].get(key)
+        # `_shard`, inlined: this is called for every file of every commit.
+        return self.shards[zlib.crc32(key.encode()) & (_SHARDS - 1)].get(key)
 
     def __getitem__(self, key: str) -> _Group:
-        return self.shards[_shard(key)][key]
+        return self.shards[zlib.crc32(key.encode()) & (_SHARDS - 1)][key]
 
     def __iter__(self) -> Iterator[str]:
         for shard in self.shards:
@@ -949,6 +970,9 @@ class _GroupMap:
             else:
                 shards[index][key] = group
         return _GroupMap(shards)
+
+
+_EMPTY_GROUPS = _GroupMap.of({})
 
 
 class Snapshot:
@@ -982,7 +1006,7 @@ class Snapshot:
         # Assembled projects, some inherited from the state this one was derived from.
         self._projects: dict[str, m.Project | None] = dict(projects or {})
         # Record groups by project, derived from the parent's index when there is one.
-        self._records: dict[str, dict[str, _Group]] | None = None
+        self._records: dict[str, _GroupMap] | None = None
         # Keys of the project groups, sorted; inherited while no commit adds or removes a project file.
         self._project_keys: tuple[str, ...] | None = None
         # Policies over this state reduced to one project (see `policy_for`).
@@ -992,13 +1016,14 @@ class Snapshot:
         self._assemblies: dict[str, _Assembly] = {}
         self._pending: dict[str, tuple[_Assembly, list[tuple[_Group | None, _Group | None]]]] = {}
 
-    def _record_groups(self) -> dict[str, dict[str, _Group]]:
+    def _record_groups(self) -> dict[str, _GroupMap]:
         if self._records is None:
-            self._records = {}
+            found: dict[str, dict[str, _Group]] = {}
             for group in self._groups.values():
                 project_id = group.project_id
                 if project_id is not None and group.is_record:
-                    self._records.setdefault(project_id, {})[group.key] = group
+                    found.setdefault(project_id, {})[group.key] = group
+            self._records = {project_id: _GroupMap.of(groups) for project_id, groups in found.items()}
         return self._records
 
     @classmethod
@@ -1073,19 +1098,14 @@ class Snapshot:
         if self._project_keys is not None and not any(key.count("/") == 1 for key in touched):
             child._project_keys = self._project_keys
         if self._records is not None:
-            # The index of record groups follows the edits instead of being rebuilt from every group.
+            # The index of record groups follows the edits instead of being rebuilt from every group
+            # (sharded too: a project's records are thousands of groups).
             records = dict(self._records)
             for project_id in changed_projects:
                 prefix = f"projects/{project_id}/"
-                mine = dict(records.get(project_id, {}))
-                for key in touched:
-                    if key.startswith(prefix) and key.count("/") >= 3:
-                        group = replaced[key]
-                        if group is None:
-                            mine.pop(key, None)
-                        else:
-                            mine[key] = group
-                records[project_id] = mine
+                mine = {key: replaced[key] for key in touched if key.startswith(prefix) and key.count("/") >= 3}
+                if mine:
+                    records[project_id] = records.get(project_id, _EMPTY_GROUPS).updated(mine)
             child._records = records
         return child
 
@@ -1132,7 +1152,7 @@ class Snapshot:
             if pending is not None and base_project is not None:
                 assembly = pending[0].updated(pending[1], self._ctx, base_project)
             if assembly is None and base_project is not None:
-                groups = self._record_groups().get(project_id, {}).values()
+                groups = self._record_groups().get(project_id, _EMPTY_GROUPS).values()
                 assembly = _Assembly.full(base_project, groups, self._ctx)
             if assembly is not None:
                 self._assemblies[project_id] = assembly
