@@ -113,6 +113,11 @@ def _remove_app_14(ws: Path) -> None:
     _edit(ws / "projects/acme-app/changes/CR-1.md", "tasks: [APP-13, APP-14]", "tasks: [APP-13]")
 
 
+def _new_task(ws: Path) -> None:
+    text = "---\ntitle: New one\nstatus: open\ncreated: 2026-03-30\n---\n\nFollows WEB-23 and CR-1.\n"
+    _web(ws, "tasks/WEB-90.md").write_text(text, encoding="utf-8")
+
+
 EDITS: dict[str, Callable[[Path], None]] = {
     "a task title": lambda ws: _set(_first_task(ws), "title", "Renamed task"),
     "a task hidden": lambda ws: _edit(_first_task(ws), "status: ", "hidden: true\nstatus: "),
@@ -129,9 +134,7 @@ EDITS: dict[str, Callable[[Path], None]] = {
     "a task with a change request and attachment hidden": lambda ws: _edit(
         _web(ws, "tasks/WEB-17.md"), "status: ", "hidden: true\nstatus: "
     ),
-    "a new task referencing another": lambda ws: (_web(ws, "tasks/WEB-90.md")).write_text(
-        "---\ntitle: New one\nstatus: open\ncreated: 2026-03-30\n---\n\nFollows WEB-23 and CR-1.\n", encoding="utf-8"
-    ),
+    "a new task referencing another": lambda ws: _new_task(ws),
     "a comment's text": lambda ws: _edit(_web(ws, "tasks/WEB-22/comments/c2.md"), "Cancelled.", "Dropped, see WEB-9."),
     "a change request title": lambda ws: _set(_web(ws, "changes/CR-1.md"), "title", "Consent banner v3"),
     "a milestone title": lambda ws: _edit(_web(ws, "project.yaml"), "title: Beta site on staging", "title: Beta"),

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from .model import Audience
     from .render import MarkdownRenderer
     from .render_pool import Forked
-    from .site import Keep
+    from .site import Keep, Parts, PreviousParts
     from .trail import HistoryTrail, Trails
     from .validate import Report
 
@@ -222,10 +222,12 @@ class PersistentParseCache(ParseCache):
 
 @dataclass
 class PageRecord:
-    """A file of the last build: the key of the job that made it, and the file as written (size, time, inode)."""
+    """A file of the last build: the key of the job that made it, the file as written (size, time, inode),
+    and where each of its parts is, for a file made in parts (the trail page)."""
 
     digest: bytes
     stat: tuple[int, int, int] | None = None
+    parts: Parts | None = None
 
 
 @dataclass
@@ -254,15 +256,22 @@ class PageCache:
             return False
         for rel, _, written in files:
             # The same file (inode) is published again: it stands as it was written.
-            self.current[rel] = PageRecord(key, written)
+            self.current[rel] = PageRecord(key, written, self.records[rel].parts)
         self.reused += len(files)
         return True
 
-    def made(self, key: bytes, paths: Sequence[str]) -> None:
+    def made(self, key: bytes, paths: Sequence[str], parts: Mapping[str, Parts] | None = None) -> None:
         """Remember the key each new file was made from (its stat is taken once the site is swapped in)."""
         for rel in paths:
-            self.current[rel] = PageRecord(key)
+            self.current[rel] = PageRecord(key, None, dict(parts[rel]) if parts and rel in parts else None)
         self.rendered += len(paths)
+
+    def parts(self, path: str) -> PreviousParts | None:
+        """The previous file at `path`, as written, and where each of its parts is (None: not made in parts)."""
+        old = self.records.get(path)
+        if old is None or old.stat is None or not old.parts:
+            return None
+        return os.path.join(self.folder, path), old.stat, old.parts
 
     def worker_state(self) -> tuple[dict[str, PageRecord], int, int]:
         """What a worker process learnt while running its share of the jobs (see `render_pool`)."""

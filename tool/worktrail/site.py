@@ -47,6 +47,7 @@ import stat
 import tempfile
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -1501,10 +1502,10 @@ class _Builder:
         def trail() -> None:
             # The trail page and the feed show the same events (both from the site root).
             views = self.event_views(_TRAIL, self.events)
-            key = job_key("trail", *self.trail_inputs(views)) if previous is not None else b""
-            if not kept(key, (_TRAIL,)):
+            if previous is None:
                 write(_TRAIL, render(self.trail_page(views)))
-                made(key, (_TRAIL,))
+            else:
+                self.write_trail(env, views, writer, previous)
             key = job_key("feed", *self.feed_inputs(views)) if previous is not None else b""
             if not kept(key, ("feed.atom",)):
                 write("feed.atom", self.atom_parts(views))
@@ -1591,20 +1592,64 @@ class _Builder:
         rows = [(t.id, t.title, t.status, t.priority, t.assignee, t.due, t.tags) for t in project.tasks]
         return self.frame_key(project), rows
 
-    def trail_inputs(self, views: Sequence[EventView]) -> tuple[object, ...]:
-        """Everything `trail_page` shows: the chrome and each event as shown."""
-        shown = [
-            (
-                v.when,
-                v.summary,
-                v.author,
-                v.subject.label if v.subject else None,
-                v.subject.href if v.subject else None,
-                v.message,
-            )
-            for v in views
-        ]
-        return self.chrome(), shown
+    def trail_runs(self, views: Sequence[EventView]) -> list[tuple[bytes, Sequence[EventView]]]:
+        """The trail page's events in runs, each with its key: the chrome and each event as shown.
+
+        A run ends after an event whose stable hash (`_TRAIL_RUN`) says so, so runs stay the same
+        wherever events come in or change: an edit makes only the runs that show it again.
+        """
+        chrome = job_key("chrome", self.chrome())
+        runs: list[tuple[bytes, Sequence[EventView]]] = []
+        shown: list[tuple[object, ...]] = []
+        start = 0
+        for index, (event, view) in enumerate(zip(self.events, views, strict=True)):
+            subject = view.subject
+            label, href = (subject.label, subject.href) if subject is not None else (None, None)
+            shown.append((view.when, view.summary, view.author, label, href, view.message))
+            if index + 1 == len(views) or zlib.crc32(_event_identity(event)) % _TRAIL_RUN == 0:
+                runs.append((job_key("trail-run", chrome, shown), views[start : index + 1]))
+                shown, start = [], index + 1
+        return runs
+
+    def write_trail(
+        self, env: jinja2.Environment, views: Sequence[EventView], writer: _SiteWriter, previous: PreviousSite
+    ) -> None:
+        """Write the trail page from runs of events (`trail_runs`): a run made before is read from the previous page.
+
+        The page's bytes are those `render_page` makes of it in one piece (the runs' items are
+        cleaned on their own: each ends a line, so no "\\r\\n" spans two); when the page is
+        not laid out as the frame before, the runs and the frame after, it is rendered whole.
+        """
+        runs = self.trail_runs(views)
+        key = job_key("trail", self.chrome(), [run_key for run_key, _ in runs])
+        if previous.reuse(key, (_TRAIL,), writer.keep):
+            return
+        page = self.trail_page(views)
+        site = self.site_context(page)
+        frame = _trail_frame(env, page, site) if views else None
+        if frame is None:
+            writer.write(_TRAIL, render_page(env, page, site))
+            previous.made(key, (_TRAIL,))
+            return
+        items = _event_items(env, site)
+        where: dict[bytes, tuple[int, int]] = {}
+
+        def pieces(before: _PreviousParts) -> Iterator[bytes]:
+            head, tail = frame
+            yield head
+            position = len(head)
+            for run_key, run in runs:
+                data = before.read(run_key)
+                if data is None:
+                    data = clean_text(str(items(run))).encode()
+                where[run_key] = (position, len(data))
+                position += len(data)
+                yield data
+            yield tail
+
+        with _PreviousParts(previous.parts(_TRAIL)) as before:
+            writer.write(_TRAIL, pieces(before))
+        previous.made(key, (_TRAIL,), {_TRAIL: where})
 
     def feed_inputs(self, views: Sequence[EventView]) -> tuple[object, ...]:
         """Everything `atom_parts` reads: the chrome, the build time, each event and where its subject's page is."""
@@ -2776,8 +2821,11 @@ class PreviousSite(Protocol):
     def reuse(self, key: bytes, paths: Sequence[str], keep: Keep) -> bool:
         """Hand each of `paths` to `keep` (the file of the previous site, as written) when all were made from `key`."""
 
-    def made(self, key: bytes, paths: Sequence[str]) -> None:
-        """Remember that this build made `paths` from `key`."""
+    def made(self, key: bytes, paths: Sequence[str], parts: Mapping[str, Parts] | None = None) -> None:
+        """Remember that this build made `paths` from `key` (and where, in a file, each of its `parts` is)."""
+
+    def parts(self, path: str) -> PreviousParts | None:
+        """The previous file at `path` and where each of its parts (by key) is in it, when it has parts."""
 
     def worker_state(self) -> Any:
         """What a worker process learnt (see `render_pool.WorkerState`)."""
@@ -2786,6 +2834,10 @@ class PreviousSite(Protocol):
         """Take in what a worker learnt."""
 
 
+# Where each part of a file made in parts is: its key -> (offset, length).
+Parts = Mapping[bytes, tuple[int, int]]
+# A previous file made in parts: its path, (size, modification time, inode) as written, and its parts.
+PreviousParts = tuple[str, tuple[int, int, int], Parts]
 # Puts files of the previous site into the new one: (path in the site, the previous file, its
 # (size, modification time, inode) as written); False when one is no longer that file.
 Keep = Callable[[Sequence[tuple[str, str, tuple[int, int, int]]]], bool]
@@ -2795,6 +2847,90 @@ def job_key(kind: str, *inputs: object) -> bytes:
     """The key of a job (`PreviousSite`): a digest of its kind and of everything its files are made from."""
     data = pickle.dumps((kind, inputs), protocol=pickle.HIGHEST_PROTOCOL)
     return hashlib.blake2b(data, digest_size=20).digest()
+
+
+def _event_identity(event: TrailEvent) -> bytes:
+    """What tells a trail event from the others, the same in every build (where runs of the trail page end)."""
+    return f"{event.key}\0{event.when.isoformat()}\0{event.summary}".encode("utf-8", "surrogatepass")
+
+
+# A run of the trail page's events ends after an event whose identity's CRC-32 is a multiple of
+# this: runs of about this many events, cut at the same events in every build.
+_TRAIL_RUN: Final = 64
+# Two events that no trail shows, to find where a trail page's events go (`_trail_frame`).
+_PROBES: Final = (
+    EventView(dt.datetime(2000, 1, 1, tzinfo=dt.UTC), "probe one", "someone", LinkItem("X-1", "x.html"), "message"),
+    EventView(dt.datetime(2000, 1, 2, tzinfo=dt.UTC), "probe two", "someone", None, None),
+)
+
+
+def _trail_frame(env: jinja2.Environment, page: Page, site: SiteContext) -> tuple[bytes, bytes] | None:
+    """The trail page's bytes before and after its events' items (`event_items` in _macros.html).
+
+    Found by rendering the page with one probe event, then two: None unless both pages are the
+    same frame around exactly their items, so a template that shows anything else of the events
+    (how many there are, say) is rendered whole instead.
+    """
+    if not isinstance(page.context, TrailPage):
+        return None
+    items = _event_items(env, site)
+    frame: tuple[bytes, bytes] | None = None
+    for count in (1, 2):
+        probes = _PROBES[:count]
+        whole = render_page(
+            env, dataclasses.replace(page, context=dataclasses.replace(page.context, events=probes)), site
+        )
+        inner = clean_text(str(items(probes))).encode()
+        if whole.count(inner) != 1:
+            return None
+        before, _, after = whole.partition(inner)
+        if frame is not None and frame != (before, after):
+            return None
+        frame = (before, after)
+    return frame
+
+
+def _event_items(env: jinja2.Environment, site: SiteContext) -> Callable[[Sequence[EventView]], str]:
+    """The `event_items` macro of _macros.html, as pages with this chrome call it."""
+    module: Any = env.get_template("_macros.html").make_module({"site": site})
+    items: Callable[[Sequence[EventView]], str] = module.event_items
+    return items
+
+
+class _PreviousParts:
+    """Reads parts of a previous file (`PreviousSite.parts`), only while it is still the file as written."""
+
+    def __init__(self, found: PreviousParts | None) -> None:
+        self._found = found
+        self._fd: int | None = None
+
+    def __enter__(self) -> _PreviousParts:
+        if self._found is not None:
+            source, written, _ = self._found
+            with contextlib.suppress(OSError):
+                fd = os.open(source, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+                info = os.fstat(fd)
+                if stat.S_ISREG(info.st_mode) and (info.st_size, info.st_mtime_ns, info.st_ino) == written:
+                    self._fd = fd
+                else:
+                    os.close(fd)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def read(self, key: bytes) -> bytes | None:
+        """The bytes of the part made from `key`, or None (no such part, or the file is no longer as written)."""
+        if self._fd is None or self._found is None:
+            return None
+        where = self._found[2].get(key)
+        if where is None:
+            return None
+        offset, length = where
+        data = os.pread(self._fd, length, offset)
+        return data if len(data) == length else None
 
 
 def build_audience_site(

@@ -1,0 +1,168 @@
+"""Taking files from the previous site (`site.PreviousSite`, kept by `buildcache.PageCache`): same bytes, nothing shared is written."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from worktrail import site as site_module
+from worktrail.buildcache import PageCache
+from worktrail.policy import Policy
+from worktrail.redact import View, default_audiences, redact
+from worktrail.render import MarkdownRenderer
+from worktrail.resources import templates_dir
+from worktrail.site import EventView, TrailEvent, build_audience_site
+from worktrail.validate import validate_workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample-workspace"
+EPOCH = 1774958400  # 2026-03-31 12:00 UTC, "today" in the sample workspace
+
+
+@pytest.fixture(scope="module")
+def internal() -> View:
+    report, result = validate_workspace(SAMPLE)
+    assert report.errors == 0 and result.workspace is not None
+    ws = result.workspace
+    audience = next(a for a in default_audiences(ws) if a.name == "internal")
+    return redact(ws, audience, Policy(ws))
+
+
+def events(count: int, *, retitled: int | None = None, hostile: int | None = None) -> list[TrailEvent]:
+    """`count` events on the sample's tasks, oldest first, each with its own key."""
+    out: list[TrailEvent] = []
+    for index in range(count):
+        summary = f"status open → review ({index})"
+        if index == retitled:
+            summary = "status review → done"
+        if index == hostile:
+            summary = "a\r\nb \x00 \u202e <b>&"
+        when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=index)
+        task = f"WEB-{index % 26 + 1}"
+        out.append(TrailEvent(when, summary, "Ana", "acme-website", task, message=f"commit {index}", key=f"k{index}"))
+    return out
+
+
+def build(view: View, out: Path, trail: Sequence[TrailEvent], previous: PageCache | None = None) -> PageCache:
+    out.mkdir()
+    build_audience_site(view, out, epoch=EPOCH, events=trail, files_root=SAMPLE, previous=previous)
+    if previous is not None:
+        previous.record_written()
+    return previous or PageCache(out)
+
+
+def again(cache: PageCache) -> PageCache:
+    """The cache of the next build into the same folder (the previous site stays there until swapped)."""
+    return PageCache(cache.folder, dict(cache.current))
+
+
+def count_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many events each run rendered (not read from the previous page) holds (probes for the frame aside)."""
+    rendered: list[int] = []
+    real = site_module._event_items
+
+    def counting(env: jinja2.Environment, site: site_module.SiteContext) -> Callable[[Sequence[EventView]], str]:
+        items = real(env, site)
+
+        def render(run: Sequence[EventView]) -> str:
+            if not any(view in site_module._PROBES for view in run):
+                rendered.append(len(run))
+            return items(run)
+
+        return render
+
+    monkeypatch.setattr(site_module, "_event_items", counting)
+    return rendered
+
+
+def test_a_trail_page_made_from_runs_of_the_previous_one_is_byte_identical_to_one_rendered_whole(
+    internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = build(internal, tmp_path / "first", events(700), PageCache(tmp_path / "first"))
+    assert len(first.current["trail.html"].parts or {}) > 3
+    # A new event (the newest: first on the page), one that reads otherwise, one with hostile text.
+    later = events(701, retitled=350, hostile=500)
+    rendered = count_runs(monkeypatch)
+    second = build(internal, tmp_path / "second", later, again(first))
+    monkeypatch.undo()
+    build(internal, tmp_path / "whole", later)
+    assert (tmp_path / "second/trail.html").read_bytes() == (tmp_path / "whole/trail.html").read_bytes()
+    # Only the runs that show a change (or the new event) were rendered; the rest came from the previous page.
+    assert 0 < len(rendered) <= 3 and sum(rendered) < 701 / 2
+    assert second.current["trail.html"].parts
+
+
+def test_an_unchanged_trail_is_the_previous_page_linked(internal: View, tmp_path: Path) -> None:
+    first = build(internal, tmp_path / "first", events(200), PageCache(tmp_path / "first"))
+    build(internal, tmp_path / "second", events(200), again(first))
+    assert (tmp_path / "first/trail.html").stat().st_ino == (tmp_path / "second/trail.html").stat().st_ino
+
+
+def test_a_trail_page_that_shows_more_of_its_events_than_their_items_is_rendered_whole(internal: View) -> None:
+    shared = site_module.environment()
+    source = (templates_dir() / "trail.html").read_text(encoding="utf-8")
+    counted = source.replace(
+        "{{ events_list(page.events) }}", "{{ page.events|length }} {{ events_list(page.events) }}"
+    )
+    assert counted != source and shared.loader is not None
+    # An overlay: the build's environment is shared, and stays as it is.
+    env = shared.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({"trail.html": counted}), shared.loader]))
+    builder = site_module._Builder(internal, EPOCH, MarkdownRenderer(), events(3), SAMPLE, lambda _: None)
+    page = builder.trail_page()
+    assert site_module._trail_frame(shared, page, builder.site_context(page)) is not None
+    assert site_module._trail_frame(env, page, builder.site_context(page)) is None
+
+
+def test_the_site_writer_makes_a_new_file_where_one_is_left_and_never_writes_into_it(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    writer = site_module._SiteWriter(tmp_path / "site")
+    writer.write("index.html", b"left by a worker that failed")
+    published = tmp_path / "published.html"
+    os.link(tmp_path / "site/index.html", published)
+    writer.write("index.html", b"made again")
+    assert (tmp_path / "site/index.html").read_bytes() == b"made again"
+    assert published.read_bytes() == b"left by a worker that failed"
+
+
+def test_kept_files_are_all_kept_or_none_when_one_is_no_longer_as_written(tmp_path: Path) -> None:
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    for name in ("a.html", "b.html"):
+        (old / name).write_bytes(name.encode())
+
+    def written(name: str) -> tuple[int, int, int]:
+        info = (old / name).stat()
+        return info.st_size, info.st_mtime_ns, info.st_ino
+
+    files = [(name, str(old / name), written(name)) for name in ("a.html", "b.html")]
+    stale = [files[0], (files[1][0], files[1][1], (99, 0, 0))]
+    writer = site_module._SiteWriter(new)
+    assert not writer.keep(stale)
+    assert sorted(p.name for p in new.iterdir()) == []
+    assert writer.keep(files)
+    assert (new / "b.html").stat().st_ino == (old / "b.html").stat().st_ino
+
+
+def test_a_previous_page_whose_inputs_changed_is_made_again_not_kept(internal: View, tmp_path: Path) -> None:
+    first = build(internal, tmp_path / "first", (), PageCache(tmp_path / "first"))
+    task = next(t for t in internal.workspace.projects["acme-website"].tasks if t.id == "WEB-8")
+    project = internal.workspace.projects["acme-website"]
+    retitled = dataclasses.replace(task, title="Footer everywhere")
+    tasks = tuple(retitled if t.id == "WEB-8" else t for t in project.tasks)
+    changed_project = dataclasses.replace(project, tasks=tasks)
+    workspace = dataclasses.replace(
+        internal.workspace, projects={**internal.workspace.projects, "acme-website": changed_project}
+    )
+    view = dataclasses.replace(internal, workspace=workspace)
+    second = build(view, tmp_path / "second", (), again(first))
+    page = "projects/acme-website/tasks/WEB-8.html"
+    assert (tmp_path / "first" / page).stat().st_ino != (tmp_path / "second" / page).stat().st_ino
+    assert b"Footer everywhere" in (tmp_path / "second" / page).read_bytes()
+    assert second.rendered < second.reused
