@@ -37,6 +37,7 @@ import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -376,6 +377,7 @@ class PathInfo:
     task: str | None = None
 
 
+@lru_cache(maxsize=65_536)
 def classify_path(path: str) -> PathInfo:
     """The kind of record a workspace-relative path holds (dot-files, which the loader skips: `ignored`)."""
     if any(part.startswith(".") for part in path.split("/")):
@@ -517,6 +519,26 @@ def _kept_line_key(data: Any) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class _Part:
+    """What a record group gives its project: tasks as their files hold them (no comments), comments
+    by task id, time entries in order, change requests, meetings and feedback."""
+
+    tasks: tuple[m.Task, ...] = ()
+    comments: dict[str, tuple[m.Comment, ...]] = field(default_factory=dict)
+    time_entries: tuple[m.TimeEntry, ...] = ()
+    changes: tuple[m.ChangeRequest, ...] = ()
+    meetings: tuple[m.Meeting, ...] = ()
+    feedback: tuple[m.Feedback, ...] = ()
+
+    @classmethod
+    def of(cls, project: m.Project, comment_group: bool) -> _Part:
+        """The part of a project loaded from one group's files (a comment group's tasks are stand-ins)."""
+        if comment_group:
+            return cls(comments={task.id: task.comments for task in project.tasks})
+        return cls(project.tasks, {}, project.time_entries, project.changes, project.meetings, project.feedback)
+
+
 @dataclass
 class _Loaded:
     settings: m.Settings | None = None
@@ -524,6 +546,7 @@ class _Loaded:
     teams: dict[str, m.Team] = field(default_factory=dict)
     emails: dict[str, str] = field(default_factory=dict)
     project: m.Project | None = None
+    part: _Part | None = None
     records: dict[str, object] = field(default_factory=dict)
     lines: dict[str, list[Line]] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
@@ -542,35 +565,6 @@ class _Context:
         self.loaded: OrderedDict[tuple[str, tuple[tuple[str, str, bool], ...]], _Loaded] = OrderedDict()
         # The policy built last: the next one over the same people and teams borrows its people indexes.
         self.last_policy: Policy | None = None
-        # What a record loads under, by project (and task): see `_Group._from_record`.
-        self._stand_in_projects: dict[str, m.Project] = {}
-        self._stand_in_tasks: dict[str, m.Task] = {}
-
-    def stand_in_project(self, project_id: str) -> m.Project:
-        """The project a record group loads under (its stand-in project file), with no records."""
-        found = self._stand_in_projects.get(project_id)
-        if found is None:
-            files = {WORKSPACE_FILE: _STAND_IN_SETTINGS, f"projects/{project_id}/project.yaml": _STAND_IN_PROJECT}
-            ws = load_tree(MemoryTree(files), self.root).workspace
-            assert ws is not None, "the stand-ins load"
-            found = self._stand_in_projects[project_id] = ws.projects[project_id]
-        return found
-
-    def stand_in_task(self, project_id: str, task_id: str) -> m.Task:
-        """The task a comment group loads under (its stand-in task file), with no comments."""
-        template = self._stand_in_tasks.get(project_id)
-        if template is None:
-            files = {
-                WORKSPACE_FILE: _STAND_IN_SETTINGS,
-                f"projects/{project_id}/project.yaml": _STAND_IN_PROJECT,
-                f"projects/{project_id}/tasks/H-1.md": _STAND_IN_TASK,
-            }
-            ws = load_tree(MemoryTree(files), self.root).workspace
-            assert ws is not None, "the stand-ins load"
-            template = self._stand_in_tasks[project_id] = ws.projects[project_id].tasks[0]
-        # Nothing of a stand-in task depends on its id but its id and file.
-        where = dataclasses.replace(template.loc, path=f"projects/{project_id}/tasks/{task_id}.md")
-        return dataclasses.replace(template, id=task_id, loc=where)
 
     def shared_load(self, group: _Group) -> _Loaded:
         key = (group.key, tuple(sorted((path, ref.oid, ref.link) for path, ref in group.files.items())))
@@ -621,7 +615,7 @@ class _Group:
             ((rel, raw),) = files.items()
             record = load_record(ctx.root, rel, raw, ctx.cache)
             if record is not None:
-                return self._from_record(ctx, record)
+                return self._from_record(record)
         out = _Loaded()
         project_id = self.project_id
         stand_ins: dict[str, bytes] = {WORKSPACE_FILE: _STAND_IN_SETTINGS}
@@ -651,8 +645,11 @@ class _Group:
                 stand_ins[f"projects/{project_id}/tasks/{task}.md"] = _STAND_IN_TASK
             result = load_tree(MemoryTree({**files, **stand_ins}, links), ctx.root, ctx.cache)
             project = result.workspace.projects.get(project_id) if result.workspace is not None else None
-            out.project = project
             if project is not None:
+                if self.is_record:
+                    out.part = _Part.of(project, task is not None)
+                else:
+                    out.project = project
                 _index_project(out, project, result.docs, self.files)
         for path, doc in result.docs.items():
             if path in self.files:
@@ -662,36 +659,35 @@ class _Group:
                 out.findings.setdefault(finding.loc.path, []).append(finding)
         return out
 
-    def _from_record(self, ctx: _Context, record: RecordLoad) -> _Loaded:
-        """What loading this one-record group as a tree gives (see `load_record`): its part of a stand-in project."""
+    def _from_record(self, record: RecordLoad) -> _Loaded:
+        """What loading this one-record group as a tree gives (see `load_record`)."""
         out = _Loaded()
-        project = ctx.stand_in_project(record.project)
         entities: Any = record.entities
         if record.kind == "tasks":
-            project = dataclasses.replace(project, tasks=entities)
+            out.part = _Part(tasks=entities)
         elif record.kind == "comments":
             assert record.task is not None
-            task = dataclasses.replace(ctx.stand_in_task(record.project, record.task), comments=entities)
-            project = dataclasses.replace(project, tasks=(task,))
+            out.part = _Part(comments={record.task: entities})
         elif record.kind == "changes":
-            project = dataclasses.replace(project, changes=entities)
+            out.part = _Part(changes=entities)
         elif record.kind == "meetings":
-            project = dataclasses.replace(project, meetings=entities)
+            out.part = _Part(meetings=entities)
         elif record.kind == "feedback":
-            project = dataclasses.replace(project, feedback=entities)
+            out.part = _Part(feedback=entities)
         else:
             placed = sorted(zip(entities, record.places, strict=True), key=lambda pair: (pair[0].date, pair[0].loc))
-            project = dataclasses.replace(project, time_entries=tuple(entry for entry, _ in placed))
+            out.part = _Part(time_entries=tuple(entry for entry, _ in placed))
             if placed and record.doc is not None:
                 items = record.doc.data
                 out.lines[record.doc.path] = [
                     Line(_kept_line_key(items[index]), items[index], entry) for entry, index in placed
                 ]
-        out.project = project
         if record.doc is not None:
             out.data[record.doc.path] = record.doc.data
         if record.kind != "time":
-            _index_project(out, project, {}, self.files)
+            for entity in entities:
+                if entity.loc.path in self.files:
+                    out.records[entity.loc.path] = entity
         for finding in record.findings:
             out.findings.setdefault(finding.loc.path, []).append(finding)
         return out
@@ -753,7 +749,7 @@ class _Assembly:
     tasks: dict[str, m.Task]
     # Time group key -> its entries; other record group key -> its part (change requests, meetings, feedback).
     time: dict[str, tuple[m.TimeEntry, ...]]
-    others: dict[str, m.Project]
+    others: dict[str, _Part]
     _project: m.Project | None = None
     # The project's time entries, and its change requests, meetings and feedback, in order: carried
     # over by `updated` while no commit changes their groups (each is sorted once, not per commit).
@@ -767,14 +763,14 @@ class _Assembly:
         raw: list[m.Task] = []
         comments: dict[str, dict[str, tuple[m.Comment, ...]]] = {}
         time: dict[str, tuple[m.TimeEntry, ...]] = {}
-        others: dict[str, m.Project] = {}
+        others: dict[str, _Part] = {}
         for group in groups:
-            part = group.load(ctx).project
+            part = group.load(ctx).part
             if part is None:
                 continue
             if group.comment_of is not None:
-                for stand_in in part.tasks:
-                    comments.setdefault(stand_in.id, {})[group.key] = stand_in.comments
+                for task_id, task_comments in part.comments.items():
+                    comments.setdefault(task_id, {})[group.key] = task_comments
                 continue
             raw += part.tasks
             if part.time_entries:
@@ -814,18 +810,18 @@ class _Assembly:
             if group is None:
                 continue
             key = group.key
-            old_part = old_group.load(ctx).project if old_group is not None else None
-            new_part = new_group.load(ctx).project if new_group is not None else None
+            old_part = old_group.load(ctx).part if old_group is not None else None
+            new_part = new_group.load(ctx).part if new_group is not None else None
             if group.comment_of is not None:
                 for part, keep in ((old_part, False), (new_part, True)):
-                    for stand_in in part.tasks if part is not None else ():
-                        per_group = dict(comments.get(stand_in.id, {}))
+                    for task_id, task_comments in part.comments.items() if part is not None else ():
+                        per_group = dict(comments.get(task_id, {}))
                         if keep:
-                            per_group[key] = stand_in.comments
+                            per_group[key] = task_comments
                         else:
                             per_group.pop(key, None)
-                        comments[stand_in.id] = per_group
-                        dirty.add(stand_in.id)
+                        comments[task_id] = per_group
+                        dirty.add(task_id)
                 continue
             new_tasks = {task.id: task for task in new_part.tasks} if new_part is not None else {}
             for task in old_part.tasks if old_part is not None else ():
