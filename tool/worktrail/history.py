@@ -910,7 +910,7 @@ class _Assembly:
         return self._project
 
 
-_SHARDS = 256
+_SHARDS = 1024
 
 
 def _shard(key: str) -> int:
