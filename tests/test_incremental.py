@@ -363,7 +363,7 @@ def test_a_cache_written_by_other_code_is_emptied_before_use(workspace: Path, ow
     page.write_text(page.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     code_salt.cache_clear()
     assert BuildCache(workspace).get("build.pickle") is None
-    assert not (cache_folder(workspace) / "parses.pickle").exists()
+    assert not list(cache_folder(workspace).glob("parses-*.pickle"))
 
 
 def test_a_damaged_cache_file_counts_as_no_cache(workspace: Path, tmp_path: Path) -> None:
@@ -372,4 +372,50 @@ def test_a_damaged_cache_file_counts_as_no_cache(workspace: Path, tmp_path: Path
         path.write_bytes(b"\x80\x05damaged")
     _set(_first_task(workspace), "title", "After damage")
     _age(workspace)
+    assert_incremental_equals_full(workspace, tmp_path)
+
+
+# -- what the cache keeps, and what a rebuild rewrites ------------------------------------------
+
+
+def _written(folder: Path, pattern: str) -> dict[str, int]:
+    return {path.name: path.stat().st_mtime_ns for path in folder.glob(pattern)}
+
+
+def test_an_edit_rewrites_only_the_parse_cache_shard_of_its_file(workspace: Path, tmp_path: Path) -> None:
+    build(workspace)
+    folder = cache_folder(workspace)
+    before = _written(folder, "parses-*.pickle")
+    assert len(before) == buildcache.PARSE_SHARDS
+    task = _web(workspace, "tasks/WEB-8.md")
+    _set(task, "title", "Footer everywhere")
+    _age(workspace)
+    build(workspace)
+    after = _written(folder, "parses-*.pickle")
+    rel = task.relative_to(workspace).as_posix()
+    assert [name for name in sorted(after) if after[name] != before[name]] == [
+        f"parses-{buildcache._parse_shard(rel)}.pickle"
+    ]
+    assert_incremental_equals_full(workspace, tmp_path)
+
+
+def test_a_rebuild_adds_a_markdown_segment_with_its_new_renders_and_segments_are_merged_past_the_limit(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(workspace)
+    folder = cache_folder(workspace)
+    assert sorted(_written(folder, "markdown-*.pickle")) == ["markdown-0.pickle"]
+    comment = _web(workspace, "tasks/WEB-22/comments/c2.md")
+    _edit(comment, "Cancelled.", "Dropped.")
+    _age(workspace)
+    build(workspace)
+    assert sorted(_written(folder, "markdown-*.pickle")) == ["markdown-0.pickle", "markdown-1.pickle"]
+    added = BuildCache(workspace).get("markdown-1.pickle")
+    # Only the edited comment's text was rendered (HTML), and nothing else was stored again.
+    assert [key[0].startswith("Dropped.") for key, _ in added[0]] == [True]
+    monkeypatch.setattr(buildcache, "MAX_MARKDOWN_SEGMENTS", 2)
+    _edit(comment, "Dropped.", "Gone.")
+    _age(workspace)
+    build(workspace)
+    assert sorted(_written(folder, "markdown-*.pickle")) == ["markdown-2.pickle"]
     assert_incremental_equals_full(workspace, tmp_path)

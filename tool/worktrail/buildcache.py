@@ -13,9 +13,11 @@ What it keeps, each keyed by content so that a stale entry is never used:
   than two seconds before the signature was taken is "racy" (its next change may keep the same
   time): a signature holding one is never trusted, so the content path below runs instead;
 - **parses**: each file's parsed and schema-checked content, keyed by path, schema and a BLAKE2
-  hash of its bytes (the loader still reads every file; it skips only parsing and checking);
+  hash of its bytes (the loader still reads every file; it skips only parsing and checking), in
+  shards by path, so that an edit rewrites one shard;
 - **reports**: the `validate` report of an input signature;
-- **Markdown**: each rendered text, keyed by text, resolved links and heading level (as in one build);
+- **Markdown**: each rendered text, keyed by text, resolved links and heading level (as in one build),
+  in segments: each build adds one with what it rendered;
 - **pages**: per audience and file, the key of the job that made it (a hash of what it was made
   from: a page's full context, or the inputs it declares, see `site._Builder.jobs`); a job whose
   key is unchanged hard-links its files from the previous site when each is still exactly as
@@ -34,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import hashlib
 import os
 import pickle
@@ -42,6 +43,7 @@ import shutil
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -51,6 +53,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from . import __version__
 from .findings import Finding
+from .gcpause import collector_paused
 from .load import WORKSPACE_FILE, LoadResult, ParseCache, load_workspace
 from .resources import schemas_dir, templates_dir
 
@@ -70,6 +73,10 @@ INPUT_ROOTS: Final = (WORKSPACE_FILE, "people", "teams", "projects")
 RACY_NS: Final = 2_000_000_000
 # Beyond this many remembered Markdown texts the cache starts over (edits leave stale entries).
 MAX_MARKDOWN_ENTRIES: Final = 500_000
+# Remembered Markdown is kept in at most this many files (each build adds one with its new renders).
+MAX_MARKDOWN_SEGMENTS: Final = 16
+# The parse cache is kept in this many files, by path: an edit rewrites the file of its path only.
+PARSE_SHARDS: Final = 16
 
 ParseKey = tuple[str, str, bytes]
 
@@ -171,15 +178,11 @@ def _load(path: Path) -> Any:
     except OSError:
         return None
     # Unpickling many small objects with the cycle collector on is ~10x slower (it runs repeatedly).
-    enabled = gc.isenabled()
-    gc.disable()
     try:
-        return pickle.loads(raw)  # noqa: S301 -- our own files, in a folder only this tool writes
+        with collector_paused():
+            return pickle.loads(raw)  # noqa: S301 -- our own files, in a folder only this tool writes
     except Exception:  # any damage to a cache file means "no cache"
         return None
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _store(path: Path, value: Any) -> None:
@@ -187,7 +190,9 @@ def _store(path: Path, value: Any) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        with os.fdopen(handle, "wb") as out:
+        # The pickler's memo makes an object per object written: with the collector on, each of its
+        # runs traversed every object of the process (a loaded workspace: ~1 s of 1.7 s at 10,000 tasks).
+        with os.fdopen(handle, "wb") as out, collector_paused():
             pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
     except OSError:
@@ -201,6 +206,8 @@ class PersistentParseCache(ParseCache):
     def __init__(self, stored: Mapping[tuple[str, str, bytes], tuple[Any, list[Finding]]] | None = None) -> None:
         super().__init__()
         self.stored = dict(stored or {})
+        # The entries as stored, file by file (`BuildCache.parses`), to rewrite only files that change.
+        self.shards: list[dict[tuple[str, str, bytes], tuple[Any, list[Finding]]]] = []
         self.used: dict[tuple[str, str, bytes], tuple[Any, list[Finding]]] = {}
         self.added = 0
 
@@ -362,32 +369,83 @@ class BuildCache:
             self.put("report.pickle", (signature.digest, report))
 
     def parses(self) -> PersistentParseCache:
-        stored = self.get("parses.pickle")
-        return PersistentParseCache(stored if isinstance(stored, dict) else None)
+        """The parse cache, from its shards (`PARSE_SHARDS` files, by path: an edit rewrites one of them)."""
+        shards: list[dict[tuple[str, str, bytes], tuple[Any, list[Finding]]]] = []
+        for index in range(PARSE_SHARDS):
+            stored = self.get(f"parses-{index}.pickle")
+            shards.append(stored if isinstance(stored, dict) else {})
+        merged: dict[tuple[str, str, bytes], tuple[Any, list[Finding]]] = {}
+        for shard in shards:
+            merged.update(shard)
+        parses = PersistentParseCache(merged)
+        parses.shards = shards
+        return parses
 
     def store_parses(self, parses: PersistentParseCache) -> None:
-        # Only what this load used is kept: parses of old file versions drop out.
-        if parses.added or len(parses.used) != len(parses.stored):
-            self.put("parses.pickle", parses.used)
+        """Keep what this load used (parses of old file versions drop out), rewriting only the shards that changed."""
+        if not parses.added and len(parses.used) == len(parses.stored):
+            return
+        shards: list[dict[tuple[str, str, bytes], tuple[Any, list[Finding]]]] = [{} for _ in range(PARSE_SHARDS)]
+        for key, value in parses.used.items():
+            shards[_parse_shard(key[0])][key] = value
+        for index, shard in enumerate(shards):
+            before = parses.shards[index] if index < len(parses.shards) else None
+            if before is None or shard.keys() != before.keys():
+                self.put(f"parses-{index}.pickle", shard)
 
     # -- building ---------------------------------------------------------------------------------
 
     def renderer(self) -> MarkdownRenderer:
-        """A Markdown renderer that starts with every text rendered by earlier builds."""
+        """A Markdown renderer that starts with every text rendered by earlier builds.
+
+        They are kept in segments, `markdown-<n>.pickle`: a build adds one with what it rendered
+        (not all of them again); past `MAX_MARKDOWN_SEGMENTS` they are made one again.
+        """
         from .render import MarkdownRenderer
 
         renderer = MarkdownRenderer()
-        stored = self.get("markdown.pickle")
-        if isinstance(stored, tuple) and len(stored) == 2:
+        self._markdown_segments = self._segments()
+        for number in self._markdown_segments:
+            stored = self.get(f"markdown-{number}.pickle")
+            if not isinstance(stored, tuple) or len(stored) != 2:
+                continue
             html, plain = stored
-            if isinstance(html, list) and isinstance(plain, list) and len(html) + len(plain) < MAX_MARKDOWN_ENTRIES:
+            if isinstance(html, list) and isinstance(plain, list):
                 renderer.remember((html, plain))
+        if sum(renderer.remembered()) >= MAX_MARKDOWN_ENTRIES:
+            # Edits leave renders of old texts behind: past this many, start over (the next store
+            # replaces every segment).
+            renderer = MarkdownRenderer()
         self._markdown_before = renderer.remembered()
         return renderer
 
+    def _segments(self) -> list[int]:
+        self._prepare()
+        numbers: list[int] = []
+        for path in self.folder.glob("markdown-*.pickle"):
+            number = path.name[len("markdown-") : -len(".pickle")]
+            if number.isdigit():
+                numbers.append(int(number))
+        return sorted(numbers)
+
     def store_renderer(self, renderer: MarkdownRenderer) -> None:
-        if renderer.remembered() != getattr(self, "_markdown_before", None):
-            self.put("markdown.pickle", renderer.remembered_since())
+        """Add a segment with what this build rendered (or, past the limit, store all as one)."""
+        before = getattr(self, "_markdown_before", (0, 0))
+        segments: list[int] = getattr(self, "_markdown_segments", [])
+        if renderer.remembered() == before:
+            return
+        if len(segments) >= MAX_MARKDOWN_SEGMENTS or before == (0, 0):
+            number = (segments[-1] + 1) if segments else 0
+            self.put(f"markdown-{number}.pickle", renderer.remembered_since())
+            for old in segments:
+                with contextlib.suppress(OSError):
+                    self._path(f"markdown-{old}.pickle").unlink()
+            self._markdown_segments = [number]
+        else:
+            number = segments[-1] + 1
+            self.put(f"markdown-{number}.pickle", renderer.remembered_since(before))
+            self._markdown_segments = [*segments, number]
+        self._markdown_before = renderer.remembered()
 
     def pages(self, audience: str, folder: Path) -> PageCache:
         stored = self.get(f"pages-{audience}.pickle")
@@ -459,6 +517,11 @@ class BuildCache:
             with contextlib.suppress(OSError):
                 old.unlink()
         self.put(f"trail-{head}.pickle", (viewers, history))
+
+
+def _parse_shard(rel: str) -> int:
+    """The parse cache's file for a path (stable across runs and processes)."""
+    return zlib.crc32(rel.encode("utf-8", "surrogateescape")) % PARSE_SHARDS
 
 
 def _manifest(folder: Path) -> dict[str, tuple[int, int, int]] | None:

@@ -1231,6 +1231,7 @@ class _Builder:
             events = [dataclasses.replace(e, message=None) for e in events]
         self.events = sorted(events, key=lambda e: (e.when, e.key, e.summary), reverse=True)
         self._event_index: dict[tuple[str | None, str, str | None], list[TrailEvent]] | None = None
+        self._project_events: dict[str, list[TrailEvent]] | None = None
         self.files_root = files_root
         self.warn = warn
         self.site_name = settings.name or "Worktrail"
@@ -1366,6 +1367,15 @@ class _Builder:
                     subject = LinkItem(event.entity)
             out.append(EventView(event.when, event.summary, event.author, subject, event.message))
         return tuple(out)
+
+    def project_events(self, project: m.Project) -> list[TrailEvent]:
+        """The events of `project` other than its tasks' and change requests' (which have their own pages)."""
+        if self._project_events is None:
+            self._project_events = {}
+            for event in self.events:
+                if event.project is not None and event.kind not in ("task", "change"):
+                    self._project_events.setdefault(event.project, []).append(event)
+        return list(self._project_events.get(project.id, ()))
 
     def entity_events(self, project: m.Project, kind: str, entity: str) -> list[TrailEvent]:
         # One index of all events instead of a scan per entity (quadratic on a long history).
@@ -1585,7 +1595,11 @@ class _Builder:
             for text in (task.body, *(comment.body for comment in task.comments))
         ]
         entries = self.figures[project.id].task_entries(task.id)
-        return self.frame_key(project), task, entries, self.entity_events(project, "task", task.id), links
+        # As `event_views` shows them (the subject is the task itself); plain values pickle much faster.
+        events = [
+            (e.when.isoformat(), e.summary, e.author, e.message) for e in self.entity_events(project, "task", task.id)
+        ]
+        return self.frame_key(project), task, entries, events, links
 
     def task_list_inputs(self, project: m.Project) -> tuple[object, ...]:
         """Everything `task_list_pages` reads: the frame, and what a row shows of each task."""
@@ -1735,9 +1749,7 @@ class _Builder:
             schedule=schedule,
             deadlines=self.deadlines(project, path),
             # Task and change request events have their own pages; the project shows the rest.
-            events=self.event_views(
-                path, [e for e in self.events if e.project == project.id and e.kind not in ("task", "change")]
-            ),
+            events=self.event_views(path, self.project_events(project)),
         )
         return Page(path, project.name, context, "overview", project)
 
@@ -2037,12 +2049,14 @@ class _Builder:
     def files_page(self, project: m.Project) -> Page:
         path = _Urls.section(project.id, "files")
         rows: list[FileRow] = []
+        # The tasks each document is attached to, in task order (one pass, not one per document).
+        attached_to: dict[str, list[LinkItem]] = {}
+        for task in sorted(project.tasks, key=lambda t: t.number):
+            for attachment in dict.fromkeys(task.attachments):
+                link = LinkItem(task.id, _href(path, _Urls.task(project.id, task.id)))
+                attached_to.setdefault(attachment, []).append(link)
         for doc in sorted(project.documents, key=lambda d: (d.title.casefold(), d.path)):
-            attached = tuple(
-                LinkItem(task.id, _href(path, _Urls.task(project.id, task.id)))
-                for task in sorted(project.tasks, key=lambda t: t.number)
-                if doc.path in task.attachments
-            )
+            attached = tuple(attached_to.get(doc.path, ()))
             rows.append(FileRow(self.file_link(path, project, doc), doc.description, attached))
         return Page(path, self.t("files"), FilesPage(rows=tuple(rows)), "files", project)
 
