@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from .gcpause import collector_paused
+
 if TYPE_CHECKING:
     from .model import Audience
 
@@ -63,7 +65,9 @@ class Forked(Generic[T]):
             os.close(read_end)
             status = 0
             try:
-                data = pickle.dumps(("ok", work()), protocol=pickle.HIGHEST_PROTOCOL)
+                result = work()
+                with collector_paused():
+                    data = pickle.dumps(("ok", result), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException:  # the parent redoes the work and reports any error itself
                 data = pickle.dumps(("failed", None))
                 status = 1
@@ -91,7 +95,9 @@ class Forked(Generic[T]):
             os.waitpid(self._pid, 0)
             self._pid = None
         try:
-            status, value = pickle.loads(b"".join(chunks))  # noqa: S301 -- our own child, through our own pipe
+            # A result holds many small objects: unpickled with the collector paused (see gcpause).
+            with collector_paused():
+                status, value = pickle.loads(b"".join(chunks))  # noqa: S301 -- our own child, through our own pipe
         except Exception:  # a worker killed half-way leaves a truncated stream
             return None
         return value if status == "ok" else None
