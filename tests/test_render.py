@@ -103,7 +103,7 @@ def test_each_text_is_rendered_once_per_distinct_set_of_visible_links(md: Markdo
     one = only(WEB_1=Link("a.html", "WEB-1: A"))
     first = md.render(text, one)
     again = md.render(text, one)
-    assert first is again and md.renders == 1
+    assert first == again and md.renders == 1
     both = md.render(text, only(WEB_1=Link("a.html", "WEB-1: A"), WEB_2=Link("b.html", "WEB-2: B")))
     assert md.renders == 2 and both != first
     # A link to a reference the text does not contain changes nothing: same key, no new render.

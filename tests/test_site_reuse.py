@@ -166,3 +166,30 @@ def test_a_previous_page_whose_inputs_changed_is_made_again_not_kept(internal: V
     assert (tmp_path / "first" / page).stat().st_ino != (tmp_path / "second" / page).stat().st_ino
     assert b"Footer everywhere" in (tmp_path / "second" / page).read_bytes()
     assert second.rendered < second.reused
+
+
+@pytest.mark.parametrize("count", [0, 3, 40])
+def test_an_export_whose_trail_comes_from_the_previous_file_is_byte_identical_to_one_made_whole(
+    internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    read: list[bytes] = []
+    real = site_module._PreviousParts.read
+
+    def spying(self: site_module._PreviousParts, key: bytes) -> bytes | None:
+        found = real(self, key)
+        if found is not None and found.startswith(b"["):
+            read.append(found)
+        return found
+
+    monkeypatch.setattr(site_module._PreviousParts, "read", spying)
+    first = build(internal, tmp_path / "first", events(count), PageCache(tmp_path / "first"))
+    second = build(internal, tmp_path / "second", events(count), again(first))
+    assert len(read) == 1
+    build(internal, tmp_path / "whole", events(count))
+    for folder in ("first", "second"):
+        assert (tmp_path / folder / "export.json").read_bytes() == (tmp_path / "whole/export.json").read_bytes()
+    # An event that reads otherwise: the trail part is made again.
+    build(internal, tmp_path / "third", events(count + 1, hostile=count), again(second))
+    assert len(read) == 1
+    build(internal, tmp_path / "third-whole", events(count + 1, hostile=count))
+    assert (tmp_path / "third/export.json").read_bytes() == (tmp_path / "third-whole/export.json").read_bytes()

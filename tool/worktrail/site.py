@@ -38,6 +38,7 @@ import hashlib
 import io
 import itertools
 import json
+import operator
 import os
 import pickle
 import posixpath
@@ -1267,20 +1268,25 @@ class _Builder:
         # Not in this view: never show the raw id of someone the view does not hold.
         return self.t("someone")
 
+    def reference(self, ref: str, project: m.Project | None) -> tuple[str, str] | None:
+        """What a reference in a text of `project` points at, when this view has it: (its site path, its title)."""
+        if ref.startswith("CR-"):
+            cr = project.change(ref) if project is not None else None
+            if cr is None or project is None:
+                return None
+            return _Urls.change(project.id, cr.id), f"{cr.id}: {cr.title}"
+        home = self.task_home.get(ref)
+        if home is None:
+            return None
+        owner, task = home
+        return _Urls.task(owner.id, task.id), f"{task.id}: {task.title}"
+
     def resolver(self, page_path: str, project: m.Project | None) -> Callable[[str], Link | None]:
         """Links for references in a text on `page_path`: only to targets in this view."""
 
         def resolve(ref: str) -> Link | None:
-            if ref.startswith("CR-"):
-                cr = project.change(ref) if project is not None else None
-                if cr is None or project is None:
-                    return None
-                return Link(_href(page_path, _Urls.change(project.id, cr.id)), f"{cr.id}: {cr.title}")
-            home = self.task_home.get(ref)
-            if home is None:
-                return None
-            owner, task = home
-            return Link(_href(page_path, _Urls.task(owner.id, task.id)), f"{task.id}: {task.title}")
+            found = self.reference(ref, project)
+            return None if found is None else Link(_href(page_path, found[0]), found[1])
 
         return resolve
 
@@ -1354,8 +1360,20 @@ class _Builder:
         return tuple(lines)
 
     def event_views(self, page_path: str, events: Iterable[TrailEvent]) -> tuple[EventView, ...]:
-        out: list[EventView] = []
+        events = list(events)
+        subjects = self.event_subjects(page_path, events)
+        return tuple(_event_view(event, subject) for event, subject in zip(events, subjects, strict=True))
+
+    def event_subjects(self, page_path: str, events: Sequence[TrailEvent]) -> list[LinkItem | None]:
+        """What each event is about, linked from `page_path` when it has a page in this view."""
+        out: list[LinkItem | None] = []
+        # An entity has many events (a long trail): its subject is looked up once.
+        subjects: dict[tuple[str | None, str, str | None], LinkItem | None] = {}
         for event in events:
+            where = (event.project, event.kind, event.entity)
+            if where in subjects:
+                out.append(subjects[where])
+                continue
             subject: LinkItem | None = None
             project = self.ws.projects.get(event.project) if event.project else None
             if project is not None and event.entity:
@@ -1365,8 +1383,9 @@ class _Builder:
                     subject = self.task_link(page_path, project, event.entity)
                 if subject is None:
                     subject = LinkItem(event.entity)
-            out.append(EventView(event.when, event.summary, event.author, subject, event.message))
-        return tuple(out)
+            subjects[where] = subject
+            out.append(subject)
+        return out
 
     def project_events(self, project: m.Project) -> list[TrailEvent]:
         """The events of `project` other than its tasks' and change requests' (which have their own pages)."""
@@ -1510,16 +1529,23 @@ class _Builder:
             return job
 
         def trail() -> None:
-            # The trail page and the feed show the same events (both from the site root).
-            views = self.event_views(_TRAIL, self.events)
+            # The trail page and the feed show the same events, linked from the site root.
+            subjects = self.event_subjects(_TRAIL, self.events)
             if previous is None:
+                views = [_event_view(event, subject) for event, subject in zip(self.events, subjects, strict=True)]
                 write(_TRAIL, render(self.trail_page(views)))
             else:
-                self.write_trail(env, views, writer, previous)
-            key = job_key("feed", *self.feed_inputs(views)) if previous is not None else b""
+                self.write_trail(env, subjects, writer, previous)
+            key = job_key("feed", *self.feed_inputs(subjects)) if previous is not None else b""
             if not kept(key, ("feed.atom",)):
-                write("feed.atom", self.atom_parts(views))
+                write("feed.atom", self.atom_parts(subjects))
                 made(key, ("feed.atom",))
+
+        def export() -> None:
+            if previous is None:
+                write("export.json", self.export_parts())
+            else:
+                self.write_export(writer, previous)
 
         def search() -> None:
             # The search page and the search index show the same entries (both from the site root).
@@ -1534,7 +1560,7 @@ class _Builder:
 
         return [
             trail,
-            lambda: write("export.json", self.export_parts()),
+            export,
             search,
             calendar,
             *(task_lists(project) for project in self.projects),
@@ -1588,12 +1614,9 @@ class _Builder:
     def task_page_inputs(self, project: m.Project, task: m.Task) -> tuple[object, ...]:
         """Everything `task_page` reads: the frame, the task with its comments, its time entries and
         history, and what the references in its texts resolve to."""
-        path = _Urls.task(project.id, task.id)
-        resolve = self.resolver(path, project)
-        links = [
-            [(ref, resolve(ref)) for ref in find_references(text)]
-            for text in (task.body, *(comment.body for comment in task.comments))
-        ]
+        # What the references in its texts point at (its links follow from the page's path).
+        texts = "\n".join((task.body, *(comment.body for comment in task.comments)))
+        links = [(ref, self.reference(ref, project)) for ref in find_references(texts)]
         entries = self.figures[project.id].task_entries(task.id)
         # As `event_views` shows them (the subject is the task itself); plain values pickle much faster.
         events = [
@@ -1606,27 +1629,27 @@ class _Builder:
         rows = [(t.id, t.title, t.status, t.priority, t.assignee, t.due, t.tags) for t in project.tasks]
         return self.frame_key(project), rows
 
-    def trail_runs(self, views: Sequence[EventView]) -> list[tuple[bytes, Sequence[EventView]]]:
-        """The trail page's events in runs, each with its key: the chrome and each event as shown.
+    def trail_runs(self, subjects: Sequence[LinkItem | None]) -> list[tuple[bytes, int, int]]:
+        """The trail page's events in runs: each run's key (the chrome and each event as shown), first and end index.
 
         A run ends after an event whose stable hash (`_TRAIL_RUN`) says so, so runs stay the same
         wherever events come in or change: an edit makes only the runs that show it again.
         """
         chrome = job_key("chrome", self.chrome())
-        runs: list[tuple[bytes, Sequence[EventView]]] = []
+        runs: list[tuple[bytes, int, int]] = []
         shown: list[tuple[object, ...]] = []
         start = 0
-        for index, (event, view) in enumerate(zip(self.events, views, strict=True)):
-            subject = view.subject
+        last = len(self.events) - 1
+        for index, (event, subject) in enumerate(zip(self.events, subjects, strict=True)):
             label, href = (subject.label, subject.href) if subject is not None else (None, None)
-            shown.append((view.when, view.summary, view.author, label, href, view.message))
-            if index + 1 == len(views) or zlib.crc32(_event_identity(event)) % _TRAIL_RUN == 0:
-                runs.append((job_key("trail-run", chrome, shown), views[start : index + 1]))
+            shown.append((event.when.isoformat(), event.summary, event.author, label, href, event.message))
+            if index == last or zlib.crc32(_event_identity(event)) % _TRAIL_RUN == 0:
+                runs.append((job_key("trail-run", chrome, shown), start, index + 1))
                 shown, start = [], index + 1
         return runs
 
     def write_trail(
-        self, env: jinja2.Environment, views: Sequence[EventView], writer: _SiteWriter, previous: PreviousSite
+        self, env: jinja2.Environment, subjects: Sequence[LinkItem | None], writer: _SiteWriter, previous: PreviousSite
     ) -> None:
         """Write the trail page from runs of events (`trail_runs`): a run made before is read from the previous page.
 
@@ -1634,15 +1657,20 @@ class _Builder:
         cleaned on their own: each ends a line, so no "\\r\\n" spans two); when the page is
         not laid out as the frame before, the runs and the frame after, it is rendered whole.
         """
-        runs = self.trail_runs(views)
-        key = job_key("trail", self.chrome(), [run_key for run_key, _ in runs])
+        runs = self.trail_runs(subjects)
+        key = job_key("trail", self.chrome(), [run_key for run_key, _, _ in runs])
         if previous.reuse(key, (_TRAIL,), writer.keep):
             return
-        page = self.trail_page(views)
+
+        def views(start: int, end: int) -> list[EventView]:
+            pairs = zip(self.events[start:end], subjects[start:end], strict=True)
+            return [_event_view(event, subject) for event, subject in pairs]
+
+        page = self.trail_page(())
         site = self.site_context(page)
-        frame = _trail_frame(env, page, site) if views else None
+        frame = _trail_frame(env, page, site) if self.events else None
         if frame is None:
-            writer.write(_TRAIL, render_page(env, page, site))
+            writer.write(_TRAIL, render_page(env, self.trail_page(views(0, len(self.events))), site))
             previous.made(key, (_TRAIL,))
             return
         items = _event_items(env, site)
@@ -1652,10 +1680,10 @@ class _Builder:
             head, tail = frame
             yield head
             position = len(head)
-            for run_key, run in runs:
+            for run_key, start, end in runs:
                 data = before.read(run_key)
                 if data is None:
-                    data = clean_text(str(items(run))).encode()
+                    data = clean_text(str(items(views(start, end)))).encode()
                 where[run_key] = (position, len(data))
                 position += len(data)
                 yield data
@@ -1665,11 +1693,11 @@ class _Builder:
             writer.write(_TRAIL, pieces(before))
         previous.made(key, (_TRAIL,), {_TRAIL: where})
 
-    def feed_inputs(self, views: Sequence[EventView]) -> tuple[object, ...]:
+    def feed_inputs(self, subjects: Sequence[LinkItem | None]) -> tuple[object, ...]:
         """Everything `atom_parts` reads: the chrome, the build time, each event and where its subject's page is."""
         shown = [
             (
-                e.when,
+                e.when.isoformat(),
                 e.summary,
                 e.author,
                 e.project,
@@ -1677,9 +1705,9 @@ class _Builder:
                 e.kind,
                 e.message,
                 e.key,
-                v.subject.href if v.subject else None,
+                s.href if s else None,
             )
-            for e, v in zip(self.events, views, strict=True)
+            for e, s in zip(self.events, subjects, strict=True)
         ]
         return self.chrome(), self.now, shown
 
@@ -2328,28 +2356,60 @@ class _Builder:
         Data, not display: texts are kept exactly as written (JSON escapes controls itself), unlike
         pages, feed, calendar, CSVs and search index, which show them through `clean_text`.
         """
-        data = {
+        return _json_parts(self.export_data())
+
+    def export_data(self) -> dict[str, Any]:
+        """What the JSON export holds (made plain and encoded by `_json_parts`)."""
+        return {
             "format": "worktrail-export",
             "version": 1,
             "audience": self.view.audience.name,
             "workspace": self.ws,
             "trail": self.events,
         }
-        return _json_parts(data)
+
+    def write_export(self, writer: _SiteWriter, previous: PreviousSite) -> None:
+        """Write export.json; its trail (the longest part, the same after most edits) comes from the previous file when unchanged.
+
+        The same bytes as `export_parts`. The file as a whole is always made again: no job asks
+        for it by key.
+        """
+        # Everything `_plain` keeps of each event (dates as ISO text: plain values pickle much faster).
+        names = [name for name, _ in _plain_fields(TrailEvent) if name != "when"]
+        rest = operator.attrgetter(*names)
+        key = job_key("export-trail", [(event.when.isoformat(), rest(event)) for event in self.events])
+        where: dict[bytes, tuple[int, int]] = {}
+
+        def pieces(before: _PreviousParts) -> Iterator[bytes]:
+            head, tail = _json_around(self.export_data(), "trail")
+            position = 0
+            for data in head:
+                position += len(data)
+                yield data
+            trail = before.read(key)
+            if trail is None:
+                trail = "".join(_json_pieces(self.events)).encode("utf-8", errors="backslashreplace")
+            where[key] = (position, len(trail))
+            yield trail
+            yield from tail
+
+        with _PreviousParts(previous.parts("export.json")) as before:
+            writer.write("export.json", pieces(before))
+        previous.made(b"", ("export.json",), {"export.json": where})
 
     def atom(self) -> bytes:
         """The Atom feed of the trail (see `atom_parts`)."""
         return b"".join(self.atom_parts())
 
-    def atom_parts(self, views: Sequence[EventView] | None = None) -> Iterator[bytes]:
+    def atom_parts(self, subjects: Sequence[LinkItem | None] | None = None) -> Iterator[bytes]:
         """The Atom feed of the trail in pieces (one per entry), newest event first, ids stable across builds.
 
         Written line by line, laid out and escaped exactly as ElementTree with `ET.indent` would
-        write it, at a fraction of the cost on a long history. `views`: the events as
-        `event_views` shows them from the site root, when made already.
+        write it, at a fraction of the cost on a long history. `subjects`: `event_subjects` of the
+        events from the site root, when made already.
         """
-        if views is None:
-            views = self.event_views("", self.events)
+        if subjects is None:
+            subjects = self.event_subjects("", self.events)
         audience = self.view.audience.name
         newest = self.events[0].when if self.events else self.now
         lines = [
@@ -2378,10 +2438,10 @@ class _Builder:
                 _xml_line(3, "name", event.author or self.t("someone")),
                 "    </author>",
             ]
-            view = views[index]
-            if view.subject is not None and view.subject.href is not None:
-                lines.append(_xml_line(2, "link", None, rel="alternate", type="text/html", href=view.subject.href))
-            text = event.summary if view.message is None else f"{event.summary}\n\n{view.message}"
+            about = subjects[index]
+            if about is not None and about.href is not None:
+                lines.append(_xml_line(2, "link", None, rel="alternate", type="text/html", href=about.href))
+            text = event.summary if event.message is None else f"{event.summary}\n\n{event.message}"
             lines.append(_xml_line(2, "content", text, type="text"))
             lines.append("  </entry>")
             yield ("\n".join(lines) + "\n").encode()
@@ -2600,16 +2660,45 @@ def _json_parts(data: Any) -> Iterator[bytes]:
     task, an event, a person) is made plain and encoded on its own. The bytes are exactly those
     of `_json_bytes`: the same keys in the same (sorted) order, the same separators.
     """
+    yield from _encoded(itertools.chain(_json_pieces(data), ("\n",)))
+
+
+def _json_around(data: Mapping[str, Any], hole: str) -> tuple[Iterator[bytes], Iterator[bytes]]:
+    """`_json_parts(data)` but for the value of its key `hole`: the bytes before it and after it.
+
+    `data` is a mapping that `_json_pieces` opens (it holds the workspace): its keys are sorted.
+    """
+    keys = sorted(data)
+    at = keys.index(hole)
+
+    def before() -> Iterator[str]:
+        yield "{"
+        for index, key in enumerate(keys[:at]):
+            yield f"{',' if index else ''}{_JSON_ENCODE(key)}:"
+            yield from _json_pieces(data[key])
+        yield f"{',' if at else ''}{_JSON_ENCODE(hole)}:"
+
+    def after() -> Iterator[str]:
+        for key in keys[at + 1 :]:
+            yield f",{_JSON_ENCODE(key)}:"
+            yield from _json_pieces(data[key])
+        yield "}\n"
+
+    return _encoded(before()), _encoded(after())
+
+
+def _encoded(pieces: Iterable[str]) -> Iterator[bytes]:
+    """UTF-8 of `pieces` in runs of about a megabyte (`_json_parts`)."""
     parts: list[str] = []
     size = 0
-    for piece in _json_pieces(data):
+    for piece in pieces:
         parts.append(piece)
         size += len(piece)
         if size >= 1 << 20:
             yield "".join(parts).encode("utf-8", errors="backslashreplace")
             parts, size = [], 0
-    parts.append("\n")
-    yield "".join(parts).encode("utf-8", errors="backslashreplace")
+    if parts:
+        yield "".join(parts).encode("utf-8", errors="backslashreplace")
 
 
 def _json_pieces(value: Any) -> Iterator[str]:
@@ -2861,6 +2950,10 @@ def job_key(kind: str, *inputs: object) -> bytes:
     """The key of a job (`PreviousSite`): a digest of its kind and of everything its files are made from."""
     data = pickle.dumps((kind, inputs), protocol=pickle.HIGHEST_PROTOCOL)
     return hashlib.blake2b(data, digest_size=20).digest()
+
+
+def _event_view(event: TrailEvent, subject: LinkItem | None) -> EventView:
+    return EventView(event.when, event.summary, event.author, subject, event.message)
 
 
 def _event_identity(event: TrailEvent) -> bytes:
