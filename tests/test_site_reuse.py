@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -193,3 +194,20 @@ def test_an_export_whose_trail_comes_from_the_previous_file_is_byte_identical_to
     assert len(read) == 1
     build(internal, tmp_path / "third-whole", events(count + 1, hostile=count))
     assert (tmp_path / "third/export.json").read_bytes() == (tmp_path / "third-whole/export.json").read_bytes()
+
+
+def test_where_hard_links_fail_unchanged_files_are_copied_and_the_copies_are_kept_by_the_next_build(
+    internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.EXDEV, "another file system")
+
+    first = build(internal, tmp_path / "first", events(100), PageCache(tmp_path / "first"))
+    monkeypatch.setattr(os, "link", no_links)
+    second = build(internal, tmp_path / "second", events(100), again(first))
+    third = build(internal, tmp_path / "third", events(100), PageCache(tmp_path / "second", dict(second.current)))
+    # Everything but the export (always made again) is kept, the second time from the copies.
+    assert second.rendered == third.rendered == 1 and second.reused == third.reused > 50
+    page = "projects/acme-website/tasks/WEB-8.html"
+    assert (tmp_path / "second" / page).stat().st_ino != (tmp_path / "first" / page).stat().st_ino
+    assert (tmp_path / "third" / page).read_bytes() == (tmp_path / "first" / page).read_bytes()

@@ -259,11 +259,12 @@ class PageCache:
             if old is None or old.digest != key or old.stat is None:
                 return False
             files.append((rel, os.path.join(self.folder, rel), old.stat))
-        if not keep(files):
+        kept = keep(files)
+        if kept is None:
             return False
-        for rel, _, written in files:
-            # The same file (inode) is published again: it stands as it was written.
-            self.current[rel] = PageRecord(key, written, self.records[rel].parts)
+        for (rel, _, _), now in zip(files, kept, strict=True):
+            # A link publishes the same file again (a copy is a new one): trusted as it now stands.
+            self.current[rel] = PageRecord(key, now, self.records[rel].parts)
         self.reused += len(files)
         return True
 

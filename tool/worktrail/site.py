@@ -2941,9 +2941,12 @@ class PreviousSite(Protocol):
 Parts = Mapping[bytes, tuple[int, int]]
 # A previous file made in parts: its path, (size, modification time, inode) as written, and its parts.
 PreviousParts = tuple[str, tuple[int, int, int], Parts]
-# Puts files of the previous site into the new one: (path in the site, the previous file, its
-# (size, modification time, inode) as written); False when one is no longer that file.
-Keep = Callable[[Sequence[tuple[str, str, tuple[int, int, int]]]], bool]
+# A file as written: (size, modification time in ns, inode).
+FileStat = tuple[int, int, int]
+# Puts files of the previous site into the new one: (path in the site, the previous file, how it
+# was written). Returns how each now stands in the new site, or None (none kept) when one is no
+# longer the file that was written.
+Keep = Callable[[Sequence[tuple[str, str, FileStat]]], list[FileStat] | None]
 
 
 def job_key(kind: str, *inputs: object) -> bytes:
@@ -3125,23 +3128,26 @@ class _SiteWriter:
                 for piece in data:
                     out.write(piece)
 
-    def keep(self, files: Sequence[tuple[str, str, tuple[int, int, int]]]) -> bool:
-        """Hard-link each previous file into the site when it is still as written; False (none kept) otherwise.
+    def keep(self, files: Sequence[tuple[str, str, tuple[int, int, int]]]) -> list[FileStat] | None:
+        """Hard-link each previous file into the site when it is still as written; None (none kept) otherwise.
 
         Each link is checked once made (a regular file with the size, time and inode recorded
         when it was written), so a file replaced since cannot slip in. Where the file system has
-        no hard links, the bytes are copied.
+        no hard links, the bytes are copied. Returns how each kept file stands (a copy is a new file).
         """
         made: list[str] = []
-        kept = False
+        kept: list[FileStat] | None = None
         try:
+            stats: list[FileStat] = []
             for rel, source, written in files:
                 target = self._target(rel)
                 made.append(target)
-                if not self._keep_one(source, target, written):
-                    return False
-            kept = True
-            return True
+                now = self._keep_one(source, target, written)
+                if now is None:
+                    return None
+                stats.append(now)
+            kept = stats
+            return kept
         finally:
             if not kept:
                 # Only this build's new folder is touched: the previous site keeps its files.
@@ -3149,7 +3155,7 @@ class _SiteWriter:
                     with contextlib.suppress(OSError):
                         os.unlink(target)
 
-    def _keep_one(self, source: str, target: str, written: tuple[int, int, int]) -> bool:
+    def _keep_one(self, source: str, target: str, written: FileStat) -> FileStat | None:
         try:
             try:
                 os.link(source, target, follow_symlinks=False)
@@ -3157,31 +3163,35 @@ class _SiteWriter:
                 self._clear(target)
                 os.link(source, target, follow_symlinks=False)
         except FileNotFoundError:
-            return False
+            return None
         except OSError as exc:
             if exc.errno not in _NO_HARD_LINKS:
                 raise
             return self._copy(source, target, written)
         info = os.lstat(target)
-        return stat.S_ISREG(info.st_mode) and (info.st_size, info.st_mtime_ns, info.st_ino) == written
+        if not stat.S_ISREG(info.st_mode) or (info.st_size, info.st_mtime_ns, info.st_ino) != written:
+            return None
+        return written
 
-    def _copy(self, source: str, target: str, written: tuple[int, int, int]) -> bool:
+    def _copy(self, source: str, target: str, written: FileStat) -> FileStat | None:
         try:
             fd = os.open(source, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
         except OSError:
-            return False
+            return None
         with open(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
             if not stat.S_ISREG(info.st_mode) or (info.st_size, info.st_mtime_ns, info.st_ino) != written:
-                return False
+                return None
             data = handle.read(info.st_size + 1)
         if len(data) != written[0]:
-            return False
+            return None
         with contextlib.suppress(FileNotFoundError):
             self._clear(target)
         with open(os.open(target, _WRITE_FLAGS, 0o666), "wb") as out:
             out.write(data)
-        return True
+            out.flush()
+            info = os.fstat(out.fileno())
+        return info.st_size, info.st_mtime_ns, info.st_ino
 
 
 # Errors of a file system (or its permissions) that has no hard links here: copy instead.
