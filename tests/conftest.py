@@ -1,4 +1,4 @@
-"""Shared test settings: hypothesis runs are derandomized and have no deadline, so CI is stable."""
+"""Shared test settings and fixtures: hypothesis runs are derandomized and have no deadline, so CI is stable."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import atexit
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
+import pytest
 from hypothesis import settings
+
+from worktrail.example import build_example
 
 # Build caches go to a folder of this test run, never to the user's ~/.cache.
 os.environ["WORKTRAIL_CACHE_DIR"] = tempfile.mkdtemp(prefix="worktrail-test-cache-")
@@ -16,3 +20,11 @@ atexit.register(shutil.rmtree, os.environ["WORKTRAIL_CACHE_DIR"], True)
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", derandomize=True, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example workspace with its replayed Git history (`worktrail example`), built once per test module."""
+    folder = tmp_path_factory.mktemp("example") / "demo"
+    build_example(folder)
+    return folder

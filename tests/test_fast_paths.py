@@ -19,7 +19,6 @@ from tests.audit_repo import base_repo, person_yaml, task_md
 from worktrail import history, render_pool
 from worktrail.audit import run_audit
 from worktrail.cli import main
-from worktrail.example import build_example
 from worktrail.history import HistorySource, Snapshot, event_visible, walk
 from worktrail.load import ScanTree
 from worktrail.policy import PersonViewer, Policy, RoleViewer, TeamViewer, Viewer
@@ -33,13 +32,6 @@ from worktrail.validate import validate_workspace
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample-workspace"
 ENV = {"SOURCE_DATE_EPOCH": "1774958400"}
-
-
-@pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("example") / "demo"
-    build_example(folder)
-    return folder
 
 
 # -- loading ------------------------------------------------------------------------------------

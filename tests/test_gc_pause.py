@@ -10,20 +10,12 @@ from pathlib import Path
 import pytest
 
 from worktrail.audit import run_audit
-from worktrail.example import build_example
 from worktrail.gcpause import collector_paused
 from worktrail.load import load_workspace
 from worktrail.redact import default_audiences
 from worktrail.trail import read_candidates
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("gc-example") / "demo"
-    build_example(folder)
-    return folder
 
 
 @pytest.fixture

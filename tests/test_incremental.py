@@ -19,7 +19,6 @@ from worktrail import model as m
 from worktrail import site as site_module
 from worktrail.buildcache import CACHE_ENV, BuildCache, cache_folder, code_salt, input_signature
 from worktrail.cli import main
-from worktrail.example import build_example
 from worktrail.resources import schemas_dir, templates_dir
 
 EPOCH = "1774958400"  # 2026-03-31 12:00 UTC, "today" in the sample workspace
@@ -32,13 +31,6 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "cache-home"
     monkeypatch.setenv(CACHE_ENV, str(home))
     return home
-
-
-@pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("example") / "demo"
-    build_example(folder)
-    return folder
 
 
 @pytest.fixture

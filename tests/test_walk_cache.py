@@ -20,7 +20,6 @@ from tests.audit_repo import base_repo, task_md
 from worktrail import trail
 from worktrail.buildcache import CACHE_ENV
 from worktrail.cli import main
-from worktrail.example import build_example
 from worktrail.history import HistorySource, walk
 from worktrail.load import load_workspace
 from worktrail.redact import default_audiences
@@ -30,13 +29,6 @@ WEB1 = "projects/web/tasks/WEB-1.md"
 WEB2 = "projects/web/tasks/WEB-2.md"
 EPOCH = "1774958400"
 ENV = {"SOURCE_DATE_EPOCH": EPOCH, "GIT_CONFIG_NOSYSTEM": "1"}
-
-
-@pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("walk-example") / "demo"
-    build_example(folder)
-    return folder
 
 
 def _audiences(root: Path) -> list:  # type: ignore[type-arg]
