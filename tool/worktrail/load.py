@@ -134,29 +134,30 @@ def _find_impossible_dates(doc: Doc, value: Any, path: tuple[str | int, ...], fo
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _find_impossible_dates(doc, item, (*path, index), found)
-    elif isinstance(value, str) and _DATE_PREFIX.match(value):
-        try:
-            if "T" in value:
-                dt.datetime.fromisoformat(value)
-            else:
-                dt.date.fromisoformat(value)
-        except ValueError:
-            found.append(error(doc.loc(path), "value.date", f"{describe_path(path)}: {value!r} is not a real date"))
+    elif _impossible_date(value):
+        found.append(error(doc.loc(path), "value.date", f"{describe_path(path)}: {value!r} is not a real date"))
 
 
 def _has_impossible_date(value: Any) -> bool:
+    """Whether `_impossible_dates` would find anything in this value (without locations)."""
     if isinstance(value, dict):
         return any(_has_impossible_date(item) for item in value.values())
     if isinstance(value, list):
         return any(_has_impossible_date(item) for item in value)
-    if isinstance(value, str) and _DATE_PREFIX.match(value):
-        try:
-            if "T" in value:
-                dt.datetime.fromisoformat(value)
-            else:
-                dt.date.fromisoformat(value)
-        except ValueError:
-            return True
+    return _impossible_date(value)
+
+
+def _impossible_date(value: Any) -> bool:
+    """A text shaped like a date (or date-time) that the calendar does not have."""
+    if not isinstance(value, str) or not _DATE_PREFIX.match(value):
+        return False
+    try:
+        if "T" in value:
+            dt.datetime.fromisoformat(value)
+        else:
+            dt.date.fromisoformat(value)
+    except ValueError:
+        return True
     return False
 
 
