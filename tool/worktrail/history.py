@@ -663,17 +663,12 @@ class _Group:
         """What loading this one-record group as a tree gives (see `load_record`)."""
         out = _Loaded()
         entities: Any = record.entities
-        if record.kind == "tasks":
-            out.part = _Part(tasks=entities)
-        elif record.kind == "comments":
+        if record.kind == "comments":
             assert record.task is not None
             out.part = _Part(comments={record.task: entities})
-        elif record.kind == "changes":
-            out.part = _Part(changes=entities)
-        elif record.kind == "meetings":
-            out.part = _Part(meetings=entities)
-        elif record.kind == "feedback":
-            out.part = _Part(feedback=entities)
+        elif record.kind != "time":
+            # The record folder names the part's field: tasks, changes, meetings, feedback.
+            out.part = _Part(**{record.kind: entities})
         else:
             placed = sorted(zip(entities, record.places, strict=True), key=lambda pair: (pair[0].date, pair[0].loc))
             out.part = _Part(time_entries=tuple(entry for entry, _ in placed))
@@ -938,11 +933,10 @@ class _GroupMap:
         return cls(shards)
 
     def get(self, key: str) -> _Group | None:
-        # `_shard`, inlined: this is called for every file of every commit.
-        return self.shards[zlib.crc32(key.encode()) & (_SHARDS - 1)].get(key)
+        return self.shards[_shard(key)].get(key)
 
     def __getitem__(self, key: str) -> _Group:
-        return self.shards[zlib.crc32(key.encode()) & (_SHARDS - 1)][key]
+        return self.shards[_shard(key)][key]
 
     def __iter__(self) -> Iterator[str]:
         for shard in self.shards:
