@@ -18,7 +18,7 @@ from jsonschema import _utils  # the same equality and uniqueness rules as jsons
 Check = Callable[[Any], bool]
 
 # Keywords that only annotate: they never make a document invalid.
-_ANNOTATIONS = frozenset({"description", "title", "$schema", "$id", "default", "examples", "$comment", "$defs"})
+ANNOTATIONS = frozenset({"description", "title", "$schema", "$id", "default", "examples", "$comment", "$defs"})
 
 
 class Unsupported(Exception):
@@ -81,7 +81,7 @@ class _Compiler:
             raise Unsupported(f"schema {schema!r}")
         checks: list[Check] = []
         for keyword, rule in schema.items():
-            if keyword in _ANNOTATIONS:
+            if keyword in ANNOTATIONS:
                 continue
             make = getattr(self, "k_" + keyword.lstrip("$"), None)
             if make is None:

@@ -16,7 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
-from .fastschema import Unsupported, compile_schema
+from .fastschema import ANNOTATIONS, Unsupported, compile_schema
 from .findings import Finding, error
 from .resources import schemas_dir
 from .yamlio import Doc, PathKey, describe_path
@@ -75,17 +75,18 @@ def validator(name: str) -> Any:
     return _Validator(load_schema(name))
 
 
+def _yes_no(schema: dict[str, Any]) -> Callable[[Any], bool]:
+    """A yes/no check for a schema: compiled closures (~20x faster), else jsonschema's is_valid."""
+    try:
+        return compile_schema(schema, _strict_regex)
+    except Unsupported:
+        return _Validator(schema).is_valid  # type: ignore[no-any-return]
+
+
 @cache
 def fast_check(name: str) -> Callable[[Any], bool]:
-    """A yes/no check for schema `name`: compiled closures (~20x faster), else jsonschema's is_valid."""
-    try:
-        return compile_schema(load_schema(name), _strict_regex)
-    except Unsupported:
-        return validator(name).is_valid  # type: ignore[no-any-return]
-
-
-# Keys of a schema's top level that do not constrain a document.
-_ANNOTATION_KEYS = frozenset({"$schema", "$id", "title", "description", "$defs", "$comment"})
+    """A yes/no check for schema `name` (see `_yes_no`)."""
+    return _yes_no(load_schema(name))
 
 
 @cache
@@ -94,17 +95,9 @@ def item_check(name: str) -> Callable[[Any], bool] | None:
     of one item, so that a list is valid exactly when each of its items is. None for any other schema."""
     schema = load_schema(name)
     items = schema.get("items")
-    if (
-        schema.get("type") != "array"
-        or not isinstance(items, dict)
-        or set(schema) - _ANNOTATION_KEYS != {"type", "items"}
-    ):
+    if schema.get("type") != "array" or not isinstance(items, dict) or set(schema) - ANNOTATIONS != {"type", "items"}:
         return None
-    one = {"$defs": schema.get("$defs", {}), **items}
-    try:
-        return compile_schema(one, _strict_regex)
-    except Unsupported:
-        return _Validator(one).is_valid  # type: ignore[no-any-return]
+    return _yes_no({"$defs": schema.get("$defs", {}), **items})
 
 
 def validate(doc: Doc, name: str) -> list[Finding]:
