@@ -9,11 +9,13 @@ Revisions typed by users are validated before they reach git, so nothing can be 
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -47,6 +49,8 @@ _REVISION_CHARS = re.compile(r"^[A-Za-z0-9._/@{}~^+-]+$")
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 # Requests written to cat-file before its answers are read: small enough to fit in a pipe buffer.
 _BATCH = 256
+# Most bytes read at once from a command whose output is used as it comes (a pipe holds 64 KiB).
+_STREAM_PIECE = 1 << 20
 
 
 class GitError(Exception):
@@ -101,18 +105,106 @@ def git_command(args: Sequence[str], config: Sequence[str] = ()) -> list[str]:
     return [*command, *args]
 
 
-def run_git(cwd: Path, args: Sequence[str], config: Sequence[str] = (), ok_codes: Sequence[int] = (0,)) -> bytes:
-    """Run one git command in `cwd` and return its standard output; GitError on any other exit code."""
+def run_git(
+    cwd: Path,
+    args: Sequence[str],
+    config: Sequence[str] = (),
+    ok_codes: Sequence[int] = (0,),
+    feed: bytes | None = None,
+) -> bytes:
+    """Run one git command in `cwd` (fed `feed` on standard input) and return its standard output; GitError on any other exit code."""
     command = git_command(args, config)
     try:
         done = subprocess.run(
-            command, cwd=cwd, env=git_env(), capture_output=True, stdin=subprocess.DEVNULL, check=False
+            command,
+            cwd=cwd,
+            env=git_env(),
+            capture_output=True,
+            input=feed,
+            stdin=subprocess.DEVNULL if feed is None else None,
+            check=False,
         )
     except OSError as exc:
         raise GitUnavailable(f"cannot run git: {exc.strerror or exc}") from None
     if done.returncode not in ok_codes:
         raise GitError(_first_line(done.stderr) or f"git {args[0]} failed with exit code {done.returncode}")
     return done.stdout
+
+
+def _start_git(cwd: Path, args: Sequence[str], stdout: IO[bytes] | int, stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            git_command(args), cwd=cwd, env=git_env(), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr
+        )
+    except OSError as exc:
+        raise GitUnavailable(f"cannot run git: {exc.strerror or exc}") from None
+
+
+def _finish_git(process: subprocess.Popen[bytes], args: Sequence[str], stderr: IO[bytes]) -> None:
+    """Wait for a started command; GitError (its first line of standard error) when it failed."""
+    if process.wait() != 0:
+        stderr.seek(0)
+        raise GitError(_first_line(stderr.read()) or f"git {args[0]} failed with exit code {process.returncode}")
+
+
+def _stop_git(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+def stream_git(cwd: Path, args: Sequence[str]) -> Generator[bytes, None, None]:
+    """Run one git command in `cwd`, yielding its standard output piece by piece as git writes it.
+
+    GitError (after the last piece) when it failed; closing the iterator early stops git.
+    """
+    # Standard error goes to a file: unread, a pipe could fill and block git.
+    with tempfile.TemporaryFile() as stderr:
+        process = _start_git(cwd, args, subprocess.PIPE, stderr)
+        try:
+            stdout = process.stdout
+            assert isinstance(stdout, io.BufferedReader)
+            with stdout:
+                while piece := stdout.read1(_STREAM_PIECE):
+                    yield piece
+            _finish_git(process, args, stderr)
+        finally:
+            _stop_git(process)
+
+
+class GitJob:
+    """One git command running beside the caller's work; `result()` waits for its standard output."""
+
+    def __init__(self, cwd: Path, args: Sequence[str]) -> None:
+        self._args = list(args)
+        # Output to files, so that git never waits for a reader while the caller does other work.
+        self._stdout = tempfile.TemporaryFile()  # noqa: SIM115 - open until result() or close()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - open until result() or close()
+        try:
+            self._process: subprocess.Popen[bytes] | None = _start_git(cwd, args, self._stdout, self._stderr)
+        except BaseException:
+            self.close()
+            raise
+
+    def result(self) -> bytes:
+        """Its standard output; GitError when it failed."""
+        process = self._process
+        if process is None:
+            raise GitError(f"git {self._args[0]} was stopped")
+        try:
+            _finish_git(process, self._args, self._stderr)
+            self._stdout.seek(0)
+            return self._stdout.read()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop git if it still runs, and drop its output."""
+        process, self._process = getattr(self, "_process", None), None
+        if process is not None:
+            _stop_git(process)
+        self._stdout.close()
+        self._stderr.close()
 
 
 def _first_line(raw: bytes) -> str:
@@ -179,9 +271,23 @@ class Repository:
     git_dir: Path
     shallow: bool
 
-    def run(self, args: Sequence[str], config: Sequence[str] = (), ok_codes: Sequence[int] = (0,)) -> bytes:
-        """Run git at the top of the work tree; GitError when it fails."""
-        return run_git(self.top, args, config, ok_codes)
+    def run(
+        self,
+        args: Sequence[str],
+        config: Sequence[str] = (),
+        ok_codes: Sequence[int] = (0,),
+        feed: bytes | None = None,
+    ) -> bytes:
+        """Run git at the top of the work tree (fed `feed`); GitError when it fails."""
+        return run_git(self.top, args, config, ok_codes, feed)
+
+    def stream(self, args: Sequence[str]) -> Generator[bytes, None, None]:
+        """Run git at the top of the work tree, yielding its output as it comes (see `stream_git`)."""
+        return stream_git(self.top, args)
+
+    def start(self, args: Sequence[str]) -> GitJob:
+        """Start git at the top of the work tree; its output is read later (`GitJob.result`)."""
+        return GitJob(self.top, args)
 
     def to_repo_path(self, path: str) -> str:
         """A workspace-relative path as a path from the repository's top."""
