@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -122,3 +123,59 @@ def test_an_item_seen_before_is_not_parsed_again() -> None:
     assert len(yamllist._items) == len(kept) + 1
     assert doc.data[0] is kept[(first, 0, 0)].data
     assert doc == parse_yaml(first + second, "t.yaml", empty=[])
+
+
+@given(st.lists(item_text, min_size=1, max_size=8), st.lists(item_text, min_size=1, max_size=4))
+def test_a_kept_list_with_items_appended_parses_exactly_as_whole(items: list[str], appended: list[str]) -> None:
+    """Each version is a kept list plus one item (see `yamllist._extended`): the same Doc as a whole parse."""
+    text = "".join(items)
+    assert_same(text)
+    for item in appended:
+        text += item
+        assert_same(text)
+
+
+def test_a_list_made_from_the_kept_list_before_it_equals_a_fresh_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    versions = [
+        "# January\n- date: 2026-01-05\n  person: ana\n  task: WEB-1\n  hours: 2\n",
+        "- date: 2026-01-06\n  person: ana\n  task: WEB-1\n  hours: 3\n",
+        "\n# a comment between\n- date: 2026-01-07\n  person: bo\n  task: WEB-2\n  hours: 1\n  note: x\n",
+        "- date: 2026-01-08\n  person: bo\n  task: WEB-2\n  hours: 1\n  note: |\n    two\n    lines\n",
+    ]
+    texts = ["".join(versions[: n + 1]) for n in range(len(versions))]
+    yamllist._items.clear()
+    yamllist._lists.clear()
+    fresh = []
+    for text in texts:
+        yamllist._items.clear()
+        yamllist._lists.clear()
+        fresh.append(outcome(parse_yaml_list, text))
+    yamllist._items.clear()
+    yamllist._lists.clear()
+    cuts: list[str] = []
+    real_cut = yamllist._cut
+
+    def cut(text: str) -> list[tuple[int, str]] | None:
+        cuts.append(text)
+        return real_cut(text)
+
+    monkeypatch.setattr(yamllist, "_cut", cut)
+    made = [outcome(parse_yaml_list, text) for text in texts]
+    assert made == fresh == [outcome(parse_yaml, text) for text in texts]
+    # Each version is the kept one before it plus an item, and is not cut again, but the first and
+    # the third: lines before its new item belong to the item before it, which changed.
+    assert cuts == [texts[0], texts[2]]
+
+
+def test_a_version_that_is_not_an_append_is_parsed_as_a_whole_list() -> None:
+    first = "- date: 2026-01-05\n  hours: 2\n- date: 2026-01-06\n  hours: 3\n"
+    for text in (
+        first,
+        first.replace("hours: 2", "hours: 4"),  # an earlier item edited
+        first + "key: value\n",  # a line that ends the list layout
+        first + "-x\n",
+        first + "- a\n\tb\n",
+        "- date: 2026-01-05\n  hours: 2\n",  # the last item removed
+        first + "- date: 2026-01-07\n  hours: 1\n  hours: 2\n",  # an item that is an error on its own
+    ):
+        assert_same(text)

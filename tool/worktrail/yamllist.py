@@ -15,6 +15,8 @@ check the result equals `parse_yaml`'s for the sample, the case files and genera
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,17 @@ from .yamlio import MAX_VALUES, Doc, PathKey, SourceError, parse_yaml
 # ~10,000 time entries.
 _ITEM_CACHE_ENTRIES = 65_536
 _items: OrderedDict[tuple[str, int, int], _Item] = OrderedDict()
+# Whole lists parsed item by item, by (path, text), with their count of values and of lines: the
+# next version of a list usually appends one item, and is then a kept list plus that item, made
+# without cutting and looking up every item again (which grew with the list at every version).
+_LIST_CACHE_ENTRIES = 256
+_lists: OrderedDict[tuple[str, str], tuple[Doc, int, int]] = OrderedDict()
+# A line that starts an item (`- ` or `-` alone at column 0).
+_ITEM_START = re.compile(r"^-(?: |$)", re.MULTILINE)
+# Lines `_cut` refuses before the first item (anything but comments and blank lines), and after it
+# (anything at column 0 but an item's start, a comment or a blank line: a key, `---`, a tab...).
+_BEFORE_ITEMS = re.compile(r"^[^#\n]", re.MULTILINE)
+_NOT_IN_ITEMS = re.compile(r"^(?:[^-# \n]|-[^ \n])", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -42,22 +55,54 @@ class _Item:
 def _cut(text: str) -> list[tuple[int, str]] | None:
     """The items of a plain top-level block sequence as (first line index, text); None for any other layout.
 
-    `text` ends with a line break; each item's text ends with exactly one.
+    `text` ends with a line break; each item's text ends with exactly one. The first item's text
+    starts with the comment or blank lines before it.
     """
-    lines = text[:-1].split("\n")
-    starts: list[int] = []
-    for index, line in enumerate(lines):
-        if line.startswith("- ") or line == "-":
-            starts.append(index)
-        elif line.startswith("#") or not line or (starts and line.startswith(" ")):
-            continue
-        else:
-            # Anything else at column 0 (a key, `---`, `...`, `%`, a tab) is for the whole-file parse.
-            return None
-    if not starts:
+    first = _ITEM_START.search(text)
+    if first is None or _BEFORE_ITEMS.search(text, 0, first.start()) or _NOT_IN_ITEMS.search(text, first.start()):
         return None
-    bounds = [0, *starts[1:], len(lines)]
-    return [(bounds[i], "\n".join(lines[bounds[i] : bounds[i + 1]]) + "\n") for i in range(len(starts))]
+    offsets = [0, *(match.start() for match in _ITEM_START.finditer(text, first.end())), len(text)]
+    items: list[tuple[int, str]] = []
+    line = 0
+    for start, end in itertools.pairwise(offsets):
+        items.append((line, text[start:end]))
+        line += text.count("\n", start, end)
+    return items
+
+
+def _extended(text: str, path: str) -> Doc | None:
+    """`text` as a kept list (see `_lists`) plus its last item; None when that list is not kept or that item is not plain."""
+    at = text.rfind("\n-", 0, len(text) - 1) + 1
+    if at == 0 or text[at + 1] not in " \n":
+        return None
+    kept = _lists.get((path, text[:at]))
+    if kept is None:
+        return None
+    doc, values, lines = kept
+    chunk = text[at:]
+    if _NOT_IN_ITEMS.search(chunk):
+        return None
+    found = _item(chunk, path, lines, len(doc.data))
+    if found is None:
+        return None
+    values += found.values - 1
+    if values > MAX_VALUES:
+        return None
+    out = Doc(
+        path=path,
+        data=[*doc.data, found.data],
+        locs={**doc.locs, **found.locs},
+        key_locs={**doc.key_locs, **found.key_locs},
+        paths_at={**doc.paths_at, **found.paths_at},
+    )
+    _keep(path, text, out, values, lines + chunk.count("\n"))
+    return out
+
+
+def _keep(path: str, text: str, doc: Doc, values: int, lines: int) -> None:
+    _lists[(path, text)] = (doc, values, lines)
+    if len(_lists) > _LIST_CACHE_ENTRIES:
+        _lists.popitem(last=False)
 
 
 def _item(text: str, path: str, start: int, index: int) -> _Item | None:
@@ -93,7 +138,12 @@ def _item(text: str, path: str, start: int, index: int) -> _Item | None:
 
 def parse_yaml_list(text: str, path: str, empty: Any = None) -> Doc:
     """Parse a YAML file expected to hold a list, item by item where its layout allows; else `parse_yaml`."""
-    items = _cut(text) if text.endswith("\n") else None
+    if not text.endswith("\n"):
+        return parse_yaml(text, path, empty=empty)
+    extended = _extended(text, path)
+    if extended is not None:
+        return extended
+    items = _cut(text)
     if items is None:
         return parse_yaml(text, path, empty=empty)
     out = Doc(path=path, data=[])
@@ -109,6 +159,7 @@ def parse_yaml_list(text: str, path: str, empty: Any = None) -> Doc:
         out.paths_at.update(found.paths_at)
     if values > MAX_VALUES:
         return parse_yaml(text, path, empty=empty)
+    _keep(path, text, out, values, text.count("\n"))
     return out
 
 
