@@ -191,3 +191,38 @@ def _fails() -> int:
 def test_a_worker_that_fails_gives_no_result_so_the_caller_does_the_work_itself() -> None:
     assert Forked(_fails).result() is None
     assert Forked(lambda: 6 * 7).result() == 42
+
+
+def test_model_replaced_gives_what_dataclasses_replace_gives() -> None:
+    """`model.replaced` (used per commit by the history walk) is `dataclasses.replace` without `__init__`."""
+    import dataclasses
+
+    from worktrail import model
+    from worktrail.load import load_workspace
+
+    ws = load_workspace(ROOT / "sample-workspace").workspace
+    assert ws is not None
+    project = next(p for p in ws.projects.values() if len(p.tasks) > 1)
+    assert project.task_index  # a cached property, which must not be carried over
+    fewer = project.tasks[:1]
+    made = model.replaced(project, tasks=fewer)
+    assert made == dataclasses.replace(project, tasks=fewer)
+    assert type(made) is type(project)
+    assert list(made.task_index) == [fewer[0].id]
+    task = project.tasks[0]
+    assert model.replaced(task, comments=()) == dataclasses.replace(task, comments=())
+    with pytest.raises(TypeError):
+        model.replaced(task, no_such_field=1)
+
+
+def test_model_classes_have_no_post_init_and_no_slots_so_replaced_may_skip_init() -> None:
+    import dataclasses
+    import inspect
+
+    from worktrail import model
+
+    classes = [c for _, c in inspect.getmembers(model, inspect.isclass) if dataclasses.is_dataclass(c)]
+    assert len(classes) > 10
+    for cls in classes:
+        assert not hasattr(cls, "__post_init__"), cls
+        assert "__slots__" not in vars(cls), cls

@@ -7,10 +7,11 @@ came from (`loc`) so later checks can name a file and line.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 Role = Literal["owner", "admin", "user", "guest", "reader"]
 TeamKind = Literal["internal", "client", "freelancer"]
@@ -25,6 +26,32 @@ PROJECT_STATUSES = ("planned", "active", "on-hold", "done", "cancelled")
 MILESTONE_STATUSES = ("open", "ready", "signed-off")
 PRIORITIES = ("low", "normal", "high", "urgent")
 SEES_KEYS = ("costs", "reports", "contacts")
+
+_E = TypeVar("_E")
+_FIELD_NAMES: dict[type, tuple[tuple[str, ...], frozenset[str]]] = {}
+
+
+def replaced(entity: _E, **changes: Any) -> _E:
+    """`dataclasses.replace` for the model's classes, without running `__init__` (the history walk
+    replaces a project or a task at every commit: `replace` was a tenth of the project's assembly).
+
+    The same object as `replace` gives: every field copied, then `changes`; cached properties of
+    `entity` (task indexes) are not fields, so they are not carried over. Model classes have no
+    `__post_init__` and no slots (a test checks both).
+    """
+    kind = type(entity)
+    known = _FIELD_NAMES.get(kind)
+    if known is None:
+        fields = tuple(f.name for f in dataclasses.fields(kind))  # type: ignore[arg-type]
+        known = _FIELD_NAMES[kind] = (fields, frozenset(fields))
+    names, allowed = known
+    unknown = changes.keys() - allowed
+    if unknown:
+        raise TypeError(f"{kind.__name__} has no field {sorted(unknown)[0]!r}")
+    made = object.__new__(kind)
+    values = entity.__dict__
+    made.__dict__.update({name: values[name] for name in names}, **changes)
+    return made
 
 
 @dataclass(frozen=True, order=True)
