@@ -116,6 +116,11 @@ class MarkdownRenderer:
         if cached is None:
             env = {"worktrail_links": dict(links), "worktrail_top": top}
             tokens = self._md.parse(text, env)
+            # Rewritten for links, the tokens hold the same text as for `plain`: a linked reference
+            # keeps its text, refused links and images their label, headings only change level.
+            # So the plain text comes free, and search parses no page's text again.
+            if text not in self._plain:
+                self._plain[text] = _plain_text(tokens)
             cached = self._md.renderer.render(tokens, self._md.options, env)
             self._html[key] = cached
             self.renders += 1
@@ -141,23 +146,32 @@ class MarkdownRenderer:
         self._html.update(html)
         self._plain.update(plain)
 
+    def knows_plain(self, text: str) -> bool:
+        """Whether `plain(text)` is remembered already (from `plain`, `render` or `remember`)."""
+        return text in self._plain
+
     def plain(self, text: str) -> str:
         """The text content of a Markdown text on one line (for search snippets and feeds)."""
         cached = self._plain.get(text)
         if cached is None:
-            parts: list[str] = []
-            for block in self._md.parse(text, {"worktrail_links": {}}):
-                if block.type in ("code_block", "fence"):
-                    parts.append(block.content)
-                for child in block.children or ():
-                    if child.type in ("text", "code_inline"):
-                        parts.append(child.content)
-                    elif child.type in ("softbreak", "hardbreak"):
-                        parts.append(" ")
-                parts.append(" ")
-            cached = _SPACES.sub(" ", "".join(parts)).strip()
+            cached = _plain_text(self._md.parse(text, {"worktrail_links": {}}))
             self._plain[text] = cached
         return cached
+
+
+def _plain_text(tokens: Sequence[Token]) -> str:
+    """The text content of parsed (and rewritten) Markdown on one line: text, code, and a space between blocks."""
+    parts: list[str] = []
+    for block in tokens:
+        if block.type in ("code_block", "fence"):
+            parts.append(block.content)
+        for child in block.children or ():
+            if child.type in ("text", "code_inline"):
+                parts.append(child.content)
+            elif child.type in ("softbreak", "hardbreak"):
+                parts.append(" ")
+        parts.append(" ")
+    return _SPACES.sub(" ", "".join(parts)).strip()
 
 
 def _rewrite(state: StateCore) -> None:

@@ -1468,11 +1468,15 @@ class _Builder:
             makers.append(functools.partial(self.timeline_page, project))
         return makers
 
-    def jobs(self, env: jinja2.Environment, writer: _SiteWriter, previous: PreviousSite | None) -> list[Job]:
+    def jobs(
+        self, env: jinja2.Environment, writer: _SiteWriter, previous: PreviousSite | None
+    ) -> tuple[list[Job], list[Job]]:
         """Every generated file of the site as a job that makes it, writes it and keeps nothing.
 
-        Any process may run any job (`render_pool.run_jobs`): a file's bytes depend only on the
-        view. The heaviest jobs come first, so that processes taking the next job end together.
+        Returns the jobs any process may run (`render_pool.run_jobs`), then those this process runs
+        once they are all done (the search job, when `search_waits`). A file's bytes depend only on
+        the view, never on the process. The heaviest jobs come first, so that processes taking the
+        next job end together.
 
         With `previous` (a cache of the last build), each job first works out its key
         (`job_key`) and takes its files from the previous site when they were made from the same
@@ -1558,15 +1562,36 @@ class _Builder:
             for rel, data in self.csv_files().items():
                 write(rel, data)
 
-        return [
+        waits = self.search_waits()
+        jobs = [
             trail,
             export,
-            search,
+            *(() if waits else (search,)),
             calendar,
             *(task_lists(project) for project in self.projects),
             *(page(make) for make in self.page_makers()),
             *(task_page(project, task) for project in self.projects for task in project.tasks),
         ]
+        return jobs, [search] if waits else []
+
+    def searched_texts(self) -> Iterator[str]:
+        """The Markdown texts that `search_entries` shows as plain text (each also rendered on its page)."""
+        for project in self.projects:
+            yield from (task.body for task in project.tasks)
+            yield from (cr.body for cr in project.changes)
+            yield from (meeting.body for meeting in project.meetings)
+            yield from (fb.body for fb in project.feedback)
+
+    def search_waits(self) -> bool:
+        """Whether the search job waits until the pages are made: when most texts it shows are new.
+
+        Rendering a text for its page gives its plain text too, and workers hand theirs back
+        (`MarkdownRenderer.render`, `_MarkdownLearnt`), so search then parses none of them again.
+        Waiting, it runs alone: worth it for a first build, not for a few edited texts.
+        """
+        texts = list(self.searched_texts())
+        new = sum(1 for text in texts if not self.renderer.knows_plain(text))
+        return new * 2 > len(texts)
 
     # -- what jobs are made from ----------------------------------------------------------------
     #
@@ -3080,7 +3105,10 @@ def build_audience_site(
     shared: list[Any] = [_MarkdownLearnt(renderer)]
     if previous is not None:
         shared.append(previous)
-    run_jobs(builder.jobs(environment(), writer, previous), shared)
+    jobs, then = builder.jobs(environment(), writer, previous)
+    run_jobs(jobs, shared)
+    for job in then:
+        job()
 
 
 class _SiteWriter:

@@ -1,0 +1,281 @@
+"""Each Markdown text is parsed once: rendering it for its page gives its plain text (search, feeds) too.
+
+`MarkdownRenderer.render` rewrites the parsed tokens (references become links whose text is the
+reference, unsafe and relative links lose their tag but keep their label, images become links or
+their alt text, headings shift), none of which changes the text content that `plain` collects. So
+the plain text taken from a render equals a separate parse, whichever comes first and whichever
+process made it; and a first build runs search after the pages, when no text needs parsing again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from worktrail import render_pool
+from worktrail.policy import Policy
+from worktrail.redact import View, default_audiences, redact
+from worktrail.render import Link, MarkdownRenderer, find_references
+from worktrail.site import SearchEntry, _Builder, build_audience_site
+from worktrail.validate import validate_workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample-workspace"
+EPOCH = 1774958400  # 2026-03-31 12:00 UTC, "today" in the sample workspace
+
+# -- Markdown made of every construct the rewrite touches ----------------------------------------------
+
+REFERENCES = ("WEB-1", "WEB-12", "CR-3", "ALPHA-7")
+URLS = (
+    "https://example.org/a?b=1",
+    "http://example.org",
+    "mailto:a@example.org",
+    "#top",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "java%09script:x",
+    "data:text/html;base64,PHNjcmlwdD4=",
+    "../changes/CR-3.md",
+    "notes.md",
+    "//evil.example",
+    "",
+)
+words = st.sampled_from(("plan", "the", "WEB-1x", "a/WEB-2", "é", "<b>", "&amp;", "\\*", "_", "*", "`", "|", "!"))
+references = st.sampled_from(REFERENCES)
+urls = st.sampled_from(URLS)
+phrase = st.lists(st.one_of(words, references), min_size=1, max_size=4).map(" ".join)
+
+
+@st.composite
+def inline(draw: st.DrawFn) -> str:
+    label = draw(phrase)
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return f"[{label}]({draw(urls)})"
+    if kind == 1:
+        return f"![{label}]({draw(urls)})"
+    if kind == 2:
+        # An image inside a link, and a link inside an image's alt text.
+        return f"[![{label}]({draw(urls)}) {draw(phrase)}]({draw(urls)})"
+    if kind == 3:
+        return f"![[{label}]({draw(urls)})]({draw(urls)})"
+    if kind == 4:
+        return f"`{label}`"
+    if kind == 5:
+        return f"**{label}** _{draw(phrase)}_ ~~{draw(phrase)}~~"
+    if kind == 6:
+        return f"<{draw(urls)}>"
+    if kind == 7:
+        return f"[{label}][ref]"
+    if kind == 8:
+        return f"{label}  \n{draw(phrase)}\\\n"
+    return label
+
+
+line = st.lists(inline(), min_size=1, max_size=5).map(" ".join)
+
+
+@st.composite
+def block(draw: st.DrawFn) -> str:
+    text = draw(line)
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return f"{'#' * draw(st.integers(1, 6))} {text}"
+    if kind == 1:
+        return f"{text}\n{draw(st.sampled_from(('===', '---')))}"
+    if kind == 2:
+        return f"```{draw(st.sampled_from(('', 'python')))}\n{text}\n```"
+    if kind == 3:
+        return f"    {text}"
+    if kind == 4:
+        return f"| {draw(phrase)} | {draw(phrase)} |\n| --- | :-: |\n| {text} | {draw(line)} |"
+    if kind == 5:
+        return f"- {text}\n- {draw(line)}\n  1. {draw(line)}"
+    if kind == 6:
+        return f"> {text}\n> > {draw(line)}"
+    if kind == 7:
+        return f'[ref]: {draw(urls) or "x"} "{draw(phrase)}"'
+    if kind == 8:
+        return f"<div>{text}</div>"
+    return text
+
+
+markdown = st.lists(block(), max_size=6).map("\n\n".join)
+
+
+def resolver(seen: frozenset[str]) -> Callable[[str], Link | None]:
+    """Links for the references in `seen`, with hrefs and titles that need escaping."""
+
+    def resolve(ref: str) -> Link | None:
+        return Link(f'../tasks/{ref}.html?a=1&b="2"', f"{ref}: <Title> & more") if ref in seen else None
+
+    return resolve
+
+
+def separately(text: str) -> str:
+    """The plain text of `text` from a renderer that never rendered it."""
+    return MarkdownRenderer().plain(text)
+
+
+# -- the rule ------------------------------------------------------------------------------------------
+
+
+@given(markdown, st.frozensets(st.sampled_from(REFERENCES)), st.integers(1, 6))
+def test_plain_text_from_render_equals_separate_parse(text: str, seen: frozenset[str], top: int):
+    md = MarkdownRenderer()
+    md.render(text, resolver(seen), top)
+    assert md.knows_plain(text)
+    assert md.plain(text) == separately(text)
+
+
+@given(st.text(max_size=300), st.booleans())
+def test_plain_text_from_render_equals_separate_parse_for_any_text(text: str, linked: bool):
+    md = MarkdownRenderer()
+    md.render(text, resolver(frozenset(find_references(text)) if linked else frozenset()))
+    assert md.plain(text) == separately(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("Blocked by WEB-12 and CR-3.", "Blocked by WEB-12 and CR-3."),
+        ("[click WEB-1](javascript:alert(1)) and [notes](notes.md)", "click WEB-1 and notes"),
+        (
+            "![a chart](https://example.org/c.png) ![bad](javascript:x) ![](https://x.org/i.png)",
+            "a chart bad https://x.org/i.png",
+        ),
+        ("## Request\n\n###### Detail WEB-1", "Request Detail WEB-1"),
+        ("`WEB-1` in code\n\n```\nWEB-12\n```", "WEB-1 in code WEB-12"),
+        ("| a | WEB-1 |\n| - | - |\n| CR-3 | [x](https://x.org) |", "a WEB-1 CR-3 x"),
+    ],
+)
+def test_references_links_images_headings_code_and_tables_keep_their_plain_text(text: str, plain: str):
+    md = MarkdownRenderer()
+    md.render(text, resolver(frozenset(REFERENCES)), top=4)
+    assert md.plain(text) == separately(text) == plain
+
+
+@given(markdown, st.frozensets(st.sampled_from(REFERENCES)))
+def test_plain_text_and_html_are_the_same_whether_plain_or_render_comes_first(text: str, seen: frozenset[str]):
+    render_first, plain_first = MarkdownRenderer(), MarkdownRenderer()
+    html = render_first.render(text, resolver(seen))
+    plain = plain_first.plain(text)
+    assert plain_first.render(text, resolver(seen)) == html
+    assert render_first.plain(text) == plain_first.plain(text) == plain
+    assert render_first.remembered() == plain_first.remembered() == (1, 1)
+
+
+def test_a_render_makes_plain_parse_nothing_again(monkeypatch: pytest.MonkeyPatch):
+    md = MarkdownRenderer()
+    parses: list[dict[str, Any]] = []
+    real = md._md.parse
+
+    def counting(text: str, env: dict[str, Any] | None = None) -> Any:
+        parses.append(env or {})
+        return real(text, env)
+
+    monkeypatch.setattr(md._md, "parse", counting)
+    text = "# Plan\n\nSee WEB-1, [the spec](https://example.org) and ![chart](c.png)."
+    md.render(text, resolver(frozenset({"WEB-1"})))
+    md.render(text, resolver(frozenset()))
+    assert md.plain(text) == "Plan See WEB-1, the spec and chart."
+    assert len(parses) == 2 and all("worktrail_top" in env for env in parses)
+
+
+def test_plain_text_learnt_while_rendering_travels_with_the_renders():
+    """What a worker (or an earlier build, through the build cache) rendered comes with its plain text."""
+    text = "Needs **WEB-12** and [the brief](https://example.org/brief)."
+    parent = MarkdownRenderer()
+    parent.plain("Already known.")
+    mark = parent.remembered()
+    worker = MarkdownRenderer()
+    worker.remember(parent.remembered_since())
+    worker.render(text, resolver(frozenset({"WEB-12"})))
+    parent.remember(worker.remembered_since(mark))
+    assert parent.knows_plain(text)
+    assert parent.plain(text) == separately(text) == "Needs WEB-12 and the brief."
+    assert parent.remembered() == (1, 2)
+
+
+# -- the site: search waits for the pages only when their texts are new --------------------------------
+
+
+@pytest.fixture(scope="module")
+def internal() -> View:
+    report, result = validate_workspace(SAMPLE)
+    assert report.errors == 0 and result.workspace is not None
+    ws = result.workspace
+    audience = next(a for a in default_audiences(ws) if a.name == "internal")
+    return redact(ws, audience, Policy(ws))
+
+
+def all_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def build(view: View, out: Path, renderer: MarkdownRenderer) -> dict[str, bytes]:
+    out.mkdir()
+    build_audience_site(view, out, epoch=EPOCH, renderer=renderer, files_root=SAMPLE)
+    return all_files(out)
+
+
+def plain_parses(renderer: MarkdownRenderer, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts `renderer` parses for `plain` alone, in this process, from now on."""
+    parsed: list[str] = []
+    real = renderer._md.parse
+
+    def counting(text: str, env: dict[str, Any] | None = None) -> Any:
+        if env is not None and "worktrail_top" not in env:
+            parsed.append(text)
+        return real(text, env)
+
+    monkeypatch.setattr(renderer._md, "parse", counting)
+    return parsed
+
+
+@pytest.mark.parametrize("workers", [False, True])
+def test_first_build_searches_after_the_pages_and_parses_no_text_for_it(
+    internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: bool
+):
+    if workers:
+        if not hasattr(os, "fork"):
+            pytest.skip("needs fork")
+        monkeypatch.setattr(render_pool, "MIN_PAGES_PER_WORKER", 1)
+        monkeypatch.setattr(render_pool, "_cpus", lambda: 3)
+    monkeypatch.setattr(render_pool, "workers_available", lambda: workers)
+    searched_by = tmp_path / "searched-by"
+    real = _Builder.search_entries
+
+    def search_entries(builder: _Builder, page_path: str) -> list[SearchEntry]:
+        with searched_by.open("a") as log:  # a worker's memory does not come back; a file does
+            log.write(f"{os.getpid()}\n")
+        return real(builder, page_path)
+
+    monkeypatch.setattr(_Builder, "search_entries", search_entries)
+    fresh = MarkdownRenderer()
+    parsed = plain_parses(fresh, monkeypatch)
+    first = build(internal, tmp_path / "first", fresh)
+    # Search ran here, after every worker had handed back its renders, and parsed nothing again.
+    assert searched_by.read_text() == f"{os.getpid()}\n"
+    assert parsed == []
+    assert b'"kind":"task","text":"' in first["search-index.json"]
+    # Once every text is known, search runs among the pages again: the same bytes.
+    assert build(internal, tmp_path / "again", fresh) == first
+    assert build(internal, tmp_path / "plain-first", plain_first(internal)) == first
+
+
+def plain_first(view: View) -> MarkdownRenderer:
+    """A renderer that knows the plain text of every searched text, and has rendered none of them."""
+    md = MarkdownRenderer()
+    for project in view.workspace.projects.values():
+        for records in (project.tasks, project.changes, project.meetings, project.feedback):
+            for record in records:
+                md.plain(record.body)
+    assert md.remembered()[0] == 0
+    return md
