@@ -851,6 +851,11 @@ def _task_number(task: m.Task) -> int:
     return task.number
 
 
+def _has_others(part: _Part) -> bool:
+    """Whether a record group's part holds change requests, meetings or feedback."""
+    return bool(part.changes or part.meetings or part.feedback)
+
+
 @dataclass
 class _Assembly:
     """A project put together from its parts, kept so that a commit's changed parts update it.
@@ -895,7 +900,7 @@ class _Assembly:
             raw += part.tasks
             if part.time_entries:
                 time[group.key] = part.time_entries
-            if part.changes or part.meetings or part.feedback:
+            if _has_others(part):
                 others[group.key] = part
         ordered = {task.id: task for task in sorted(raw, key=_task_number)}
         made = cls(base, ordered, comments, {}, time, others)
@@ -918,10 +923,9 @@ class _Assembly:
         Records load with a stand-in project file, so a new `base` (project.yaml, expenses, documents)
         changes nothing of the parts.
         """
-        raw = dict(self.raw)
-        comments = dict(self.comments)
-        time = dict(self.time)
-        others = dict(self.others)
+        # Each map is copied when this commit first changes it: a copy is linear in the project, and
+        # most commits leave most maps alone.
+        raw, comments, time, others = self.raw, self.comments, self.time, self.others
         dirty: set[str] = set()
         added: list[m.Task] = []
         removed = time_changed = others_changed = False
@@ -933,6 +937,8 @@ class _Assembly:
             old_part = old_group.load(ctx).part if old_group is not None else None
             new_part = new_group.load(ctx).part if new_group is not None else None
             if group.comment_of is not None:
+                if comments is self.comments:
+                    comments = dict(comments)
                 for part, keep in ((old_part, False), (new_part, True)):
                     for task_id, task_comments in part.comments.items() if part is not None else ():
                         per_group = dict(comments.get(task_id, {}))
@@ -944,6 +950,12 @@ class _Assembly:
                         dirty.add(task_id)
                 continue
             new_tasks = {task.id: task for task in new_part.tasks} if new_part is not None else {}
+            if raw is self.raw and (new_tasks or (old_part is not None and old_part.tasks)):
+                raw = dict(raw)
+            if time is self.time and (key in time or (new_part is not None and new_part.time_entries)):
+                time = dict(time)
+            if others is self.others and (key in others or (new_part is not None and _has_others(new_part))):
+                others = dict(others)
             for task in old_part.tasks if old_part is not None else ():
                 dirty.add(task.id)
                 if task.id not in new_tasks and raw.pop(task.id, None) is not None:
@@ -961,13 +973,13 @@ class _Assembly:
             if new_part.time_entries:
                 time[key] = new_part.time_entries
                 time_changed = True
-            if new_part.changes or new_part.meetings or new_part.feedback:
+            if _has_others(new_part):
                 others[key] = new_part
                 others_changed = True
         # A task none of whose comment groups is left has no comments entry, as after a full build.
         for tid in dirty:
             if tid in comments and not comments[tid]:
-                del comments[tid]
+                del comments[tid]  # a copy: only a changed comment group empties an entry
         # New tasks usually come after every other one; anything else is left to a full build, which
         # orders tasks (and ties between equal numbers) exactly as the loader does.
         last = next(reversed(self.raw.values())).number if self.raw else 0
@@ -982,7 +994,7 @@ class _Assembly:
         made = _Assembly(base, raw, comments, {}, time, others)
         made._entries = None if time_changed else self._entries
         made._others = None if others_changed else self._others
-        tasks = dict(self.tasks)
+        tasks = dict(self.tasks) if dirty else self.tasks
         for tid in dirty:
             if tid in raw:
                 tasks[tid] = made.with_comments(raw[tid])
