@@ -10,6 +10,7 @@ example's history, and broken versions of each kind of record.
 
 from __future__ import annotations
 
+import bisect
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,52 @@ def test_a_list_file_checked_item_by_item_has_the_findings_and_entries_of_a_whol
         project = whole.workspace.projects["web"] if whole.workspace is not None else None
         entries = [line.entity for line in state.lines(month)]
         assert entries == list(project.time_entries if project is not None else ()), version
+
+
+def test_a_month_that_appends_entries_is_placed_from_the_version_before_as_from_scratch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each version of a month that appends an entry (`history._placed_entries`) loads as in a tree.
+
+    Entries come in any date order (a new one may go before others), some fail (another month, an
+    impossible date), and a version may drop or change earlier ones: its lines and entries are the
+    same as loading it as a tree.
+    """
+
+    month = "projects/web/time/2026-03.yaml"
+
+    def entry(day: int, hours: int = 2, note: str = "") -> bytes:
+        extra = f"  note: {note}\n" if note else ""
+        return f"- date: 2026-03-{day:02d}\n  person: ana\n  task: WEB-1\n  hours: {hours}\n{extra}".encode()
+
+    text = b""
+    versions = []
+    for item in (
+        entry(10),
+        entry(12),
+        entry(5, note="before the others"),
+        entry(12, hours=3),
+        b"- date: 2026-04-01\n  person: ana\n  task: WEB-1\n  hours: 1\n",
+        entry(1),
+        entry(31, note="last day"),
+    ):
+        text += item
+        versions.append(text)
+    versions += [entry(10) + entry(5), entry(10) + entry(5) + entry(7)]
+    # As the walk loads them: one version after the other, each straight into its model objects.
+    placed_from_before = 0
+    real_bisect = bisect.bisect
+
+    def counted(*args: object, **kwargs: object) -> int:
+        nonlocal placed_from_before
+        placed_from_before += 1
+        return real_bisect(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(bisect, "bisect", counted)
+    monkeypatch.setattr(history, "_DIRECT_RECORDS", True)
+    direct = [Snapshot.of_contents(ROOT, {month: version})._loaded(month) for version in versions]
+    monkeypatch.undo()
+    assert placed_from_before >= 4
+    monkeypatch.setattr(history, "_DIRECT_RECORDS", False)
+    tree = [Snapshot.of_contents(ROOT, {month: version})._loaded(month) for version in versions]
+    assert direct == tree

@@ -27,6 +27,7 @@ the site can show it only to viewers who see it now and in both states (`event_v
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import datetime as dt
@@ -43,7 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from . import identity
+from . import identity, yamllist
 from . import model as m
 from .findings import Finding
 from .gitutil import (
@@ -60,7 +61,7 @@ from .gitutil import (
 from .load import WORKSPACE_FILE, ParseCache, RecordLoad, load_record, load_tree
 from .policy import FieldRef, MilestoneRef, Policy, Viewer
 from .tree import MemoryTree
-from .yamlio import MAX_FILE_BYTES
+from .yamlio import MAX_FILE_BYTES, Doc
 
 DATA_ROOTS = (WORKSPACE_FILE, "people", "teams", "projects")
 # Projects and their records load on their own, with stand-ins for the settings (and project, and
@@ -795,13 +796,10 @@ class _Group:
             # The record folder names the part's field: tasks, changes, meetings, feedback.
             out.part = _Part(**{record.kind: entities})
         else:
-            placed = sorted(zip(entities, record.places, strict=True), key=lambda pair: (pair[0].date, pair[0].loc))
+            placed, lines = _placed_entries(record)
             out.part = _Part(time_entries=tuple(entry for entry, _ in placed))
             if placed and record.doc is not None:
-                items = record.doc.data
-                out.lines[record.doc.path] = [
-                    Line(_kept_line_key(items[index]), items[index], entry) for entry, index in placed
-                ]
+                out.lines[record.doc.path] = lines
         if record.doc is not None:
             out.data[record.doc.path] = record.doc.data
         if record.kind != "time":
@@ -811,6 +809,51 @@ class _Group:
         for finding in record.findings:
             out.findings.setdefault(finding.loc.path, []).append(finding)
         return out
+
+
+# A month's time entries in date order with their places, and its lines, by the month's Doc (see
+# `_placed_entries`); the next version of a month usually appends one entry.
+_PLACED_ENTRIES = 1_024
+_placed: OrderedDict[int, tuple[Doc, RecordLoad, list[tuple[m.TimeEntry, int]], list[Line]]] = OrderedDict()
+
+
+def _placed_entries(record: RecordLoad) -> tuple[list[tuple[m.TimeEntry, int]], list[Line]]:
+    """A month record's entries with their places in the file, in (date, location) order, and its lines.
+
+    A version that appends entries to the version before it (`yamllist.extends`) puts the new ones in
+    place among that version's, instead of sorting and keying every entry again (which grew with the
+    month at every version): the same lists, since entries are never equal in (date, location).
+    """
+    doc = record.doc
+    entities: Any = record.entities
+    before = yamllist.extends(doc) if doc is not None else None
+    kept = _placed.get(id(before)) if before is not None else None
+    if kept is not None and kept[0] is before:
+        _, earlier, placed_before, lines_before = kept
+        count = len(earlier.entities)
+        if entities[:count] == earlier.entities and record.places[:count] == earlier.places:
+            placed = list(placed_before)
+            lines = list(lines_before)
+            for entry, index in zip(entities[count:], record.places[count:], strict=True):
+                at = bisect.bisect(placed, (entry.date, entry.loc), key=lambda pair: (pair[0].date, pair[0].loc))
+                placed.insert(at, (entry, index))
+                item = doc.data[index]  # type: ignore[union-attr]
+                lines.insert(at, Line(_kept_line_key(item), item, entry))
+            return _keep_placed(record, placed, lines)
+    placed = sorted(zip(entities, record.places, strict=True), key=lambda pair: (pair[0].date, pair[0].loc))
+    items = doc.data if doc is not None else []
+    lines = [Line(_kept_line_key(items[index]), items[index], entry) for entry, index in placed] if doc else []
+    return _keep_placed(record, placed, lines)
+
+
+def _keep_placed(
+    record: RecordLoad, placed: list[tuple[m.TimeEntry, int]], lines: list[Line]
+) -> tuple[list[tuple[m.TimeEntry, int]], list[Line]]:
+    if record.doc is not None:
+        _placed[id(record.doc)] = (record.doc, record, placed, lines)
+        if len(_placed) > _PLACED_ENTRIES:
+            _placed.popitem(last=False)
+    return placed, list(lines)
 
 
 def _index_project(out: _Loaded, project: m.Project, docs: Mapping[str, Any], owned: Container[str]) -> None:

@@ -33,6 +33,8 @@ _items: OrderedDict[tuple[str, int, int], _Item] = OrderedDict()
 # without cutting and looking up every item again (which grew with the list at every version).
 _LIST_CACHE_ENTRIES = 256
 _lists: OrderedDict[tuple[str, str], tuple[Doc, int, int]] = OrderedDict()
+# Lists made that way, by identity: the list and the kept list it was made from (see `extends`).
+_made_from: OrderedDict[int, tuple[Doc, Doc]] = OrderedDict()
 # A line that starts an item (`- ` or `-` alone at column 0).
 _ITEM_START = re.compile(r"^-(?: |$)", re.MULTILINE)
 # Lines `_cut` refuses before the first item (anything but comments and blank lines), and after it
@@ -96,7 +98,19 @@ def _extended(text: str, path: str) -> Doc | None:
         paths_at={**doc.paths_at, **found.paths_at},
     )
     _keep(path, text, out, values, lines + chunk.count("\n"))
+    _made_from[id(out)] = (out, doc)
+    if len(_made_from) > _LIST_CACHE_ENTRIES:
+        _made_from.popitem(last=False)
     return out
+
+
+def extends(doc: Doc) -> Doc | None:
+    """The list `doc` was made from by appending its last item (see `parse_yaml_list`), or None.
+
+    Both are parses of versions of one file: every item but the last is the same object in both.
+    """
+    found = _made_from.get(id(doc))
+    return found[1] if found is not None and found[0] is doc else None
 
 
 def _keep(path: str, text: str, doc: Doc, values: int, lines: int) -> None:
