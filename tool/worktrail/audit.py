@@ -625,8 +625,13 @@ class Auditor:
             edits: dict[str, BlobRef | None] = {}
             for change in commit.changes:
                 edits.update(change.edits())
-            actual = first.actual.apply(edits)
             category = categories[commit.id]
+            if category == "checked":
+                # The judge assembles these projects in the parent's state anyway: done first, the
+                # state derived from it updates those assemblies instead of replaying older swaps.
+                for project_id in {classify_path(path).project for path in edits} - {None}:
+                    first.actual.project(project_id)
+            actual = first.actual.apply(edits)
             if category == "trusted":
                 after = _State(actual, actual, {})
             elif category == "untrusted":
@@ -641,7 +646,7 @@ class Auditor:
                     )
                     for p in commit.parents[1:]
                 ]
-                after = first.after(actual, self._check(commit, first, sides), edits)
+                after = first.after(actual, self._check(commit, first, sides, actual, edits), edits)
             keeper.put(commit.id, after)
             keeper.release(commit)
             self.memo.commits[commit.id] = KeptCommit(
@@ -658,8 +663,15 @@ class Auditor:
             )
         return self.result
 
-    def _check(self, commit: Commit, first: _State, sides: Sequence[_SideState]) -> Snapshot:
-        """Judge one commit; returns its accepted state."""
+    def _check(
+        self,
+        commit: Commit,
+        first: _State,
+        sides: Sequence[_SideState],
+        actual: Snapshot,
+        edits: Mapping[str, BlobRef | None],
+    ) -> Snapshot:
+        """Judge one commit (`actual`: its parent's actual state with `edits`, all its changes); returns its accepted state."""
         carried: dict[str, BlobRef | None] = {}
         own: list[FileChange] = []
         plain_sides = [Side(side.actual, side.bases) for side in sides]
@@ -681,7 +693,12 @@ class Auditor:
             return base_after
         person = before.person_for_email(commit.author_email)
         assert person is not None
-        candidate = base_after.apply({c.path: c.new for c in own})
+        own_edits = {c.path: c.new for c in own}
+        # Usually the parent's states are one and every change is the commit's own: the candidate is
+        # then the actual state, and, when every change is accepted, the accepted one too (one state
+        # judged and kept, not three made).
+        same = base_after is first.actual and own_edits == edits
+        candidate = actual if same else base_after.apply(own_edits)
         projects = {classify_path(change.path).project for change in own}
         scope = projects.pop() if len(projects) == 1 else None
         judge = _CommitJudge(commit, person, before, candidate, sides, scope)
@@ -695,6 +712,8 @@ class Auditor:
                 else:
                     judge.accepted_edits[change.path] = change.new
                     self._warn_unreadable(commit, candidate, change)
+        if judge.accepted_edits == own_edits:
+            return candidate
         return base_after.apply(judge.accepted_edits)
 
     def _allowed_to_commit(self, commit: Commit, before: Snapshot, own: Sequence[FileChange]) -> bool:
