@@ -1,24 +1,31 @@
-"""Each Markdown text is parsed once: rendering it for its page gives its plain text (search, feeds) too.
+"""Each Markdown text is parsed once, each template compiled once per build (and kept compiled in the build cache).
+
+Rendering a text for its page gives its plain text (search, feeds) too.
 
 `MarkdownRenderer.render` rewrites the parsed tokens (references become links whose text is the
 reference, unsafe and relative links lose their tag but keep their label, images become links or
 their alt text, headings shift), none of which changes the text content that `plain` collects. So
 the plain text taken from a render equals a separate parse, whichever comes first and whichever
 process made it; and a first build runs search after the pages, when no text needs parsing again.
+
+Templates are all compiled when the environment is made, before any worker is forked, and loaded
+from a folder of the build cache when an earlier build compiled them (`site.environment`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from worktrail import render_pool
+from worktrail import site as site_module
 from worktrail.policy import Policy
 from worktrail.redact import View, default_audiences, redact
 from worktrail.render import Link, MarkdownRenderer, find_references
@@ -279,3 +286,83 @@ def plain_first(view: View) -> MarkdownRenderer:
                 md.plain(record.body)
     assert md.remembered()[0] == 0
     return md
+
+
+# -- templates: compiled once, before workers fork; kept compiled in the build cache ----------------------
+
+
+PAGE_TEMPLATES = sorted(p.name for p in (ROOT / "site-templates").glob("*.html"))
+
+
+@pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Records every template Jinja2 compiles from source from now on (by name)."""
+    names: list[str] = []
+    real = jinja2.Environment.compile
+
+    def compile(env: jinja2.Environment, source: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        names.append(name or "?")
+        return real(env, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile)
+    yield names
+
+
+def make_environment(folder: Path | None) -> jinja2.Environment:
+    """A new environment (not the one `site.environment` remembers for this process)."""
+    return site_module.environment.__wrapped__(None if folder is None else str(folder))
+
+
+def test_every_template_is_compiled_when_the_environment_is_made_so_forked_workers_compile_none(
+    compiled: list[str],
+):
+    env = make_environment(None)
+    assert sorted(compiled) == PAGE_TEMPLATES
+    for name in PAGE_TEMPLATES:
+        env.get_template(name)
+    assert len(compiled) == len(PAGE_TEMPLATES)
+
+
+def test_compiled_templates_are_kept_in_the_cache_folder_and_loaded_from_it_next_time(
+    tmp_path: Path, compiled: list[str]
+):
+    folder = tmp_path / "cache" / "templates"
+    make_environment(folder)
+    assert len(list(folder.iterdir())) == len(PAGE_TEMPLATES)
+    compiled.clear()
+    again = make_environment(folder)
+    for name in PAGE_TEMPLATES:
+        again.get_template(name)
+    assert compiled == []
+
+
+def test_a_damaged_or_unwritable_template_cache_means_compiling_again(tmp_path: Path, compiled: list[str]):
+    folder = tmp_path / "templates"
+    make_environment(folder)
+    for path in folder.iterdir():
+        path.write_bytes(path.read_bytes()[:40] + b"damaged")
+    compiled.clear()
+    make_environment(folder)
+    assert sorted(compiled) == PAGE_TEMPLATES
+    # A cache folder that cannot be made (a file is in the way): compiled, nothing stored, no error.
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    make_environment(blocked / "templates")
+    assert blocked.read_text() == "not a folder"
+
+
+def test_sites_built_with_compiled_templates_from_the_cache_are_byte_identical(internal: View, tmp_path: Path):
+    def build_with(folder: Path | None, out: Path) -> dict[str, bytes]:
+        out.mkdir()
+        build_audience_site(internal, out, epoch=EPOCH, files_root=SAMPLE, template_cache=folder)
+        return all_files(out)
+
+    expected = build_with(None, tmp_path / "compiled")
+    site_module.environment.cache_clear()
+    try:
+        assert build_with(tmp_path / "templates", tmp_path / "stored") == expected
+        site_module.environment.cache_clear()  # a later build: a new process finds them compiled
+        assert build_with(tmp_path / "templates", tmp_path / "loaded") == expected
+    finally:
+        site_module.environment.cache_clear()
+    assert not any(name.endswith(".cache") for name in expected)

@@ -874,8 +874,12 @@ def _filter_coord(value: float) -> str:
 
 
 @cache
-def environment() -> jinja2.Environment:
-    """The one Jinja2 environment: site templates, autoescape everywhere, StrictUndefined, filters."""
+def environment(bytecode_folder: str | None = None) -> jinja2.Environment:
+    """The Jinja2 environment: site templates, autoescape everywhere, StrictUndefined, filters.
+
+    Every page template is compiled at once: before any worker is forked (each would compile them
+    all again), and from `bytecode_folder` (in the build cache) when an earlier build left them there.
+    """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         autoescape=True,
@@ -884,6 +888,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
+        bytecode_cache=_TemplateCache(bytecode_folder) if bytecode_folder is not None else None,
     )
     env.filters.update(
         date=_filter_date,
@@ -895,7 +900,31 @@ def environment() -> jinja2.Environment:
         iso=_filter_iso,
         coord=_filter_coord,
     )
+    for name in env.list_templates(filter_func=_is_page_template):
+        env.get_template(name)
     return env
+
+
+def _is_page_template(name: str) -> bool:
+    return name.endswith(".html")
+
+
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept in the build cache, checked against their source by Jinja2.
+
+    The cache only saves time: a template that cannot be read or stored there is compiled again.
+    """
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # any damage to a cache file means "compile it again"
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
 
 
 # ================================================================================== schedule
@@ -3078,6 +3107,7 @@ def build_audience_site(
     files_root: Path | None = None,
     warn: Warn | None = None,
     previous: PreviousSite | None = None,
+    template_cache: Path | None = None,
 ) -> None:
     """Write every file of one audience's site into `out_dir` (an existing, empty folder).
 
@@ -3085,7 +3115,8 @@ def build_audience_site(
     `files_root` (the workspace folder) when given, never through a symbolic link. Each file is
     written as soon as it is made, by this process or a worker (`render_pool.run_jobs`): no page
     context or file is kept once written. With `previous`, files whose inputs did not change are
-    taken from the previous site (hard links) without being made again.
+    taken from the previous site (hard links) without being made again. Templates are compiled
+    once per process, kept compiled in `template_cache` (a folder of the build cache) when given.
     """
     if any(out_dir.iterdir()):
         raise UnsafeOutputError(f"{out_dir} is not empty")
@@ -3105,7 +3136,8 @@ def build_audience_site(
     shared: list[Any] = [_MarkdownLearnt(renderer)]
     if previous is not None:
         shared.append(previous)
-    jobs, then = builder.jobs(environment(), writer, previous)
+    env = environment(None if template_cache is None else str(template_cache))
+    jobs, then = builder.jobs(env, writer, previous)
     run_jobs(jobs, shared)
     for job in then:
         job()
@@ -3421,12 +3453,14 @@ def build_sites(
     warn: Warn | None = None,
     renderer: MarkdownRenderer | None = None,
     previous: Callable[[str], PreviousSite] | None = None,
+    template_cache: Path | None = None,
 ) -> list[Path]:
     """Build the named audiences (default: all) into `out/<name>/`, swapping them in only when all are done.
 
     `root` is the workspace folder that documents are copied from. `previous(name)`: the previous
     site of an audience, whose unchanged files are taken over (`PreviousSite`; its folder must be
     `out/<name>/`, which stays published, untouched, until the new one is swapped in).
+    `template_cache`: a folder of the build cache that keeps the compiled templates.
     Returns the audience folders. Raises UnknownAudienceError, UnsafeOutputError or BuildError; then nothing in `out` has changed.
     One build at a time per `out` (a lock on the folder): another one fails at once, naming this one.
     """
@@ -3474,6 +3508,7 @@ def build_sites(
                             files_root=files_root,
                             warn=warn,
                             previous=previous(name) if previous is not None else None,
+                            template_cache=template_cache,
                         )
                         # This audience's view is not needed while the next one is redacted.
                         del view, audience_events
