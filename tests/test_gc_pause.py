@@ -1,5 +1,6 @@
-"""The walk, the audit and the loader make no reference cycles, so pausing the cyclic collector while
-they run (`gcpause.collector_paused`) frees nothing later than reference counting does."""
+"""The walk, the audit, the loader and the trails' filter make no reference cycles, so pausing the
+cyclic collector while they run (`gcpause.collector_paused`) frees nothing later than reference
+counting does."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from worktrail.audit import run_audit
 from worktrail.gcpause import collector_paused
 from worktrail.load import load_workspace
 from worktrail.redact import default_audiences
-from worktrail.trail import read_candidates
+from worktrail.trail import read_candidates, trails_from
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,6 +54,17 @@ def test_walking_the_history_leaves_no_cyclic_garbage(example: Path, saved_garba
     assert ws is not None
     audiences = list(default_audiences(ws))
     found = _cyclic_garbage_of(lambda: read_candidates(example, audiences, parallel=False), saved_garbage)
+    assert found == []
+
+
+def test_filtering_the_trails_leaves_no_cyclic_garbage(example: Path, saved_garbage: list[object]) -> None:
+    ws = load_workspace(example).workspace
+    assert ws is not None
+    audiences = list(default_audiences(ws))
+    history = read_candidates(example, audiences, parallel=False)
+    gc.collect()
+    saved_garbage.clear()
+    found = _cyclic_garbage_of(lambda: trails_from(history, ws, audiences), saved_garbage)
     assert found == []
 
 
