@@ -13,8 +13,14 @@ What it keeps, each keyed by content so that a stale entry is never used:
   than two seconds before the signature was taken is "racy" (its next change may keep the same
   time): a signature holding one is never trusted, so the content path below runs instead;
 - **parses**: each file's parsed and schema-checked content, keyed by path, schema and a BLAKE2
-  hash of its bytes (the loader still reads every file; it skips only parsing and checking), in
+  hash of its bytes (a full load still reads every file; it skips only parsing and checking), in
   shards by path, so that an edit rewrites one shard;
+- **the last load**: its projects, findings and the rest of its LoadResult, with each input path
+  as the signature described it then (path shards beside the parse shards). When only record files
+  (tasks, comments, change requests, meetings, feedback, months of time) changed since, each
+  loading without a finding before and after, only those are read again and put in place
+  (`BuildCache.reloaded`, `load.reload_records`); any other change loads the whole workspace.
+  A file described in the racy window counts as changed;
 - **reports**: the `validate` report of an input signature;
 - **Markdown**: each rendered text, keyed by text, resolved links and heading level (as in one build),
   in segments: each build adds one with what it rendered;
@@ -40,6 +46,7 @@ import hashlib
 import os
 import pickle
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -52,19 +59,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from . import __version__
+from . import model as m
 from .findings import Finding
 from .gcpause import collector_paused
-from .load import WORKSPACE_FILE, LoadResult, ParseCache, load_workspace
+from .load import WORKSPACE_FILE, LoadResult, ParseCache, ScanTree, load_workspace, parsed_doc, reload_records
 from .resources import schemas_dir, templates_dir
+from .tree import Kind
 
 if TYPE_CHECKING:
-    from . import model as m
     from .model import Audience
     from .render import MarkdownRenderer
     from .render_pool import Forked
     from .site import Keep, Parts, PreviousParts
     from .trail import HistoryTrail, Trails
     from .validate import Report
+    from .yamlio import Doc
 
 CACHE_ENV: Final = "WORKTRAIL_CACHE_DIR"
 FORMAT: Final = 2
@@ -112,16 +121,31 @@ def code_salt() -> str:
 
 @dataclass(frozen=True)
 class Signature:
-    """The input files by path, size, time and inode: `digest`, and the newest modification time."""
+    """The input files by path, size, time and inode: `digest`, and the newest modification time.
+
+    For loading again file by file (`BuildCache.reloaded`): `stats`, each path's description (as
+    hashed into the digest), and `unsettled`, the files modified in the racy window. `kinds` and
+    `listed` are the walk as `load.ScanTree` records one (every folder's sorted names), so the
+    loader lists nothing again (`tree`); `whole` is False when an entry listed could not be described.
+    """
 
     digest: str
     newest_ns: int
     taken_ns: int
+    stats: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
+    unsettled: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    kinds: dict[str, Kind | None] = field(default_factory=dict, compare=False, repr=False)
+    listed: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+    whole: bool = field(default=True, compare=False, repr=False)
 
     @property
     def trusted(self) -> bool:
         """False when a file changed so recently that the same signature could hide a later change."""
         return self.newest_ns < self.taken_ns - RACY_NS
+
+    def tree(self, root: Path) -> ScanTree:
+        """The input folders of the workspace at `root` as this walk found them."""
+        return ScanTree(root.resolve(), self.kinds, self.listed)
 
 
 def _describe(rel: str, info: os.stat_result) -> bytes:
@@ -129,23 +153,59 @@ def _describe(rel: str, info: os.stat_result) -> bytes:
     return f"{rel}\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}\n".encode()
 
 
+def _described_kind(described: bytes) -> Kind:
+    return _kind(int(described.split(b"\0")[1]))
+
+
+def _kind(mode: int) -> Kind:
+    if stat.S_ISLNK(mode):
+        return "link"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    return "file" if stat.S_ISREG(mode) else "other"
+
+
+def _entry_kind(entry: os.DirEntry[str]) -> Kind:
+    # As `load.ScanTree` tells them apart (from the folder listing, without a stat).
+    if entry.is_symlink():
+        return "link"
+    if entry.is_dir(follow_symlinks=False):
+        return "dir"
+    return "file" if entry.is_file(follow_symlinks=False) else "other"
+
+
 def input_signature(root: Path) -> Signature:
     """The signature of the workspace's input files (symbolic links are described, never followed)."""
     taken = time.time_ns()
+    racy = taken - RACY_NS
     digest = hashlib.blake2b(digest_size=20)
     newest = 0
+    whole = True
     base = str(root)
+    stats: dict[str, bytes] = {}
+    unsettled: set[str] = set()
+    kinds: dict[str, Kind | None] = {}
+    listings: dict[str, list[str]] = {}
+
+    def describe(rel: str, info: os.stat_result) -> None:
+        nonlocal newest
+        newest = max(newest, info.st_mtime_ns)
+        described = stats[rel] = _describe(rel, info)
+        digest.update(described)
+        if info.st_mtime_ns >= racy:
+            unsettled.add(rel)
 
     def visit(rel: str) -> None:
-        nonlocal newest
+        nonlocal whole
         try:
             info = os.lstat(os.path.join(base, rel))
         except OSError:
             digest.update(f"{rel}\0-\n".encode())
+            kinds[rel] = None
             return
-        newest = max(newest, info.st_mtime_ns)
-        digest.update(_describe(rel, info))
-        if not os.path.isdir(os.path.join(base, rel)) or os.path.islink(os.path.join(base, rel)):
+        describe(rel, info)
+        kinds[rel] = _kind(info.st_mode)
+        if kinds[rel] != "dir":
             return
         stack = [rel]
         while stack:
@@ -154,21 +214,27 @@ def input_signature(root: Path) -> Signature:
                 with os.scandir(os.path.join(base, folder)) as entries:
                     listed = sorted(entries, key=lambda e: e.name)
             except OSError:
+                listings[folder] = []
+                whole = False
                 continue
+            listings[folder] = [entry.name for entry in listed]
             for entry in listed:
-                try:
-                    stat = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
                 path = f"{folder}/{entry.name}"
-                newest = max(newest, stat.st_mtime_ns)
-                digest.update(_describe(path, stat))
-                if entry.is_dir(follow_symlinks=False):
+                kind = kinds[path] = _entry_kind(entry)
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    whole = False
+                    continue
+                describe(path, info)
+                # Changed between listing and stat: the listing and the stat disagree.
+                whole = whole and kind == _kind(info.st_mode)
+                if kind == "dir":
                     stack.append(path)
 
     for name in INPUT_ROOTS:
         visit(name)
-    return Signature(digest.hexdigest(), newest, taken)
+    return Signature(digest.hexdigest(), newest, taken, stats, frozenset(unsettled), kinds, listings, whole)
 
 
 def _load(path: Path) -> Any:
@@ -206,8 +272,8 @@ class PersistentParseCache(ParseCache):
     def __init__(self, stored: Mapping[tuple[str, str, bytes], tuple[Any, list[Finding]]] | None = None) -> None:
         super().__init__()
         self.stored = dict(stored or {})
-        # The entries as stored, file by file (`BuildCache.parses`), to rewrite only files that change.
-        self.shards: list[dict[tuple[str, str, bytes], tuple[Any, list[Finding]]]] = []
+        # The shards as stored (`BuildCache.parses`), to rewrite only those that change.
+        self.shards: list[ParseShard] = []
         self.used: dict[tuple[str, str, bytes], tuple[Any, list[Finding]]] = {}
         self.added = 0
 
@@ -303,6 +369,52 @@ class PageCache:
             record.stat = (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
+# The parse cache and the last load are kept in files of one generation each (new each time the
+# file is written): the index of the last load (`load.pickle`) names the generation of every file
+# it was made with, so files of two loads never mix. By path (`_parse_shard`), `parses-<n>.pickle`
+# holds the parses the last load used, and `paths-<n>.pickle` the input paths as the signature
+# described them when that load ran (a folder as `_FOLDER`: its times do not matter), with the
+# files then unsettled (modified in the racy window).
+ParseShard = tuple[str, dict[ParseKey, tuple[Any, list[Finding]]]]
+PathShard = tuple[str, dict[str, bytes], frozenset[str]]
+_NO_PARSES: ParseShard = ("", {})
+_NO_PATHS: PathShard = ("", {}, frozenset())
+_FOLDER: Final = b"dir"
+
+
+@dataclass
+class StoredLoad:
+    """The last load, as the cache keeps it (`BuildCache.reloaded`): the LoadResult (without its
+    tree), the parse and path shards it was made with, and the generations its index names."""
+
+    result: LoadResult
+    parses: list[ParseShard]
+    paths: list[PathShard]
+    generations: dict[str, str]
+
+    def changed(self, signature: Signature) -> list[str] | None:
+        """The files described otherwise now, or unsettled then; None when a path came, went or
+        changed kind, or anything but a regular file changed."""
+        stats, kinds = signature.stats, signature.kinds
+        if len(stats) != sum(len(shard[1]) for shard in self.paths):
+            return None
+        out: list[str] = []
+        for _, paths, unsettled in self.paths:
+            for rel, old in paths.items():
+                now = stats.get(rel)
+                if now is None:
+                    return None
+                if now == old and rel not in unsettled:
+                    continue
+                kind = kinds.get(rel)
+                if old == _FOLDER and kind == "dir":
+                    continue
+                if kind != "file" or old == _FOLDER or _described_kind(old) != "file":
+                    return None
+                out.append(rel)
+        return sorted(out)
+
+
 class BuildCache:
     """One workspace's cache folder (see the module docstring)."""
 
@@ -371,28 +483,150 @@ class BuildCache:
 
     def parses(self) -> PersistentParseCache:
         """The parse cache, from its shards (`PARSE_SHARDS` files, by path: an edit rewrites one of them)."""
-        shards: list[dict[tuple[str, str, bytes], tuple[Any, list[Finding]]]] = []
-        for index in range(PARSE_SHARDS):
-            stored = self.get(f"parses-{index}.pickle")
-            shards.append(stored if isinstance(stored, dict) else {})
+        shards = [self._stored_parses(index) for index in range(PARSE_SHARDS)]
         merged: dict[tuple[str, str, bytes], tuple[Any, list[Finding]]] = {}
         for shard in shards:
-            merged.update(shard)
+            merged.update(shard[1])
         parses = PersistentParseCache(merged)
         parses.shards = shards
         return parses
 
-    def store_parses(self, parses: PersistentParseCache) -> None:
-        """Keep what this load used (parses of old file versions drop out), rewriting only the shards that changed."""
-        if not parses.added and len(parses.used) == len(parses.stored):
-            return
-        shards: list[dict[tuple[str, str, bytes], tuple[Any, list[Finding]]]] = [{} for _ in range(PARSE_SHARDS)]
+    def _stored_parses(self, index: int) -> ParseShard:
+        stored = self.get(f"parses-{index}.pickle")
+        return stored if isinstance(stored, tuple) and len(stored) == 2 else _NO_PARSES
+
+    def _stored_paths(self, index: int) -> PathShard:
+        stored = self.get(f"paths-{index}.pickle")
+        return stored if isinstance(stored, tuple) and len(stored) == 3 else _NO_PATHS
+
+    def store_load(self, result: LoadResult, parses: PersistentParseCache, *, model: bool = True) -> None:
+        """Keep a full load of the inputs as the signature saw them: the parses it used (parses of old
+        file versions drop out) and the input paths, rewriting only the shards that changed; with
+        `model`, the rest of the LoadResult, to load it again file by file (`reloaded`)."""
+        entries: list[dict[ParseKey, tuple[Any, list[Finding]]]] = [{} for _ in range(PARSE_SHARDS)]
         for key, value in parses.used.items():
-            shards[_parse_shard(key[0])][key] = value
-        for index, shard in enumerate(shards):
-            before = parses.shards[index] if index < len(parses.shards) else None
-            if before is None or shard.keys() != before.keys():
-                self.put(f"parses-{index}.pickle", shard)
+            entries[_parse_shard(key[0])][key] = value
+        generations: dict[str, str] = {}
+        for index, (paths, unsettled) in enumerate(_described_by_shard(self.signature())):
+            name = f"parses-{index}.pickle"
+            parsed = parses.shards[index] if index < len(parses.shards) else _NO_PARSES
+            if parsed[0] and parsed[1].keys() == entries[index].keys():
+                generations[name] = parsed[0]
+            else:
+                generations[name] = self._put_shard(name, (entries[index],))
+            name = f"paths-{index}.pickle"
+            described = self._stored_paths(index)
+            if described[0] and described[1:] == (paths, unsettled):
+                generations[name] = described[0]
+            else:
+                generations[name] = self._put_shard(name, (paths, unsettled))
+        if model:
+            self._store_index(result, generations, None)
+
+    def _put_shard(self, name: str, value: tuple[Any, ...]) -> str:
+        generation = os.urandom(8).hex()
+        self.put(name, (generation, *value))
+        return generation
+
+    # -- loading again file by file ------------------------------------------------------------------
+    # The last load is kept in the parse shards (its parsed documents), the path shards (each input
+    # path as described then), `load-project-<id>.pickle` (its projects) and `load.pickle`, the
+    # index: the generation of each of those files, and the rest of the LoadResult. An edit of a
+    # record file rewrites the index, the two shards of its path and its project.
+
+    def reloaded(self) -> LoadResult | None:
+        """The last load with the record files changed since loaded again, when that equals a full load now.
+
+        Every input path must be as it was (same paths, same kinds, the same description for every
+        file but changed record files; a file described in the racy window counts as changed), and
+        each changed file a record that loads without findings, now and before (`load.reload_records`).
+        """
+        signature = self.signature()
+        stored = self._stored_load() if signature.whole else None
+        if stored is None:
+            return None
+        changed = stored.changed(signature)
+        if changed is None:
+            return None
+        tree = signature.tree(self.workspace)
+        if not changed:
+            return dataclasses.replace(stored.result, tree=tree)
+        parses = ParseCache()
+        result = reload_records(stored.result, changed, tree, parses)
+        if result is None:
+            return None
+        self._store_reloaded(result, stored, changed, parses)
+        return result
+
+    def _stored_load(self) -> StoredLoad | None:
+        index = self.get("load.pickle")
+        if not isinstance(index, tuple) or len(index) != 4:
+            return None
+        generations, skeleton, project_ids, doc_order = index
+        ws = skeleton.workspace
+        if ws is None:
+            return None
+        parses = [self._stored_parses(number) for number in range(PARSE_SHARDS)]
+        paths = [self._stored_paths(number) for number in range(PARSE_SHARDS)]
+        projects = [self.get(f"load-project-{pid}.pickle") for pid in project_ids]
+        names = [
+            *(f"parses-{number}.pickle" for number in range(PARSE_SHARDS)),
+            *(f"paths-{number}.pickle" for number in range(PARSE_SHARDS)),
+            *(f"load-project-{pid}.pickle" for pid in project_ids),
+        ]
+        for name, stored in zip(names, [*parses, *paths, *projects], strict=True):
+            # A file of another load (one was interrupted, or ran beside this one) is never mixed in.
+            if not isinstance(stored, tuple) or not stored[0] or stored[0] != generations.get(name):
+                return None
+        values = {key[0]: value for shard in parses for key, (value, _) in shard[1].items()}
+        docs: dict[str, Doc] = {}
+        for rel in doc_order.split("\0") if doc_order else ():  # in the loader's order
+            doc = parsed_doc(values.get(rel))
+            if doc is None:
+                return None
+            docs[rel] = doc
+        workspace = dataclasses.replace(ws, projects={pid: p[1] for pid, p in zip(project_ids, projects, strict=True)})
+        result = dataclasses.replace(skeleton, workspace=workspace, docs=docs)
+        return StoredLoad(result, parses, paths, generations)
+
+    def _store_reloaded(
+        self, result: LoadResult, stored: StoredLoad, changed: Sequence[str], parses: ParseCache
+    ) -> None:
+        """Rewrite the shards of the files loaded again (their new parses and descriptions), their projects, the index."""
+        signature = self.signature()
+        generations = dict(stored.generations)
+        by_shard: dict[int, set[str]] = {}
+        for rel in changed:
+            by_shard.setdefault(_parse_shard(rel), set()).add(rel)
+        new_entries = {PersistentParseCache._key(key): value for key, value in parses.entries.items()}
+        for index, again in by_shard.items():
+            entries = {key: value for key, value in stored.parses[index][1].items() if key[0] not in again}
+            entries.update((key, value) for key, value in new_entries.items() if key[0] in again)
+            generations[f"parses-{index}.pickle"] = self._put_shard(f"parses-{index}.pickle", (entries,))
+            _, old_paths, old_unsettled = stored.paths[index]
+            paths = {**old_paths, **{rel: signature.stats[rel] for rel in again}}
+            unsettled = (old_unsettled - again) | (again & signature.unsettled)
+            generations[f"paths-{index}.pickle"] = self._put_shard(f"paths-{index}.pickle", (paths, unsettled))
+        self._store_index(result, generations, stored)
+
+    def _store_index(self, result: LoadResult, generations: dict[str, str], previous: StoredLoad | None) -> None:
+        """Write the projects (with `previous`: those that are new objects) and the index naming all files."""
+        ws = result.workspace
+        if ws is None or not self.signature().whole:
+            with contextlib.suppress(OSError):
+                self._path("load.pickle").unlink()
+            return
+        before = previous.result.workspace.projects if previous and previous.result.workspace else {}
+        if previous is None:
+            for old in self.folder.glob("load-project-*.pickle"):
+                with contextlib.suppress(OSError):
+                    old.unlink()
+        for pid, project in ws.projects.items():
+            name = f"load-project-{pid}.pickle"
+            if before.get(pid) is not project or name not in generations:
+                generations[name] = self._put_shard(name, (project,))
+        skeleton = dataclasses.replace(result, workspace=dataclasses.replace(ws, projects={}), docs={}, tree=None)
+        self.put("load.pickle", (generations, skeleton, list(ws.projects), "\0".join(result.docs)))
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -520,6 +754,17 @@ class BuildCache:
         self.put(f"trail-{head}.pickle", (viewers, history))
 
 
+def _described_by_shard(signature: Signature) -> list[tuple[dict[str, bytes], frozenset[str]]]:
+    """Each parse-cache shard's input paths as described by the signature, and its unsettled files."""
+    paths: list[dict[str, bytes]] = [{} for _ in range(PARSE_SHARDS)]
+    kinds = signature.kinds
+    for rel, described in signature.stats.items():
+        paths[_parse_shard(rel)][rel] = _FOLDER if kinds.get(rel) == "dir" else described
+    return [
+        (shard, frozenset(rel for rel in signature.unsettled if shard.get(rel, _FOLDER) != _FOLDER)) for shard in paths
+    ]
+
+
 def _parse_shard(rel: str) -> int:
     """The parse cache's file for a path (stable across runs and processes)."""
     return zlib.crc32(rel.encode("utf-8", "surrogateescape")) % PARSE_SHARDS
@@ -554,8 +799,9 @@ def validate_cached(
 ) -> tuple[Report, LoadResult | None]:
     """Validate the workspace, reusing what the cache knows; the LoadResult is None only when not needed.
 
-    Without a model to return, identical inputs give the stored report at once; otherwise every file
-    is read, and only files whose bytes changed are parsed and schema-checked again.
+    Without a model to return, identical inputs give the stored report at once. Otherwise the last
+    load is taken with the record files changed since read again (`BuildCache.reloaded`), or every
+    file is read, and only files whose bytes changed are parsed and schema-checked again.
     """
     from .validate import validate_loaded, validate_workspace
 
@@ -565,10 +811,13 @@ def validate_cached(
         report = cache.report()
         if report is not None:
             return dataclasses.replace(report, root=root), None
-    parses = cache.parses()
-    result = load_workspace(root, parses)
+    result = cache.reloaded()
+    if result is None:
+        parses = cache.parses()
+        result = load_workspace(root, parses, cache.signature().tree(root))
+        # Keeping the model costs a cold `validate` time it does not need: only a build keeps it.
+        cache.store_load(result, parses, model=need_model)
     report = validate_loaded(result)
-    cache.store_parses(parses)
     cache.store_report(report)
     return report, result
 

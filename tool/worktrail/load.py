@@ -7,13 +7,14 @@ another. Cross-file rules live in `checks`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import errno
 import os
 import re
 import stat
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -210,6 +211,13 @@ def _read_capped(path: TreePath) -> bytes:
         return data + handle.read(MAX_FILE_BYTES + 1 - len(data))
 
 
+def parsed_doc(value: Any) -> Doc | None:
+    """The document of a file's parse, as `LoadResult.docs` holds it (None: the file did not parse)."""
+    if isinstance(value, FrontMatterDoc):
+        return value.doc
+    return value if isinstance(value, Doc) else None
+
+
 class ParseCache:
     """Parsed-and-validated files keyed by path and content, reused across loads (history, rebuilds)."""
 
@@ -226,6 +234,28 @@ class ParseCache:
 
     def put(self, key: tuple[str, str, bytes], value: tuple[Any, list[Finding]]) -> None:
         self.entries[key] = value
+
+
+# How the loader orders each kind of record in its project (or task). `reload_records` sorts with
+# the same keys, so that a record loaded again lands where a full load puts it.
+def _task_order(task: m.Task) -> int:
+    return task.number
+
+
+def _comment_order(comment: m.Comment) -> tuple[dt.datetime, str]:
+    return (comment.date, comment.id)
+
+
+def _change_order(change: m.ChangeRequest) -> int:
+    return change.number
+
+
+def _dated_order(record: m.Meeting | m.Feedback) -> tuple[dt.date, str]:
+    return (record.date, record.id)
+
+
+def _time_order(entry: m.TimeEntry) -> tuple[dt.date, Loc]:
+    return (entry.date, entry.loc)
 
 
 class _Loader:
@@ -275,10 +305,9 @@ class _Loader:
                 self.cache.put(key, hit)
         value, findings = hit
         self.result.findings.extend(findings)
-        if isinstance(value, FrontMatterDoc):
-            self.result.docs[rel] = value.doc
-        elif isinstance(value, Doc):
-            self.result.docs[rel] = value
+        doc = parsed_doc(value)
+        if doc is not None:
+            self.result.docs[rel] = doc
         return None if findings else value
 
     def _parse(
@@ -550,7 +579,7 @@ class _Loader:
             task = self.task(project, ident, path, self.comments(project, ident, folder / ident / "comments"))
             if task is not None:
                 out.append(task)
-        return tuple(sorted(out, key=lambda t: t.number))
+        return tuple(sorted(out, key=_task_order))
 
     def task(self, project: str, ident: str, path: TreePath, comments: tuple[m.Comment, ...]) -> m.Task | None:
         """The task in file `path` (`<ident>.md`), with its comments; None (and marked broken) when it has errors."""
@@ -607,7 +636,7 @@ class _Loader:
             comment = self.comment(project, task, ident, path)
             if comment is not None:
                 out.append(comment)
-        return tuple(sorted(out, key=lambda c: (c.date, c.id)))
+        return tuple(sorted(out, key=_comment_order))
 
     def comment(self, project: str, task: str, ident: str, path: TreePath) -> m.Comment | None:
         """The comment in file `path` (`<ident>.md`) on `task`; None when it has errors."""
@@ -637,7 +666,7 @@ class _Loader:
             change = self.change(project, ident, path)
             if change is not None:
                 out.append(change)
-        return tuple(sorted(out, key=lambda c: c.number))
+        return tuple(sorted(out, key=_change_order))
 
     def change(self, project: str, ident: str, path: TreePath) -> m.ChangeRequest | None:
         """The change request in file `path` (`<ident>.md`); None (broken when unreadable) when it has errors."""
@@ -676,7 +705,7 @@ class _Loader:
             meeting = self.meeting(project, ident, path)
             if meeting is not None:
                 out.append(meeting)
-        return tuple(sorted(out, key=lambda x: (x.date, x.id)))
+        return tuple(sorted(out, key=_dated_order))
 
     def meeting(self, project: str, ident: str, path: TreePath) -> m.Meeting | None:
         """The meeting minutes in file `path` (`<ident>.md`); None when they have errors."""
@@ -705,7 +734,7 @@ class _Loader:
         out: list[m.TimeEntry] = []
         for month, path in self.expect_files(folder, ".yaml", MONTH, "time (YYYY-MM)"):
             out += (entry for _, entry in self.month(project, month, path))
-        return tuple(sorted(out, key=lambda e: (e.date, e.loc)))
+        return tuple(sorted(out, key=_time_order))
 
     def month(self, project: str, month: str, path: TreePath) -> list[tuple[int, m.TimeEntry]]:
         """The time entries of file `path` (`<month>.yaml`) that load, in file order, each with its place in the list."""
@@ -804,7 +833,7 @@ class _Loader:
             item = self.feedback_item(project, ident, path)
             if item is not None:
                 out.append(item)
-        return tuple(sorted(out, key=lambda x: (x.date, x.id)))
+        return tuple(sorted(out, key=_dated_order))
 
     def feedback_item(self, project: str, ident: str, path: TreePath) -> m.Feedback | None:
         """The feedback in file `path` (`<ident>.md`); None when it has errors."""
@@ -841,11 +870,16 @@ class ScanTree(DiskTree):
     `lstat` (and a `Path`) per question, which matters at tens of thousands of files.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, kinds: Mapping[str, Kind | None] | None = None, listed: Mapping[str, list[str]] | None = None
+    ) -> None:
+        """`kinds` and `listed` (sorted names per folder), when given, are what a walk of the same folder
+        found, as this class would find them: folders they list are not listed again (see
+        `buildcache.input_signature`, which walks the inputs once for both)."""
         super().__init__(root)
         self.base = str(root)
-        self.kinds: dict[str, Kind | None] = {"": "dir"}
-        self.listed: dict[str, list[str]] = {}
+        self.kinds: dict[str, Kind | None] = {**(kinds or {}), "": "dir"}
+        self.listed: dict[str, list[str]] = dict(listed or {})
 
     def children(self, rel: str) -> list[str]:
         names = self.listed.get(rel)
@@ -897,14 +931,15 @@ class ScanTree(DiskTree):
             return handle.read()
 
 
-def load_workspace(root: Path, cache: ParseCache | None = None) -> LoadResult:
+def load_workspace(root: Path, cache: ParseCache | None = None, tree: ScanTree | None = None) -> LoadResult:
     """Read every file of the workspace folder at `root`; never raises for bad content.
 
-    `cache` reuses parses of unchanged files (e.g. `buildcache.PersistentParseCache` across runs).
+    `cache` reuses parses of unchanged files (e.g. `buildcache.PersistentParseCache` across runs);
+    `tree`, a `ScanTree` of `root` filled by an earlier walk, spares listing the folders again.
     """
     root = root.resolve()
     with collector_paused():
-        return _Loader(root, ScanTree(root), cache).load()
+        return _Loader(root, tree if tree is not None else ScanTree(root), cache).load()
 
 
 # A record's file where the loader looks for it: folder, then file name (comments: task, then file name).
@@ -991,3 +1026,100 @@ def load_record(root: Path, rel: str, raw: bytes, cache: ParseCache | None = Non
 def load_tree(tree: Tree, root: Path, cache: ParseCache | None = None) -> LoadResult:
     """Load a workspace from any Tree (e.g. a Git commit); `cache` reuses parses of unchanged files."""
     return _Loader(root, tree, cache).load()
+
+
+def reload_records(
+    previous: LoadResult, changed: Iterable[str], tree: DiskTree, cache: ParseCache | None = None
+) -> LoadResult | None:
+    """`previous`, a load of this workspace, with the record files `changed` since then loaded again.
+
+    It equals a full load of the workspace as it stands now when only these files changed and each
+    was, and still is, a record (task, comment, change request, meeting, feedback, month of time)
+    that loads without a finding: then the folders are as they were, no id becomes or stops being
+    broken, and no finding comes or goes. Anything else returns None (load the whole workspace):
+    a finding a record file had, or has now, can change how others are read (a broken task's
+    comments are dropped). `cache` receives the parses made here. `tree` becomes the result's tree.
+    """
+    ws = previous.workspace
+    if ws is None:
+        return None
+    with_findings = {finding.loc.path for finding in previous.findings}
+    docs = dict(previous.docs)
+    projects = dict(ws.projects)
+    for rel in changed:
+        if rel not in docs or rel in with_findings:
+            return None  # not read as a record, or it had findings
+        try:
+            raw = _read_capped(TreePath(tree, rel))
+        except (OSError, SourceError):
+            return None
+        record = load_record(previous.root, rel, raw, cache)
+        if record is None or record.findings or record.doc is None or (record.kind != "time" and not record.entities):
+            return None
+        docs[rel] = record.doc
+        project = projects.get(record.project)
+        if project is None:
+            continue  # the project did not load (its project.yaml has errors): its records are read, not kept
+        patched = _patch_project(project, rel, record)
+        if patched is None:
+            return None
+        projects[record.project] = patched
+    return LoadResult(
+        root=previous.root,
+        workspace=dataclasses.replace(ws, projects=projects),
+        findings=list(previous.findings),
+        docs=docs,
+        files=previous.files,
+        tree=tree,
+        broken=set(previous.broken),
+    )
+
+
+def _patch_project(project: m.Project, rel: str, record: RecordLoad) -> m.Project | None:
+    """The project with the record of `rel` in place of its previous version (None: it had none)."""
+    if record.kind == "time":
+        kept = [entry for entry in project.time_entries if entry.loc.path != rel]
+        entries = [entry for entry in record.entities if isinstance(entry, m.TimeEntry)]
+        return dataclasses.replace(project, time_entries=tuple(sorted([*kept, *entries], key=_time_order)))
+    new = record.entities[0]
+    if isinstance(new, m.Task):
+        old = project.task(new.id)
+        if old is None:
+            return None
+        # The task file holds no comments: they are files of their own, unchanged here. Its id, so its
+        # number, is its file name: it keeps its place (the loader leaves ties in file-name order).
+        tasks = _replaced(project.tasks, dataclasses.replace(new, comments=old.comments), None)
+        return None if tasks is None else dataclasses.replace(project, tasks=tasks)
+    if isinstance(new, m.Comment):
+        task = project.task(new.task)
+        if task is None:
+            return project  # a task that did not load drops its comments
+        comments = _replaced(task.comments, new, _comment_order)
+        if comments is None:
+            return None
+        tasks = _replaced(project.tasks, dataclasses.replace(task, comments=comments), None)
+        return None if tasks is None else dataclasses.replace(project, tasks=tasks)
+    if isinstance(new, m.ChangeRequest):
+        changes = _replaced(project.changes, new, _change_order)
+        return None if changes is None else dataclasses.replace(project, changes=changes)
+    if isinstance(new, m.Meeting):
+        meetings = _replaced(project.meetings, new, _dated_order)
+        return None if meetings is None else dataclasses.replace(project, meetings=meetings)
+    if isinstance(new, m.Feedback):
+        feedback = _replaced(project.feedback, new, _dated_order)
+        return None if feedback is None else dataclasses.replace(project, feedback=feedback)
+    return None
+
+
+R = TypeVar("R", m.Task, m.Comment, m.ChangeRequest, m.Meeting, m.Feedback)
+
+
+def _replaced(records: tuple[R, ...], new: R, order: Callable[[R], Any] | None) -> tuple[R, ...] | None:
+    """`records` with `new` in place of the one with its id, sorted by `order` as the loader sorts them
+    (None: in the same place); None when no single record has that id."""
+    places = [index for index, record in enumerate(records) if record.id == new.id]
+    if len(places) != 1:
+        return None
+    out = list(records)
+    out[places[0]] = new
+    return tuple(out) if order is None else tuple(sorted(out, key=order))
