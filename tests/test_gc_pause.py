@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from worktrail.audit import run_audit
+from worktrail.buildcache import BuildSession
 from worktrail.gcpause import collector_paused
 from worktrail.load import load_workspace
 from worktrail.redact import default_audiences
@@ -95,3 +96,35 @@ def test_the_collector_is_paused_inside_and_back_as_it_was_after() -> None:
         assert not gc.isenabled()
     finally:
         (gc.enable if enabled else gc.disable)()
+
+
+def _session(tmp_path: Path) -> BuildSession:
+    return BuildSession(
+        ROOT / "sample-workspace", use_cache=False, trail=False, names=(), target=tmp_path / "site", epoch=0
+    )
+
+
+def test_a_build_sets_aside_what_it_loaded_until_the_sites_are_built(tmp_path: Path) -> None:
+    assert gc.get_freeze_count() == 0
+    session = _session(tmp_path)
+    try:
+        _, result = session.validate()
+        assert result is not None
+        assert gc.get_freeze_count() > 0, "the loaded workspace is out of the collector's way"
+        session.site_hooks()
+        assert gc.get_freeze_count() == 0, "handed back before site.build_sites sets aside what lives then"
+    finally:
+        gc.unfreeze()
+
+
+def test_a_build_leaves_objects_set_aside_by_someone_else_as_they_are(tmp_path: Path) -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        session = _session(tmp_path)
+        session.validate()
+        session.site_hooks()
+        # Neither handed back (0) nor more set aside (some frozen objects may have been freed since).
+        assert 0 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()
