@@ -873,7 +873,8 @@ def _filter_coord(value: float) -> str:
     return f"{value:.1f}"
 
 
-@cache
+# One at a time: a process builds with one cache folder (or none); another folder means another build.
+@functools.lru_cache(maxsize=1)
 def environment(bytecode_folder: str | None = None) -> jinja2.Environment:
     """The Jinja2 environment: site templates, autoescape everywhere, StrictUndefined, filters.
 
