@@ -5,13 +5,14 @@ counting does."""
 from __future__ import annotations
 
 import gc
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from worktrail.audit import run_audit
-from worktrail.buildcache import BuildSession
+from worktrail.buildcache import BuildCache, BuildSession, validate_cached
 from worktrail.gcpause import collector_paused
 from worktrail.load import load_workspace
 from worktrail.redact import default_audiences
@@ -66,6 +67,17 @@ def test_filtering_the_trails_leaves_no_cyclic_garbage(example: Path, saved_garb
     gc.collect()
     saved_garbage.clear()
     found = _cyclic_garbage_of(lambda: trails_from(history, ws, audiences), saved_garbage)
+    assert found == []
+
+
+def test_validating_with_the_cache_leaves_no_cyclic_garbage(tmp_path: Path, saved_garbage: list[object]) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(ROOT / "sample-workspace", workspace)
+    found = _cyclic_garbage_of(lambda: validate_cached(workspace, BuildCache(workspace)), saved_garbage)
+    assert found == []
+    task = workspace / "projects/acme-app/tasks/APP-1.md"
+    task.write_text(task.read_text(encoding="utf-8") + "\nEdited.\n", encoding="utf-8")
+    found = _cyclic_garbage_of(lambda: validate_cached(workspace, BuildCache(workspace)), saved_garbage)
     assert found == []
 
 
