@@ -153,3 +153,28 @@ def test_build_and_serve_refuse_an_unknown_audience_alike(tmp_path: Path):
     assert build[2] == serve[2]
     assert build[2].startswith("worktrail: error: unknown audience: nobody\nknown audiences: ")
     assert not (tmp_path / "o").exists()
+
+
+def test_the_program_exits_with_the_commands_status_after_writing_all_its_output(tmp_path: Path) -> None:
+    """`python -m worktrail` (and the `worktrail` script) end with `os._exit` after flushing: same codes, whole output."""
+    import json
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "worktrail", *args], capture_output=True, text=True, check=False, timeout=120
+        )
+
+    ok = run("-C", str(ROOT / "sample-workspace"), "validate", "--format", "json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["findings"] == []
+    broken = tmp_path / "ws"
+    shutil.copytree(ROOT / "sample-workspace", broken)
+    (broken / "worktrail.yaml").write_text("name: [unclosed\n", encoding="utf-8")
+    bad = run("-C", str(broken), "validate", "--format", "json")
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["findings"]
+    usage = run("-C", str(ROOT / "no-such-folder"), "validate")
+    assert usage.returncode == 2
+    assert "is not a workspace" in usage.stderr

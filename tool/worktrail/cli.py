@@ -204,3 +204,30 @@ main.add_command(_build)
 main.add_command(_report)
 main.add_command(_schema)
 main.add_command(_serve)
+
+
+def entry() -> None:
+    """The `worktrail` program: `main`, then an exit that leaves the heap to the operating system.
+
+    A large audit or build ends with hundreds of thousands of objects in caches; tearing the
+    interpreter down freed them one by one (~0.5 s at 10,000 tasks). Every file a command writes is
+    closed (and renamed into place) before it returns, and its workers and git processes have ended:
+    only the standard streams need flushing, done here.
+    """
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    else:  # pragma: no cover - click's main always exits
+        code = 0
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    status = code if isinstance(code, int) else 0
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        # As Python does when it cannot flush standard output at exit (a closed pipe).
+        status = 120
+    os._exit(status)
