@@ -15,17 +15,21 @@ from a folder of the build cache when an earlier build compiled them (`site.envi
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
 from worktrail import render_pool
 from worktrail import site as site_module
+from worktrail.buildcache import CACHE_ENV, cache_folder
+from worktrail.cli import main
 from worktrail.policy import Policy
 from worktrail.redact import View, default_audiences, redact
 from worktrail.render import Link, MarkdownRenderer, find_references
@@ -35,6 +39,7 @@ from worktrail.validate import validate_workspace
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample-workspace"
 EPOCH = 1774958400  # 2026-03-31 12:00 UTC, "today" in the sample workspace
+CLI_ENV = {"SOURCE_DATE_EPOCH": str(EPOCH), "GIT_CONFIG_NOSYSTEM": "1"}
 
 # -- Markdown made of every construct the rewrite touches ----------------------------------------------
 
@@ -366,3 +371,26 @@ def test_sites_built_with_compiled_templates_from_the_cache_are_byte_identical(i
     finally:
         site_module.environment.cache_clear()
     assert not any(name.endswith(".cache") for name in expected)
+
+
+def test_a_build_keeps_its_compiled_templates_in_the_build_cache_and_the_next_build_compiles_none(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compiled: list[str]
+):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache-home"))
+    workspace = tmp_path / "demo"
+    shutil.copytree(example, workspace, symlinks=True)
+
+    def build(out: Path) -> dict[str, bytes]:
+        site_module.environment.cache_clear()  # each build in a new process
+        result = CliRunner().invoke(main, ["-C", str(workspace), "build", "--out", str(out)], env=CLI_ENV)
+        assert result.exit_code == 0 and "(unchanged)" not in result.output, result.output
+        return all_files(out)
+
+    first = build(tmp_path / "first")
+    assert sorted(compiled) == PAGE_TEMPLATES
+    assert len(list((cache_folder(workspace) / "templates").iterdir())) == len(PAGE_TEMPLATES)
+    compiled.clear()
+    assert build(tmp_path / "again") == first
+    assert compiled == []
+    assert not any(name.endswith(".cache") for name in first)
+    site_module.environment.cache_clear()

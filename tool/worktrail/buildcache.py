@@ -28,6 +28,8 @@ What it keeps, each keyed by content so that a stale entry is never used:
   from: a page's full context, or the inputs it declares, see `site._Builder.jobs`); a job whose
   key is unchanged hard-links its files from the previous site when each is still exactly as
   written (size, time, inode), without building or rendering them;
+- **templates**: the site templates compiled (Jinja2 bytecode, checked against each template's
+  source), in `templates/`;
 - **trail**: the history events and, per audience, whether the states before and after each event
   let it see them, keyed by the Git commit at HEAD; only the "does it see it now" part is redone;
 - **builds**: the key of the last build (signature, HEAD, audiences, options, build date) and what
@@ -966,7 +968,7 @@ class BuildSession:
             return trails_from(history, ws, audiences)
 
     def site_hooks(self) -> dict[str, Any]:
-        """Keyword arguments for `site.build_sites`: cached Markdown and previous sites (empty without cache)."""
+        """Keyword arguments for `site.build_sites`: cached Markdown, previous sites, compiled templates (empty without cache)."""
         if self.cache is None:
             self._hand_back()
             return {}
@@ -979,7 +981,7 @@ class BuildSession:
             pages = self._pages[name] = cache.pages(name, self.target / name)
             return pages
 
-        return {"renderer": self._renderer, "previous": previous}
+        return {"renderer": self._renderer, "previous": previous, "template_cache": cache.folder / "templates"}
 
     def finish(self, folders: Sequence[Path]) -> None:
         """Remember the build: Markdown, pages as written, and its key with what it wrote."""
