@@ -12,6 +12,11 @@ import pytest
 from hypothesis import settings
 
 from worktrail.example import build_example
+from worktrail.policy import Policy
+from worktrail.redact import View, default_audiences, redact
+from worktrail.validate import validate_workspace
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample-workspace"
 
 # Build caches go to a folder of this test run, never to the user's ~/.cache.
 os.environ["WORKTRAIL_CACHE_DIR"] = tempfile.mkdtemp(prefix="worktrail-test-cache-")
@@ -28,3 +33,13 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("example") / "demo"
     build_example(folder)
     return folder
+
+
+@pytest.fixture(scope="module")
+def internal() -> View:
+    """The sample workspace redacted for its internal audience, made once per test module."""
+    report, result = validate_workspace(SAMPLE)
+    assert report.errors == 0 and result.workspace is not None
+    ws = result.workspace
+    audience = next(a for a in default_audiences(ws) if a.name == "internal")
+    return redact(ws, audience, Policy(ws))

@@ -30,11 +30,9 @@ from worktrail import render_pool
 from worktrail import site as site_module
 from worktrail.buildcache import CACHE_ENV, cache_folder
 from worktrail.cli import main
-from worktrail.policy import Policy
-from worktrail.redact import View, default_audiences, redact
+from worktrail.redact import View
 from worktrail.render import Link, MarkdownRenderer, find_references
 from worktrail.site import SearchEntry, _Builder, build_audience_site
-from worktrail.validate import validate_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample-workspace"
@@ -216,15 +214,6 @@ def test_plain_text_learnt_while_rendering_travels_with_the_renders():
 
 
 # -- the site: search waits for the pages only when their texts are new --------------------------------
-
-
-@pytest.fixture(scope="module")
-def internal() -> View:
-    report, result = validate_workspace(SAMPLE)
-    assert report.errors == 0 and result.workspace is not None
-    ws = result.workspace
-    audience = next(a for a in default_audiences(ws) if a.name == "internal")
-    return redact(ws, audience, Policy(ws))
 
 
 def all_files(folder: Path) -> dict[str, bytes]:

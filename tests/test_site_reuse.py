@@ -14,25 +14,14 @@ import pytest
 
 from worktrail import site as site_module
 from worktrail.buildcache import PageCache
-from worktrail.policy import Policy
-from worktrail.redact import View, default_audiences, redact
+from worktrail.redact import View
 from worktrail.render import MarkdownRenderer
 from worktrail.resources import templates_dir
 from worktrail.site import EventView, TrailEvent, build_audience_site
-from worktrail.validate import validate_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample-workspace"
 EPOCH = 1774958400  # 2026-03-31 12:00 UTC, "today" in the sample workspace
-
-
-@pytest.fixture(scope="module")
-def internal() -> View:
-    report, result = validate_workspace(SAMPLE)
-    assert report.errors == 0 and result.workspace is not None
-    ws = result.workspace
-    audience = next(a for a in default_audiences(ws) if a.name == "internal")
-    return redact(ws, audience, Policy(ws))
 
 
 def events(count: int, *, retitled: int | None = None, hostile: int | None = None) -> list[TrailEvent]:
