@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from worktrail import gcpause
 from worktrail.audit import run_audit
 from worktrail.buildcache import BuildCache, BuildSession, validate_cached
 from worktrail.gcpause import collector_paused
@@ -107,6 +108,41 @@ def test_the_collector_is_paused_inside_and_back_as_it_was_after() -> None:
             pass
         assert not gc.isenabled()
     finally:
+        (gc.enable if enabled else gc.disable)()
+
+
+def test_what_a_paused_block_keeps_leaves_the_youngest_generation_and_nothing_stays_frozen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The collector's first pass after a pause would walk all the block made and kept: it is moved on at once."""
+    enabled = gc.isenabled()
+    try:
+        gc.disable()
+        kept = [[n] for n in range(1_000)]
+        assert any(item is kept[0] for item in gc.get_objects(0))
+        gcpause._settle()
+        assert not any(item is kept[0] for item in gc.get_objects(0))
+        assert any(item is kept[0] for item in gc.get_objects(2))
+        assert gc.get_freeze_count() == 0
+        # Objects someone else set aside stay set aside.
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        more = [[n] for n in range(10)]
+        gcpause._settle()
+        assert gc.get_freeze_count() == frozen and more
+        gc.unfreeze()
+        # A pause settles what it kept when it gives the collector back, and only then.
+        settled: list[bool] = []
+        monkeypatch.setattr(gcpause, "_settle", lambda: settled.append(gc.isenabled()))
+        with collector_paused():
+            pass
+        assert settled == []
+        gc.enable()
+        with collector_paused(), collector_paused():
+            pass
+        assert settled == [False]
+    finally:
+        gc.unfreeze()
         (gc.enable if enabled else gc.disable)()
 
 

@@ -23,4 +23,20 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            _settle()
             gc.enable()
+
+
+def _settle() -> None:
+    """Move every object the collector tracks into its oldest generation, without looking at them.
+
+    Whatever the paused block made and kept is still in the youngest generation, which the
+    collector's next pass (right after it is back) would walk whole: millions of objects after a
+    large walk or load (~0.4 s at 10,000 tasks). `freeze` then `unfreeze` moves them all to the
+    oldest generation in constant time, where the rarer full passes look at them as at any other
+    long-lived object; nothing stays frozen. Left alone when something else keeps objects frozen
+    (`unfreeze` would release those too).
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
