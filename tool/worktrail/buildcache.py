@@ -49,7 +49,6 @@ import hashlib
 import os
 import pickle
 import shutil
-import stat
 import sys
 import tempfile
 import time
@@ -67,7 +66,7 @@ from .findings import Finding
 from .gcpause import collector_paused
 from .load import WORKSPACE_FILE, LoadResult, ParseCache, ScanTree, load_workspace, parsed_doc, reload_records
 from .resources import schemas_dir, templates_dir
-from .tree import Kind
+from .tree import Kind, kind_of_entry, kind_of_mode
 
 if TYPE_CHECKING:
     from .model import Audience
@@ -157,24 +156,7 @@ def _describe(rel: str, info: os.stat_result) -> bytes:
 
 
 def _described_kind(described: bytes) -> Kind:
-    return _kind(int(described.split(b"\0")[1]))
-
-
-def _kind(mode: int) -> Kind:
-    if stat.S_ISLNK(mode):
-        return "link"
-    if stat.S_ISDIR(mode):
-        return "dir"
-    return "file" if stat.S_ISREG(mode) else "other"
-
-
-def _entry_kind(entry: os.DirEntry[str]) -> Kind:
-    # As `load.ScanTree` tells them apart (from the folder listing, without a stat).
-    if entry.is_symlink():
-        return "link"
-    if entry.is_dir(follow_symlinks=False):
-        return "dir"
-    return "file" if entry.is_file(follow_symlinks=False) else "other"
+    return kind_of_mode(int(described.split(b"\0")[1]))
 
 
 def input_signature(root: Path) -> Signature:
@@ -207,7 +189,7 @@ def input_signature(root: Path) -> Signature:
             kinds[rel] = None
             return
         describe(rel, info)
-        kinds[rel] = _kind(info.st_mode)
+        kinds[rel] = kind_of_mode(info.st_mode)
         if kinds[rel] != "dir":
             return
         stack = [rel]
@@ -223,7 +205,7 @@ def input_signature(root: Path) -> Signature:
             listings[folder] = [entry.name for entry in listed]
             for entry in listed:
                 path = f"{folder}/{entry.name}"
-                kind = kinds[path] = _entry_kind(entry)
+                kind = kinds[path] = kind_of_entry(entry)
                 try:
                     info = entry.stat(follow_symlinks=False)
                 except OSError:
@@ -231,7 +213,7 @@ def input_signature(root: Path) -> Signature:
                     continue
                 describe(path, info)
                 # Changed between listing and stat: the listing and the stat disagree.
-                whole = whole and kind == _kind(info.st_mode)
+                whole = whole and kind == kind_of_mode(info.st_mode)
                 if kind == "dir":
                     stack.append(path)
 

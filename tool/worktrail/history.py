@@ -58,7 +58,18 @@ from .gitutil import (
     is_oid,
     parse_range,
 )
-from .load import WORKSPACE_FILE, ParseCache, RecordLoad, load_record, load_tree
+from .load import (
+    WORKSPACE_FILE,
+    ParseCache,
+    RecordLoad,
+    change_order,
+    comment_order,
+    dated_order,
+    load_record,
+    load_tree,
+    task_order,
+    time_order,
+)
 from .policy import FieldRef, MilestoneRef, Policy, Viewer
 from .tree import MemoryTree
 from .yamlio import MAX_FILE_BYTES, Doc
@@ -835,15 +846,19 @@ def _placed_entries(record: RecordLoad) -> tuple[list[tuple[m.TimeEntry, int]], 
             placed = list(placed_before)
             lines = list(lines_before)
             for entry, index in zip(entities[count:], record.places[count:], strict=True):
-                at = bisect.bisect(placed, (entry.date, entry.loc), key=lambda pair: (pair[0].date, pair[0].loc))
+                at = bisect.bisect(placed, time_order(entry), key=_placed_order)
                 placed.insert(at, (entry, index))
                 item = doc.data[index]  # type: ignore[union-attr]
                 lines.insert(at, Line(_kept_line_key(item), item, entry))
             return _keep_placed(record, placed, lines)
-    placed = sorted(zip(entities, record.places, strict=True), key=lambda pair: (pair[0].date, pair[0].loc))
+    placed = sorted(zip(entities, record.places, strict=True), key=_placed_order)
     items = doc.data if doc is not None else []
     lines = [Line(_kept_line_key(items[index]), items[index], entry) for entry, index in placed] if doc else []
     return _keep_placed(record, placed, lines)
+
+
+def _placed_order(pair: tuple[m.TimeEntry, int]) -> tuple[dt.date, m.Loc]:
+    return time_order(pair[0])
 
 
 def _keep_placed(
@@ -888,10 +903,6 @@ def _index_project(out: _Loaded, project: m.Project, docs: Mapping[str, Any], ow
             continue
         data = doc.data[index]
         out.lines.setdefault(path, []).append(Line(_kept_line_key(data), data, entity))
-
-
-def _task_number(task: m.Task) -> int:
-    return task.number
 
 
 def _has_others(part: _Part) -> bool:
@@ -945,7 +956,7 @@ class _Assembly:
                 time[group.key] = part.time_entries
             if _has_others(part):
                 others[group.key] = part
-        ordered = {task.id: task for task in sorted(raw, key=_task_number)}
+        ordered = {task.id: task for task in sorted(raw, key=task_order)}
         made = cls(base, ordered, comments, {}, time, others)
         made.tasks = {tid: made.with_comments(task) for tid, task in ordered.items()}
         return made
@@ -955,7 +966,7 @@ class _Assembly:
         if per_group is None:
             return task
         merged = [comment for group_comments in per_group.values() for comment in group_comments]
-        return m.replaced(task, comments=tuple(sorted(merged, key=lambda c: (c.date, c.id))))
+        return m.replaced(task, comments=tuple(sorted(merged, key=comment_order)))
 
     def updated(
         self, changes: Sequence[tuple[_Group | None, _Group | None]], ctx: _Context, base: m.Project
@@ -1026,14 +1037,14 @@ class _Assembly:
         # New tasks usually come after every other one; anything else is left to a full build, which
         # orders tasks (and ties between equal numbers) exactly as the loader does.
         last = next(reversed(self.raw.values())).number if self.raw else 0
-        for task in sorted(added, key=_task_number):
+        for task in sorted(added, key=task_order):
             if task.number <= last:
                 return None
             last = task.number
         # Several new tasks went in in the order of their files: let the sort put them in place.
         reordered = len(added) > 1
         if reordered:
-            raw = {task.id: task for task in sorted(raw.values(), key=_task_number)}
+            raw = {task.id: task for task in sorted(raw.values(), key=task_order)}
         made = _Assembly(base, raw, comments, {}, time, others)
         made._entries = None if time_changed else self._entries
         made._others = None if others_changed else self._others
@@ -1061,14 +1072,14 @@ class _Assembly:
                         in_order = False
                     entries += group_entries
                 if not in_order:
-                    entries.sort(key=lambda e: (e.date, e.loc))
+                    entries.sort(key=time_order)
                 self._entries = tuple(entries)
             if self._others is None:
                 parts = list(self.others.values())
                 self._others = (
-                    tuple(sorted((c for part in parts for c in part.changes), key=lambda c: c.number)),
-                    tuple(sorted((x for part in parts for x in part.meetings), key=lambda x: (x.date, x.id))),
-                    tuple(sorted((x for part in parts for x in part.feedback), key=lambda x: (x.date, x.id))),
+                    tuple(sorted((c for part in parts for c in part.changes), key=change_order)),
+                    tuple(sorted((x for part in parts for x in part.meetings), key=dated_order)),
+                    tuple(sorted((x for part in parts for x in part.feedback), key=dated_order)),
                 )
             changes, meetings, feedback = self._others
             self._project = m.replaced(

@@ -24,7 +24,7 @@ from .findings import Finding, error, warning
 from .gcpause import collector_paused
 from .model import Loc
 from .schema import item_check, validate
-from .tree import DiskTree, Kind, MemoryTree, Tree, TreePath
+from .tree import DiskTree, Kind, MemoryTree, Tree, TreePath, kind_of_entry
 from .yamlio import (
     MAX_FILE_BYTES,
     Doc,
@@ -236,25 +236,25 @@ class ParseCache:
         self.entries[key] = value
 
 
-# How the loader orders each kind of record in its project (or task). `reload_records` sorts with
-# the same keys, so that a record loaded again lands where a full load puts it.
-def _task_order(task: m.Task) -> int:
+# How the loader orders each kind of record in its project (or task). `reload_records` and the
+# history's project assembly sort with the same keys, so that a record lands where a full load puts it.
+def task_order(task: m.Task) -> int:
     return task.number
 
 
-def _comment_order(comment: m.Comment) -> tuple[dt.datetime, str]:
+def comment_order(comment: m.Comment) -> tuple[dt.datetime, str]:
     return (comment.date, comment.id)
 
 
-def _change_order(change: m.ChangeRequest) -> int:
+def change_order(change: m.ChangeRequest) -> int:
     return change.number
 
 
-def _dated_order(record: m.Meeting | m.Feedback) -> tuple[dt.date, str]:
+def dated_order(record: m.Meeting | m.Feedback) -> tuple[dt.date, str]:
     return (record.date, record.id)
 
 
-def _time_order(entry: m.TimeEntry) -> tuple[dt.date, Loc]:
+def time_order(entry: m.TimeEntry) -> tuple[dt.date, Loc]:
     return (entry.date, entry.loc)
 
 
@@ -579,7 +579,7 @@ class _Loader:
             task = self.task(project, ident, path, self.comments(project, ident, folder / ident / "comments"))
             if task is not None:
                 out.append(task)
-        return tuple(sorted(out, key=_task_order))
+        return tuple(sorted(out, key=task_order))
 
     def task(self, project: str, ident: str, path: TreePath, comments: tuple[m.Comment, ...]) -> m.Task | None:
         """The task in file `path` (`<ident>.md`), with its comments; None (and marked broken) when it has errors."""
@@ -636,7 +636,7 @@ class _Loader:
             comment = self.comment(project, task, ident, path)
             if comment is not None:
                 out.append(comment)
-        return tuple(sorted(out, key=_comment_order))
+        return tuple(sorted(out, key=comment_order))
 
     def comment(self, project: str, task: str, ident: str, path: TreePath) -> m.Comment | None:
         """The comment in file `path` (`<ident>.md`) on `task`; None when it has errors."""
@@ -666,7 +666,7 @@ class _Loader:
             change = self.change(project, ident, path)
             if change is not None:
                 out.append(change)
-        return tuple(sorted(out, key=_change_order))
+        return tuple(sorted(out, key=change_order))
 
     def change(self, project: str, ident: str, path: TreePath) -> m.ChangeRequest | None:
         """The change request in file `path` (`<ident>.md`); None (broken when unreadable) when it has errors."""
@@ -705,7 +705,7 @@ class _Loader:
             meeting = self.meeting(project, ident, path)
             if meeting is not None:
                 out.append(meeting)
-        return tuple(sorted(out, key=_dated_order))
+        return tuple(sorted(out, key=dated_order))
 
     def meeting(self, project: str, ident: str, path: TreePath) -> m.Meeting | None:
         """The meeting minutes in file `path` (`<ident>.md`); None when they have errors."""
@@ -734,7 +734,7 @@ class _Loader:
         out: list[m.TimeEntry] = []
         for month, path in self.expect_files(folder, ".yaml", MONTH, "time (YYYY-MM)"):
             out += (entry for _, entry in self.month(project, month, path))
-        return tuple(sorted(out, key=_time_order))
+        return tuple(sorted(out, key=time_order))
 
     def month(self, project: str, month: str, path: TreePath) -> list[tuple[int, m.TimeEntry]]:
         """The time entries of file `path` (`<month>.yaml`) that load, in file order, each with its place in the list."""
@@ -833,7 +833,7 @@ class _Loader:
             item = self.feedback_item(project, ident, path)
             if item is not None:
                 out.append(item)
-        return tuple(sorted(out, key=_dated_order))
+        return tuple(sorted(out, key=dated_order))
 
     def feedback_item(self, project: str, ident: str, path: TreePath) -> m.Feedback | None:
         """The feedback in file `path` (`<ident>.md`); None when it has errors."""
@@ -895,15 +895,7 @@ class ScanTree(DiskTree):
                     for entry in entries:
                         names.append(entry.name)
                         # d_type answers without a stat; symbolic links are reported, never followed.
-                        if entry.is_symlink():
-                            kind: Kind = "link"
-                        elif entry.is_dir(follow_symlinks=False):
-                            kind = "dir"
-                        elif entry.is_file(follow_symlinks=False):
-                            kind = "file"
-                        else:
-                            kind = "other"
-                        self.kinds[prefix + entry.name] = kind
+                        self.kinds[prefix + entry.name] = kind_of_entry(entry)
             except OSError:
                 names = []
             names.sort()
@@ -1080,7 +1072,7 @@ def _patch_project(project: m.Project, rel: str, record: RecordLoad) -> m.Projec
     if record.kind == "time":
         kept = [entry for entry in project.time_entries if entry.loc.path != rel]
         entries = [entry for entry in record.entities if isinstance(entry, m.TimeEntry)]
-        return dataclasses.replace(project, time_entries=tuple(sorted([*kept, *entries], key=_time_order)))
+        return dataclasses.replace(project, time_entries=tuple(sorted([*kept, *entries], key=time_order)))
     new = record.entities[0]
     if isinstance(new, m.Task):
         old = project.task(new.id)
@@ -1094,19 +1086,19 @@ def _patch_project(project: m.Project, rel: str, record: RecordLoad) -> m.Projec
         task = project.task(new.task)
         if task is None:
             return project  # a task that did not load drops its comments
-        comments = _replaced(task.comments, new, _comment_order)
+        comments = _replaced(task.comments, new, comment_order)
         if comments is None:
             return None
         tasks = _replaced(project.tasks, dataclasses.replace(task, comments=comments), None)
         return None if tasks is None else dataclasses.replace(project, tasks=tasks)
     if isinstance(new, m.ChangeRequest):
-        changes = _replaced(project.changes, new, _change_order)
+        changes = _replaced(project.changes, new, change_order)
         return None if changes is None else dataclasses.replace(project, changes=changes)
     if isinstance(new, m.Meeting):
-        meetings = _replaced(project.meetings, new, _dated_order)
+        meetings = _replaced(project.meetings, new, dated_order)
         return None if meetings is None else dataclasses.replace(project, meetings=meetings)
     if isinstance(new, m.Feedback):
-        feedback = _replaced(project.feedback, new, _dated_order)
+        feedback = _replaced(project.feedback, new, dated_order)
         return None if feedback is None else dataclasses.replace(project, feedback=feedback)
     return None
 

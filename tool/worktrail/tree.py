@@ -15,6 +15,24 @@ from typing import Literal, Protocol
 Kind = Literal["file", "dir", "link", "other"]
 
 
+def kind_of_mode(mode: int) -> Kind:
+    """The kind of a file from its `lstat` mode (a symbolic link is a link, whatever it points to)."""
+    if stat.S_ISLNK(mode):
+        return "link"
+    if stat.S_ISDIR(mode):
+        return "dir"
+    return "file" if stat.S_ISREG(mode) else "other"
+
+
+def kind_of_entry(entry: os.DirEntry[str]) -> Kind:
+    """The kind of a folder listing's entry, as `kind_of_mode` tells them apart (mostly without a stat)."""
+    if entry.is_symlink():
+        return "link"
+    if entry.is_dir(follow_symlinks=False):
+        return "dir"
+    return "file" if entry.is_file(follow_symlinks=False) else "other"
+
+
 class Tree(Protocol):
     """What the loader needs from a file tree; paths are '/'-separated and relative ('' = root)."""
 
@@ -39,16 +57,9 @@ class DiskTree:
             # Nothing below a symbolic link (or a file) is part of the workspace: links are never followed.
             return None
         try:
-            mode = os.lstat(self._full(rel)).st_mode
+            return kind_of_mode(os.lstat(self._full(rel)).st_mode)
         except OSError:
             return None
-        if stat.S_ISLNK(mode):
-            return "link"
-        if stat.S_ISDIR(mode):
-            return "dir"
-        if stat.S_ISREG(mode):
-            return "file"
-        return "other"
 
     def children(self, rel: str) -> list[str]:
         if rel and self.kind(rel) != "dir":
