@@ -1,11 +1,12 @@
-"""Reading the history in two git commands gives exactly the commits of one `git log` limited to the workspace.
+"""Reading the history without limiting `git log` gives exactly the commits of one `git log` limited to the workspace.
 
-`history._read_log_in_two` (rev-list limited to the workspace's paths for the commits, their order and
-rewritten parents; an unlimited `git log` read as it comes for their fields and changes) must agree
-with `history._read_limited_log` on every history: commits outside the workspace, a first commit
-without workspace files, renames across the workspace's edge, renames git could pair differently
-when files outside change too, merges (of branches that change nothing in the workspace, too), and
-ranges whose base changes nothing in the workspace.
+`history._read_log_in_two` (an unlimited `git log` read as it comes for the commits' fields and
+changes; on a linear history, the commits kept and their rewritten parents worked out from it; with
+merges, rev-list limited to the workspace's paths for the commits, their order and rewritten
+parents) must agree with `history._read_limited_log` on every history: commits outside the
+workspace, a first commit without workspace files, renames across the workspace's edge, renames git
+could pair differently when files outside change too, merges (of branches that change nothing in the
+workspace, too), and ranges whose base changes nothing in the workspace.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from worktrail import history
 from worktrail.gitutil import RevRange, find_repository
 
 LONG_TEXT = "".join(f"Line {n} of a text long enough for git to see a rename.\n" for n in range(40))
+
+
+def no_limited_walk(repo: object, revs: object) -> None:
+    raise AssertionError("a linear history is read by one unlimited git log")
 
 
 def both_ways(workspace: Path, base: str | None = None) -> list[history.Commit]:
@@ -162,3 +167,54 @@ def test_random_histories_read_the_same_both_ways(tmp_path: Path, seed: int) -> 
                         files.append(new)
             repo.commit("uma", f"Step {step}", allow_empty=True)
     both_ways(repo.root)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_linear_histories_are_read_by_one_git_log_from_any_base(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeded linear histories (commits inside, outside, both, empty; moves across the edge), read whole and
+    from every fifth commit: the same commits and rewritten parents as the limited log, without git rev-list."""
+    rng = random.Random(1000 + seed)
+    repo = FixtureRepo(tmp_path / "repo")
+    if rng.random() < 0.5:
+        repo.write("README.md", "A first commit without the workspace.\n")
+        repo.commit("olga", "Outside first")
+    repo.write_base()
+    repo.commit("olga", "Start the workspace")
+    folders = ["projects/web/tasks", "projects/web/notes", "docs", "archive"]
+    ids: list[str] = []
+    for step in range(24):
+        for _ in range(rng.randint(0, 3)):
+            path = f"{rng.choice(folders)}/F{rng.randint(1, 10)}.md"
+            if repo.path(path).exists() and rng.random() < 0.3:
+                target = f"{rng.choice(folders)}/F{rng.randint(11, 20)}.md"
+                if not repo.path(target).exists():
+                    repo.move(path, target)
+                continue
+            if repo.path(path).exists() and rng.random() < 0.3:
+                repo.remove(path)
+                continue
+            repo.write(path, LONG_TEXT + f"Step {step}\n" if rng.random() < 0.5 else f"Short {step}\n")
+        ids.append(repo.commit("uma", f"Step {step}", allow_empty=True))
+    monkeypatch.setattr(history, "_start_limited_order", no_limited_walk)
+    whole = both_ways(repo.root)
+    assert all(len(c.parents) <= 1 for c in whole)
+    for base in ids[::5]:
+        part = both_ways(repo.root, base)
+        assert [c.id for c in part] == [c.id for c in whole if c.id in set(ids[ids.index(base) + 1 :])]
+
+
+def test_a_merge_in_the_log_reads_the_order_from_git_rev_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, _ = base_repo(tmp_path / "repo")
+    repo.git("branch", "side")
+    repo.write("projects/web/tasks/WEB-4.md", task_md("On main"))
+    repo.commit("uma", "Main")
+    repo.checkout("side")
+    repo.write("docs/side.md", "Outside.\n")
+    repo.commit("uma", "Side")
+    repo.checkout("main")
+    repo.merge("olga", "side", "Merge")
+    monkeypatch.setattr(history, "_start_limited_order", no_limited_walk)
+    with pytest.raises(AssertionError, match="one unlimited git log"):
+        both_ways(repo.root)

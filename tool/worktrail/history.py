@@ -33,6 +33,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import heapq
+import itertools
 import json
 import re
 import zlib
@@ -50,6 +51,7 @@ from .findings import Finding
 from .gitutil import (
     BlobReader,
     GitError,
+    GitJob,
     GitUnavailable,
     Repository,
     RevisionError,
@@ -206,6 +208,7 @@ def _log_args(revs: Sequence[str], paths: Sequence[str], *, signed: bool = False
         "--no-textconv",
         "--no-ext-diff",
         "--raw",
+        "--root",
         "-z",
         "-M",
         "--diff-merges=first-parent",
@@ -240,19 +243,22 @@ def _read_limited_log(repo: Repository, revs: Sequence[str], allowed_signers: Pa
 
 
 def _read_log_in_two(repo: Repository, revs: Sequence[str]) -> list[Commit]:
-    """The commits of `read_log`, from two git commands running at once, each cheaper than the limited log.
+    """The commits of `read_log`, without limiting `git log` to the workspace's paths.
 
     Limiting `git log` to paths makes git compare each commit's tree with its parents' twice (to keep
-    the commit, then for its changes). Instead, `git rev-list` limited to the workspace's paths gives
-    the commits, their order and their rewritten parents, while an unlimited `git log` gives every
-    commit's fields and changes, read as it comes. The changes of a commit against its real first
-    parent are its changes against the rewritten one (the commits between change no workspace
-    path), but for renames: git pairs renames among all the changed files, so a commit that also
-    changes files outside the workspace, and has a rename or both additions and deletions in it, is
-    read again limited to the workspace (`_exact_changes`).
+    the commit, then for its changes). Instead, an unlimited `git log`, parsed as it comes, gives
+    every commit's fields and changes. On a linear history (no merge among the commits), that is
+    enough: the commits kept are those that change a workspace path, and each one's parent is
+    rewritten to the nearest such commit below it (`_linear_order`), as git does. A merge met in the
+    log starts `git rev-list` limited to the workspace's paths, which gives the commits, their order
+    and their rewritten parents (`_limited_order`).
+
+    The changes of a commit against its real first parent are its changes against the rewritten one
+    (the commits between change no workspace path), but for renames: git pairs renames among all the
+    changed files, so a commit that also changes files outside the workspace, and has a rename or both
+    additions and deletions in it, is read again limited to the workspace (`_exact_changes`).
     """
-    walk = ["rev-list", "--reverse", "--topo-order", "--parents", "--full-history"]
-    order = repo.start([*walk, "--end-of-options", *revs, "--", *pathspecs(repo)])
+    order: GitJob | None = None
     try:
         found: dict[str, Commit] = {}
         unsure: set[str] = set()
@@ -260,10 +266,34 @@ def _read_log_in_two(repo: Repository, revs: Sequence[str]) -> list[Commit]:
         with contextlib.closing(repo.stream(_log_args(revs, (), order=False))) as pieces:
             for piece in pieces:
                 reader.feed(piece, found, unsure)
+                if reader.merges and order is None:
+                    order = _start_limited_order(repo, revs)
         reader.finish(found, unsure)
-        listing = order.result()
+        commits = _linear_order(found) if order is None and not reader.merges else None
+        if commits is None:
+            if order is None:
+                order = _start_limited_order(repo, revs)
+            commits = _limited_order(found, order.result())
     finally:
-        order.close()
+        if order is not None:
+            order.close()
+    redo = [commit.id for commit in commits if commit.id in unsure]
+    if redo:
+        exact = _exact_changes(repo, redo)
+        commits = [
+            dataclasses.replace(commit, changes=exact.get(commit.id, ())) if commit.id in unsure else commit
+            for commit in commits
+        ]
+    return commits
+
+
+def _start_limited_order(repo: Repository, revs: Sequence[str]) -> GitJob:
+    walk = ["rev-list", "--reverse", "--topo-order", "--parents", "--full-history"]
+    return repo.start([*walk, "--end-of-options", *revs, "--", *pathspecs(repo)])
+
+
+def _limited_order(found: Mapping[str, Commit], listing: bytes) -> list[Commit]:
+    """The commits of `found` that `git rev-list` limited to the workspace lists, in its order, with its parents."""
     commits: list[Commit] = []
     for line in listing.split(b"\n"):
         if not line:
@@ -275,14 +305,33 @@ def _read_log_in_two(repo: Repository, revs: Sequence[str]) -> list[Commit]:
         if commit is None:
             raise GitError(f"git log did not show commit {ids[0]}, which git rev-list lists")
         commits.append(dataclasses.replace(commit, parents=tuple(ids[1:])))
-    redo = [commit.id for commit in commits if commit.id in unsure]
-    if redo:
-        exact = _exact_changes(repo, redo)
-        commits = [
-            dataclasses.replace(commit, changes=exact.get(commit.id, ())) if commit.id in unsure else commit
-            for commit in commits
-        ]
     return commits
+
+
+def _linear_order(found: Mapping[str, Commit]) -> list[Commit] | None:
+    """What `git rev-list --reverse --full-history --parents` limited to the workspace gives, from an
+    unlimited log of a linear history (newest first); None when the log is not one chain.
+
+    A commit is kept when it changes a workspace path (the log's changes are already limited to
+    the workspace's paths); its parent is rewritten to the nearest kept commit below it, or stays a
+    commit outside the range (the range's base side), or goes when only commits that change no
+    workspace path lie below it (git drops a parent that leads to no kept commit).
+    """
+    chain = list(found.values())
+    for newer, older in itertools.pairwise(chain):
+        if newer.parents != (older.id,):
+            return None
+    if chain and (len(chain[-1].parents) > 1 or (chain[-1].parents and chain[-1].parents[0] in found)):
+        return None
+    below: str | None = chain[-1].parents[0] if chain and chain[-1].parents else None
+    kept: list[Commit] = []
+    for commit in reversed(chain):
+        if not commit.changes:
+            continue
+        parents = (below,) if below is not None else ()
+        kept.append(commit if commit.parents == parents else dataclasses.replace(commit, parents=parents))
+        below = commit.id
+    return kept
 
 
 def _exact_changes(repo: Repository, ids: Sequence[str]) -> dict[str, tuple[FileChange, ...]]:
@@ -332,6 +381,8 @@ class _LogReader:
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self._rest = b""
+        # Whether a commit with more than one parent was read.
+        self.merges = False
 
     def feed(self, piece: bytes, found: dict[str, Commit], unsure: set[str]) -> None:
         tokens = (self._rest + piece).split(b"\0")
@@ -393,6 +444,8 @@ class _LogReader:
                 return start
             commit = _commit(head, changes)
             found[commit.id] = commit
+            if len(commit.parents) > 1:
+                self.merges = True
             if outside and (renamed or (added and deleted)):
                 unsure.add(commit.id)
         return i
