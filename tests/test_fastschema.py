@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worktrail.fastschema import Unsupported, compile_schema
-from worktrail.schema import SCHEMA_NAMES, _strict_regex, fast_check, load_schema, validator
+from worktrail.schema import SCHEMA_NAMES, _strict_regex, _Validator, fast_check, load_schema, validator
 from worktrail.yamlio import SourceError, decode, parse_front_matter, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,3 +145,63 @@ def test_fast_check_agrees_with_jsonschema_on_mutated_documents(data: st.DataObj
         else:
             parent.append(data.draw(_VALUES))
     assert fast_check(name)(document) == validator(name).is_valid(document), (where, document)
+
+
+# -- one check per typed schema: `type` and that type's keywords at once (`_Compiler.typed`) ----------
+
+
+@st.composite
+def typed_schemas(draw: st.DrawFn, depth: int = 0) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["string", "number", "integer", "object", "array", "boolean"]))
+    schema: dict[str, Any] = {"type": kind, "description": "d"}
+    if kind == "string":
+        for keyword, rule in (("pattern", st.sampled_from(["^[a-z]+$", "^a", "b", "^[0-9]{2}$"])),
+                              ("minLength", st.integers(0, 3)), ("maxLength", st.integers(0, 4))):  # fmt: skip
+            if draw(st.booleans()):
+                schema[keyword] = draw(rule)
+    elif kind in ("number", "integer"):
+        for keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            if draw(st.booleans()):
+                schema[keyword] = draw(st.sampled_from([0, 1, 2.5, -1, 24]))
+    elif kind == "object":
+        if depth < 2:
+            names = draw(st.lists(st.sampled_from(["a", "b", "c"]), unique=True, max_size=3))
+            schema["properties"] = {name: draw(typed_schemas(depth + 1)) for name in names}
+        if draw(st.booleans()):
+            schema["required"] = draw(st.lists(st.sampled_from(["a", "b", "d"]), unique=True, max_size=2))
+        if draw(st.booleans()):
+            schema["additionalProperties"] = draw(
+                st.sampled_from([False, True]) if depth >= 2 else st.one_of(st.booleans(), typed_schemas(depth + 1))
+            )
+        for keyword in ("minProperties", "maxProperties"):
+            if draw(st.integers(0, 3)) == 0:
+                schema[keyword] = draw(st.integers(0, 2))
+    elif kind == "array":
+        if depth < 2 and draw(st.booleans()):
+            schema["items"] = draw(typed_schemas(depth + 1))
+        for keyword, rule in (("uniqueItems", st.booleans()), ("minItems", st.integers(0, 2)),
+                              ("maxItems", st.integers(0, 3))):  # fmt: skip
+            if draw(st.booleans()):
+                schema[keyword] = draw(rule)
+    if draw(st.integers(0, 5)) == 0:
+        schema["enum"] = ["a", 1]  # a keyword outside the typed set: checked one keyword at a time
+    return schema
+
+
+TYPED_VALUES = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(-3, 30), st.sampled_from([0.0, 2.5, 24.0, 1.0, -0.5]),
+        st.sampled_from(["", "a", "ab", "abc", "b", "12", "12\n", "A", "aaaaa", "1"]),
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), inner)),
+    max_leaves=8,
+)  # fmt: skip
+
+
+@settings(derandomize=True, deadline=None, max_examples=1500)
+@given(typed_schemas(), st.lists(TYPED_VALUES, min_size=1, max_size=6))
+def test_a_typed_schema_checked_at_once_answers_as_jsonschema(schema: dict[str, Any], values: list[Any]) -> None:
+    check = compile_schema(schema, _strict_regex)
+    reference = _Validator(schema)
+    for value in values:
+        assert check(value) == reference.is_valid(value), (schema, value)

@@ -79,6 +79,9 @@ class _Compiler:
             return lambda value: False
         if not isinstance(schema, dict):
             raise Unsupported(f"schema {schema!r}")
+        typed = self.typed(schema)
+        if typed is not None:
+            return typed
         checks: list[Check] = []
         for keyword, rule in schema.items():
             if keyword in ANNOTATIONS:
@@ -88,6 +91,105 @@ class _Compiler:
                 raise Unsupported(keyword)
             checks.append(make(rule, schema))
         return _all_of(checks)
+
+    # -- one check for a schema of one type ---------------------------------------------------
+    # Most of our schemas are `type` and keywords about values of that type only (a string's
+    # pattern and length, a number's bounds, a mapping's fields, a list's items). Each keyword's
+    # check begins by asking the type again; here the type is asked once, and the keywords follow in
+    # one function. The same answer as `all` of the keywords' checks (they have no side effects).
+
+    def typed(self, schema: dict[str, Any]) -> Check | None:
+        """One check for `type` with keywords of that type only; None for any other schema."""
+        kind = schema.get("type")
+        if not isinstance(kind, str) or kind not in _TYPED_KEYWORDS:
+            return None
+        rules = {keyword: rule for keyword, rule in schema.items() if keyword not in ANNOTATIONS and keyword != "type"}
+        if not rules.keys() <= _TYPED_KEYWORDS[kind]:
+            return None
+        if kind == "string":
+            return self.typed_string(rules)
+        if kind == "object":
+            return self.typed_object(rules)
+        if kind == "array":
+            return self.typed_array(rules)
+        return _typed_number(_TYPES[kind], rules)
+
+    def typed_string(self, rules: dict[str, Any]) -> Check:
+        search = self.regex(str(rules["pattern"])).search if "pattern" in rules else None
+        shortest = rules.get("minLength")
+        longest = rules.get("maxLength")
+        # The shapes our schemas use (ids, dates, non-empty texts) get a check of their own.
+        if search is None and longest is None:
+            if shortest is None:
+                return _TYPES["string"]
+            least: Any = shortest
+            return lambda value: isinstance(value, str) and len(value) >= least
+        if search is not None and shortest is None:
+            found = search
+            if longest is None:
+                return lambda value: isinstance(value, str) and found(value) is not None
+            most: Any = longest
+            return lambda value: isinstance(value, str) and len(value) <= most and found(value) is not None
+
+        def check(value: Any) -> bool:
+            if not isinstance(value, str):
+                return False
+            if shortest is not None and len(value) < shortest:
+                return False
+            if longest is not None and len(value) > longest:
+                return False
+            return search is None or search(value) is not None
+
+        return check
+
+    def typed_object(self, rules: dict[str, Any]) -> Check:
+        props = {name: self.compile(sub) for name, sub in rules.get("properties", {}).items()}
+        required = tuple(rules.get("required", ()))
+        extra_rule = rules.get("additionalProperties", True)
+        closed = extra_rule is False
+        extra = None if extra_rule is True or closed else self.compile(extra_rule)
+        fewest = rules.get("minProperties")
+        most = rules.get("maxProperties")
+
+        def check(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return False
+            for name in required:
+                if name not in value:
+                    return False
+            for key, item in value.items():
+                sub = props.get(key)
+                if sub is None:
+                    if closed or (extra is not None and not extra(item)):
+                        return False
+                elif not sub(item):
+                    return False
+            if fewest is not None and len(value) < fewest:
+                return False
+            return most is None or len(value) <= most
+
+        return check
+
+    def typed_array(self, rules: dict[str, Any]) -> Check:
+        sub = self.compile(rules["items"]) if "items" in rules else None
+        unique = bool(rules.get("uniqueItems"))
+        fewest = rules.get("minItems")
+        most = rules.get("maxItems")
+
+        def check(value: Any) -> bool:
+            if not isinstance(value, list):
+                return False
+            if sub is not None:
+                for item in value:
+                    if not sub(item):
+                        return False
+            if fewest is not None and len(value) < fewest:
+                return False
+            if most is not None and len(value) > most:
+                return False
+            return not unique or _unique(value)
+
+        return check
 
     # -- keywords (each returns a check; all of a schema's checks must pass) ---------------------
 
@@ -212,15 +314,7 @@ class _Compiler:
     def k_uniqueItems(self, rule: Any, schema: dict[str, Any]) -> Check:
         if not rule:
             return lambda value: True
-
-        def check(value: Any) -> bool:
-            if not isinstance(value, list):
-                return True
-            if all(isinstance(item, str) for item in value):
-                return len(set(value)) == len(value)
-            return bool(_utils.uniq(value))
-
-        return check
+        return lambda value: not isinstance(value, list) or _unique(value)
 
     def k_allOf(self, rule: Any, schema: dict[str, Any]) -> Check:
         subs = [self.compile(sub) for sub in rule]
@@ -239,6 +333,52 @@ class _Compiler:
         return lambda value: not sub(value)
 
 
+# The keywords `typed` puts in one check with `type`, by type.
+_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+_TYPED_KEYWORDS: dict[str, frozenset[str]] = {
+    "string": frozenset({"pattern", "minLength", "maxLength"}),
+    "object": frozenset({"properties", "required", "additionalProperties", "minProperties", "maxProperties"}),
+    "array": frozenset({"items", "uniqueItems", "minItems", "maxItems"}),
+    "number": _NUMBER_KEYWORDS,
+    "integer": _NUMBER_KEYWORDS,
+}
+
+
+def _typed_number(is_kind: Check, rules: dict[str, Any]) -> Check:
+    """`type: number` (or `integer`) and its bounds in one check."""
+    low = rules.get("minimum")
+    above = rules.get("exclusiveMinimum")
+    high = rules.get("maximum")
+    below = rules.get("exclusiveMaximum")
+    if above is None and high is None and below is None:
+        if low is None:
+            return is_kind
+        return lambda value: is_kind(value) and value >= low
+    if low is None and below is None and above is not None and high is not None:
+        return lambda value: is_kind(value) and value > above and value <= high
+
+    def check(value: Any) -> bool:
+        if not is_kind(value):
+            return False
+        if low is not None and not value >= low:
+            return False
+        if above is not None and not value > above:
+            return False
+        if high is not None and not value <= high:
+            return False
+        return below is None or value < below
+
+    return check
+
+
+def _unique(items: list[Any]) -> bool:
+    """jsonschema's `uniqueItems` (1 and True differ, as do 1 and "1"); a set answers for texts alone."""
+    for item in items:
+        if not isinstance(item, str):
+            return bool(_utils.uniq(items))
+    return len(set(items)) == len(items)
+
+
 def _all_of(checks: list[Check]) -> Check:
     """One check passing when all pass; the common short lists are unrolled (this is the hot path)."""
     if not checks:
@@ -251,7 +391,14 @@ def _all_of(checks: list[Check]) -> Check:
     if len(checks) == 3:
         first, second, third = checks
         return lambda value: first(value) and second(value) and third(value)
-    return lambda value: all(check(value) for check in checks)
+
+    def check(value: Any) -> bool:
+        for one in checks:  # noqa: SIM110 -- a plain loop is faster than all() over a generator
+            if not one(value):
+                return False
+        return True
+
+    return check
 
 
 def compile_schema(schema: dict[str, Any], regex: Callable[[str], re.Pattern[str]]) -> Check:
