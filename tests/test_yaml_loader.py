@@ -12,11 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worktrail import yamlio
+from worktrail.model import Loc
 from worktrail.yamlio import (
     _NOT_ALLOWED,
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_VALUES,
+    SCHEMA_COMMENT,
+    FrontMatterDoc,
     SourceError,
     _parse_simple,
     _parse_yaml_reference,
@@ -537,3 +540,69 @@ def test_any_mix_of_lines_reads_as_the_event_composer_reads_it(parts: list[tuple
     # Indentation, dashes, keys and values thrown together: pending keys, lists at a key's indentation,
     # lines one space off, compact lists, duplicates.
     assert_same_as_reference("\n".join("".join(part) for part in parts) + end)
+
+
+# -- front matter found by offsets in the text, not by cutting the whole text into lines ---------------
+
+
+def front_matter_by_lines(text: str, path: str) -> FrontMatterDoc:
+    """How front matter was found before: the whole text cut into lines (the reference)."""
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines) and lines[start].startswith(SCHEMA_COMMENT):
+        start += 1
+    if start >= len(lines) or lines[start].rstrip() != "---":
+        raise SourceError(
+            Loc(path, start + 1, 1),
+            "a Markdown record must start with YAML front matter: a '---' line, the fields, then '---'",
+        )
+    end = start + 1
+    while end < len(lines) and lines[end].rstrip() not in ("---", "..."):
+        end += 1
+    if end >= len(lines):
+        raise SourceError(Loc(path, start + 1, 1), "front matter is not closed by a '---' line")
+    front = "\n".join(lines[start + 1 : end])
+    doc = parse_yaml(front, path, line_offset=start + 1, empty={})
+    if not isinstance(doc.data, dict):
+        got = "a list" if isinstance(doc.data, list) else f"the single value {str(doc.data)[:40]!r}"
+        raise SourceError(doc.loc(), f"front matter must be a mapping of fields (`field: value` lines), not {got}")
+    body = "\n".join(lines[end + 1 :]).strip("\n")
+    return FrontMatterDoc(doc=doc, body=body + "\n" if body else "", body_line=end + 2)
+
+
+def front_result(parse: Any, text: str) -> tuple[Any, ...]:
+    try:
+        record = parse(text, "t.md")
+    except SourceError as error:
+        return ("error", str(error.loc), error.message)
+    doc = record.doc
+    return (doc.data, list(doc.locs.items()), list(doc.key_locs.items()), record.body, record.body_line)
+
+
+FRONT_LINES = [
+    "---", "---", "---", "...", "--- ", "---\t", "---\x0b", "---\x85", "---\u2028", "---\u3000", " ---", "----",
+    "-- -", "....", "---x", "# yaml-language-server: $schema=../x.json", "# yaml-language-server:", "# other",
+    "title: T", "status: open", "a: [x, y]", "- item", "", "", "body text", "## Heading", "\u2028",
+]  # fmt: skip
+
+
+@settings(derandomize=True, deadline=None, max_examples=2500)
+@given(st.lists(st.sampled_from(FRONT_LINES), max_size=9), st.sampled_from(["", "\n", "\n\n", "\r\n"]))
+def test_front_matter_found_by_offsets_is_the_front_matter_found_by_lines(lines: list[str], end: str) -> None:
+    text = "\n".join(lines) + end
+    assert front_result(parse_front_matter, text) == front_result(front_matter_by_lines, text), text
+
+
+def test_front_matter_of_ordinary_records_is_found_by_offsets_as_by_lines() -> None:
+    for text in (
+        "---\ntitle: T\nstatus: open\n---\n\nBody\n\n",
+        "# yaml-language-server: $schema=x\n---\nauthor: a\n---\nHi",
+        "---\n---\n",
+        "---\ntitle: T\n...\nrest\n---\nmore\n",
+        "---\ntitle: T\n---",
+        "---",
+        "",
+        "# yaml-language-server: x",
+        "no front matter\n",
+    ):
+        assert front_result(parse_front_matter, text) == front_result(front_matter_by_lines, text), text

@@ -582,24 +582,39 @@ class FrontMatterDoc:
     body_line: int
 
 
+# A line that closes front matter: `---` or `...`, maybe followed by spaces (what `str.rstrip` removes).
+_FRONT_END = re.compile(r"^(?:---|\.\.\.)[^\S\n]*$", re.MULTILINE)
+
+
 def parse_front_matter(text: str, path: str) -> FrontMatterDoc:
     """Split `---` front matter from the Markdown body and parse the front matter."""
-    lines = text.split("\n")
+    # Found by offsets in the text (the body is never cut into lines): line `start` opens the front
+    # matter, line `end` closes it.
     start = 0
+    at = 0  # where line `start` begins
+    size = len(text)
     # An editor schema comment may stand above the opening line.
-    while start < len(lines) and lines[start].startswith(SCHEMA_COMMENT):
+    while text.startswith(SCHEMA_COMMENT, at):
         start += 1
-    if start >= len(lines) or lines[start].rstrip() != "---":
+        at = text.find("\n", at) + 1
+        if at == 0:
+            at = size + 1  # that was the last line
+            break
+    stop = text.find("\n", at)
+    if stop < 0:
+        stop = size
+    if at > size or text[at:stop].rstrip() != "---":
         raise SourceError(
             Loc(path, start + 1, 1),
             "a Markdown record must start with YAML front matter: a '---' line, the fields, then '---'",
         )
-    end = start + 1
-    while end < len(lines) and lines[end].rstrip() not in ("---", "..."):
-        end += 1
-    if end >= len(lines):
+    closing = _FRONT_END.search(text, stop + 1) if stop < size else None
+    if closing is None:
         raise SourceError(Loc(path, start + 1, 1), "front matter is not closed by a '---' line")
-    front = "\n".join(lines[start + 1 : end])
+    front_at = stop + 1
+    close_at = closing.start()
+    end = start + 1 + text.count("\n", front_at, close_at)
+    front = text[front_at : close_at - 1] if close_at > front_at else ""
     doc = parse_yaml(front, path, line_offset=start + 1, empty={})
     if not isinstance(doc.data, dict):
         got = "a list" if isinstance(doc.data, list) else f"the single value {str(doc.data)[:40]!r}"
@@ -607,5 +622,5 @@ def parse_front_matter(text: str, path: str) -> FrontMatterDoc:
             doc.loc(),
             f"front matter must be a mapping of fields (`field: value` lines), not {got}",
         )
-    body = "\n".join(lines[end + 1 :]).strip("\n")
+    body = text[closing.end() + 1 :].strip("\n")
     return FrontMatterDoc(doc=doc, body=body + "\n" if body else "", body_line=end + 2)
