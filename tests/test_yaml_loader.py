@@ -21,6 +21,7 @@ from worktrail.yamlio import (
     SCHEMA_COMMENT,
     FrontMatterDoc,
     SourceError,
+    _parse_flat,
     _parse_simple,
     _parse_yaml_reference,
     decode,
@@ -540,6 +541,101 @@ def test_any_mix_of_lines_reads_as_the_event_composer_reads_it(parts: list[tuple
     # Indentation, dashes, keys and values thrown together: pending keys, lists at a key's indentation,
     # lines one space off, compact lists, duplicates.
     assert_same_as_reference("\n".join("".join(part) for part in parts) + end)
+
+
+# -- the flat path (`_parse_flat`): front matter and list items, each line's reading kept --------------
+
+FLAT_KEYS = ["title", "status", "a", "b", "due", "'q k'", '"d k"', "x.y-z", "null", "on", "<<", "é", "a b", "-a", ""]
+FLAT_VALUES = [
+    "", "word", "two words", "in-13", "ALPHA-1", "2026-03-01", "2026-02-30", "2026-03-01T10:00:00Z", "6.5", "7",
+    "007", "-0", "0x1F", "0o17", "1e3", ".5", "999999999999999", "1000000000000001", "99999999999999999",
+    "0000000000000001", "true", "False", "yes", "no", "~", "null", "NULL", ".inf", ".nan", "C#", "a #b", "a#b",
+    "x:y", "x: y", "'quoted'", '"dq"', "'it''s'", '"esc\\"aped"', "[a, b]", "[]", "[ a ,b ]", "[a, [b]]",
+    "{a: 1}", "&x a", "*x", "!!str 5", "! x", "|", ">-", "- a", "-x", "?x", "@x", "`x`", "%x", "é €",
+    "[in-13, c01-07]", "[1, 2e16]", "[yes, no, ~]",
+]  # fmt: skip
+FLAT_ENDS = ["", "", "", " ", " # c", "  #c", "#c"]
+FLAT_LEADS = ["", "", "", "", "", "", "- ", "-  ", "  ", "   ", " ", "\t", "-"]
+FLAT_OTHER = ["", "# comment", "  ", "#", "---", "...", "- ", "  - x", "  more words", "key:", "\ufeffa: 1"]
+
+
+@st.composite
+def flat_texts(draw: st.DrawFn) -> str:
+    """Texts shaped like front matter or one list item, with the odd line that is not."""
+    lines: list[str] = []
+    for _ in range(draw(st.integers(min_value=0, max_value=8))):
+        if draw(st.integers(min_value=0, max_value=9)) == 0:
+            lines.append(draw(st.sampled_from(FLAT_OTHER)))
+            continue
+        lead = draw(st.sampled_from(FLAT_LEADS))
+        key = draw(st.sampled_from(FLAT_KEYS))
+        gap = draw(st.sampled_from([" ", " ", " ", "  ", ""]))
+        lines.append(f"{lead}{key}:{gap}{draw(st.sampled_from(FLAT_VALUES))}{draw(st.sampled_from(FLAT_ENDS))}")
+    as_item: bool = draw(st.booleans())
+    if lines and as_item:
+        # Most often: one item of a list, its other keys under its first.
+        lines = ["- " + lines[0].lstrip("- "), *("  " + line.lstrip("- ") for line in lines[1:])]
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n", "\r\n"]))
+
+
+def assert_flat_same_as_reference(text: str, line_offset: int, empty: Any) -> None:
+    expected = outcome(_parse_yaml_reference, text, line_offset, empty)
+    assert outcome(parse_yaml, text, line_offset, empty) == expected, text
+    if yamlio._NOT_ALLOWED.search(text):
+        return
+    flat = _parse_flat(text, "f.yaml", line_offset, empty)
+    if flat is not None:
+        simple = _parse_simple(text, "f.yaml", line_offset, empty)
+        assert simple is not None, text
+        assert outcome(lambda *args: flat, text) == outcome(lambda *args: simple, text) == expected, text
+
+
+@settings(derandomize=True, deadline=None, max_examples=2500)
+@given(flat_texts(), st.sampled_from([0, 1, 6]), st.sampled_from([None, {}, []]), st.booleans())
+def test_flat_reading_gives_what_the_line_reader_and_the_event_composer_give(
+    text: str, line_offset: int, empty: Any, forget: bool
+) -> None:
+    if forget:
+        yamlio._FLAT_LINES.clear()
+    assert_flat_same_as_reference(text, line_offset, empty)
+
+
+def test_flat_reading_takes_front_matter_and_list_items_and_leaves_the_rest() -> None:
+    front = "title: Plan\nstatus: open\nsubscribers: [c01-07, c01-10]\n# note\nestimate_hours: 39\ndue:\n"
+    item = '- date: 2024-01-04\n  person: in-21\n  task: ALPHA-1\n  hours: 8.0\n  note: "Copy"\n  billable: true\n'
+    for text in (front, item, "", "# only\n"):
+        assert _parse_flat(text, "f.yaml", 3, {}) is not None, text
+        assert_flat_same_as_reference(text, 3, {})
+    for text in (
+        "a:\n  b: 1\n",  # nested
+        "- a: 1\n- b: 2\n",  # two items
+        "- a: 1\nb: 2\n",  # a key beside the list
+        "a: 1\na: 2\n",  # duplicate
+        "a:\n- x\n",  # a list at the key's indentation
+        "a: 99999999999999999\n",  # near the number limit
+        "  a: 1\n",  # indented
+        "a: |\n  text\n",  # block scalar
+    ):
+        assert _parse_flat(text, "f.yaml", 0, None) is None, text
+        assert_flat_same_as_reference(text, 0, None)
+
+
+def test_a_line_kept_from_one_text_reads_the_same_in_another() -> None:
+    yamlio._FLAT_LINES.clear()
+    first = parse_yaml("status: open\ntags: [a, b]\n", "one.yaml")
+    again = parse_yaml("title: x\nstatus: open\ntags: [a, b]\n", "two.yaml")
+    assert first.data["tags"] is not again.data["tags"]  # each text has its own lists
+    again.data["tags"].append("c")
+    assert parse_yaml("tags: [a, b]\n", "three.yaml").data == {"tags": ["a", "b"]}
+    assert again.locs[("tags", 1)] == (3, 11)
+
+
+def test_the_kept_lines_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlio, "_FLAT_LINES_ENTRIES", 10)
+    yamlio._FLAT_LINES.clear()
+    for number in range(50):
+        assert parse_yaml(f"a{number}: {number}\n", "f.yaml").data == {f"a{number}": number}
+        assert len(yamlio._FLAT_LINES) <= 10
 
 
 # -- front matter found by offsets in the text, not by cutting the whole text into lines ---------------

@@ -14,7 +14,10 @@ None) by our own small composer, so that:
 
 Most files hold nothing but block mappings and lists of one-line values. Those are read line by line
 by a strict fast path (`_parse_simple`, about twice as fast) that gives the very same values and
-locations; it hands anything else, and so every error, to the composer.
+locations; it hands anything else, and so every error, to the composer. Front matter and the items of
+list files, one mapping of `key: value` lines each, are read by a flatter one still (`_parse_flat`),
+which keeps each line's reading, so that a line seen before (most lines of a task's next version) is
+a look-up; it hands anything else to `_parse_simple`.
 """
 
 from __future__ import annotations
@@ -183,7 +186,9 @@ def decode(raw: bytes, path: str) -> str:
 def parse_yaml(text: str, path: str, line_offset: int = 0, empty: Any = None) -> Doc:
     """Parse one YAML document; raises SourceError with the location of the first problem."""
     _refuse_characters(text, path, line_offset)
-    doc = _parse_simple(text, path, line_offset, empty)
+    doc = _parse_flat(text, path, line_offset, empty)
+    if doc is None:
+        doc = _parse_simple(text, path, line_offset, empty)
     if doc is None:
         doc = _Composer(text, path, line_offset).compose(empty)
     return doc
@@ -506,6 +511,122 @@ def _parse_simple(text: str, path: str, line_offset: int, empty: Any) -> Doc | N
             locs[pending_path] = pending_at
     except _Unusual:
         return None
+    if root is None:
+        return Doc(path=path, data=empty)
+    if len(locs) > MAX_VALUES:
+        return None
+    return Doc(path=path, data=root, locs=locs, key_locs=key_locs, paths_at=paths_at)
+
+
+# What `_parse_flat` knows of one line of text (see `_flat_line`), kept by the line's text: most
+# lines of task and comment files, and of time entries, recur from version to version and from file
+# to file.
+_SKIP_LINE: Any = object()  # a blank or comment line
+_NOT_FLAT: Any = object()  # a line `_parse_flat` leaves to `_parse_simple`
+_FLAT_LINES: dict[str, Any] = {}
+_FLAT_LINES_ENTRIES = 16_384
+
+
+def _flat_line(line: str) -> Any:
+    """One line as `_parse_simple` reads a `key: value` line, or `_SKIP_LINE`, or `_NOT_FLAT`.
+
+    A key line gives (width of its dash and the spaces after it, 0 without one; its indentation; the
+    key; the key's path at the top level; the value; the value's 1-based column; for a one-line flow
+    list, its items as (path at the top level, value, column), else None). A key without a value has the value None,
+    placed just after its colon, as the parser places it.
+    """
+    found = _LINES.match(line)
+    if found is None:
+        return _NOT_FLAT
+    spaces, dash, key, gap, plain, quoted, flow = found.groups(default="")
+    if not key:
+        return _NOT_FLAT if plain or quoted or flow or dash else _SKIP_LINE
+    column = len(spaces) + len(dash) + len(key) + 1  # just after the colon, from 0
+    name = key[1:-1] if key[0] in "\"'" else key
+    lead = (len(dash), len(spaces), name, (name,))
+    try:
+        if plain:
+            return (*lead, _plain_value(plain.rstrip(" ")), column + len(gap) + 1, None)
+        if quoted:
+            return (*lead, quoted[1:-1], column + len(gap) + 1, None)
+        if flow:
+            start = column + len(gap)
+            items = tuple(
+                ((name, index), _plain_value(item.group()), start + item.start() + 1)
+                for index, item in enumerate(_FLOW_ITEMS.finditer(flow))
+            )
+            return (*lead, None, start + 1, items)
+    except _Unusual:
+        return _NOT_FLAT
+    return (*lead, None, column + 1, None)
+
+
+def _parse_flat(text: str, path: str, line_offset: int, empty: Any) -> Doc | None:
+    """`_parse_simple` for one mapping of `key: value` lines, or None for any other text.
+
+    The mapping stands at column 0 (front matter, most YAML files), or is the only item of a list,
+    its first key after the dash (one item of a list file, see `yamllist`). It gives the same Doc,
+    field by field and in the same order, as `_parse_simple`; each line's reading is kept
+    (`_FLAT_LINES`), so a line seen before costs a look-up. Anything else (deeper lines, nested
+    collections, a second item, a duplicate key, a line the fast path does not read) returns None,
+    and `_parse_simple` then decides.
+    """
+    if len(text) > _FAST_MAX_CHARS or "\t" in text or "\r" in text or "\ufeff" in text:
+        return None
+    known = _FLAT_LINES
+    root: Any = None
+    data: dict[str, Any] = {}
+    locs: dict[PathKey, tuple[int, int]] = {}
+    key_locs: dict[PathKey, tuple[int, int]] = {}
+    paths_at: dict[tuple[int, int], PathKey] = {}
+    indent = 0  # the keys' column, from 0
+    in_item = False
+    line_no = line_offset
+    for line in text.split("\n"):
+        line_no += 1
+        read = known.get(line)
+        if read is None:
+            read = _flat_line(line)
+            if len(known) >= _FLAT_LINES_ENTRIES:
+                known.clear()
+            known[line] = read
+        if read is _SKIP_LINE:
+            continue
+        if read is _NOT_FLAT:
+            return None
+        dash, spaces, key, at, value, column, items = read
+        if root is None:
+            if spaces:
+                return None
+            first = (line_no, 1)
+            locs[()] = first
+            paths_at[first] = ()
+            if dash:
+                # `- key: value`: a list of one mapping, which starts at the key.
+                root = [data]
+                indent = dash
+                in_item = True
+                here = (line_no, dash + 1)
+                locs[(0,)] = here
+                paths_at[here] = (0,)
+            else:
+                root = data
+        elif dash or spaces != indent or key in data:
+            return None
+        if in_item:
+            at = (0, key)
+        key_locs[at] = (line_no, indent + 1)
+        here = (line_no, column)
+        locs[at] = here
+        if items is None:
+            data[key] = value
+        else:
+            paths_at[here] = at
+            values = []
+            for item_at, item, item_column in items:
+                locs[(0, *item_at) if in_item else item_at] = (line_no, item_column)
+                values.append(item)
+            data[key] = values
     if root is None:
         return Doc(path=path, data=empty)
     if len(locs) > MAX_VALUES:

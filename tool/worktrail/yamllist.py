@@ -127,23 +127,25 @@ def _item(text: str, path: str, start: int, index: int) -> _Item | None:
         _items.move_to_end(key)
         return found
     try:
-        doc = parse_yaml(text, path)
+        # Read `start` lines down, so that its lines are where the item stands in the file.
+        doc = parse_yaml(text, path, line_offset=start)
     except SourceError:
         return None
     if not isinstance(doc.data, list) or len(doc.data) != 1:
         return None
-    # The list's own place (key `()`) is its first item's, and comes first, as in a whole parse.
-    locs: dict[PathKey, tuple[int, int]] = {(): _moved(doc.locs[()], start)} if index == 0 else {}
-    locs.update({(index, *k[1:]): _moved(where, start) for k, where in doc.locs.items() if k})
-    found = _Item(
-        data=doc.data[0],
-        values=len(doc.locs),
-        locs=locs,
-        key_locs={(index, *k[1:]): _moved(where, start) for k, where in doc.key_locs.items()},
-        paths_at={
-            _moved(where, start): (index, *k[1:]) if k else () for where, k in doc.paths_at.items() if k or not index
-        },
-    )
+    if index == 0:
+        # Its paths are the item's; the list's own place (key `()`) is its first item's, and comes first.
+        found = _Item(
+            data=doc.data[0], values=len(doc.locs), locs=doc.locs, key_locs=doc.key_locs, paths_at=doc.paths_at
+        )
+    else:
+        found = _Item(
+            data=doc.data[0],
+            values=len(doc.locs),
+            locs={(index, *k[1:]): where for k, where in doc.locs.items() if k},
+            key_locs={(index, *k[1:]): where for k, where in doc.key_locs.items()},
+            paths_at={where: (index, *k[1:]) for where, k in doc.paths_at.items() if k},
+        )
     _items[key] = found
     if len(_items) > _ITEM_CACHE_ENTRIES:
         _items.popitem(last=False)
@@ -175,7 +177,3 @@ def parse_yaml_list(text: str, path: str, empty: Any = None) -> Doc:
         return parse_yaml(text, path, empty=empty)
     _keep(path, text, out, values, text.count("\n"))
     return out
-
-
-def _moved(where: tuple[int, int], lines: int) -> tuple[int, int]:
-    return (where[0] + lines, where[1])
