@@ -16,13 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from worktrail import history
+from worktrail import history, load
 from worktrail.example import build_example
+from worktrail.findings import Finding
 from worktrail.history import Snapshot
 from worktrail.load import ParseCache, load_record, load_tree
 from worktrail.tree import MemoryTree
-from worktrail.yamlio import MAX_FILE_BYTES
+from worktrail.yamlio import MAX_FILE_BYTES, Doc
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD_FOLDERS = ("tasks", "changes", "meetings", "feedback", "time")
@@ -223,3 +226,28 @@ def test_a_month_that_appends_entries_is_placed_from_the_version_before_as_from_
     monkeypatch.setattr(history, "_DIRECT_RECORDS", False)
     tree = [Snapshot.of_contents(ROOT, {month: version})._loaded(month) for version in versions]
     assert direct == tree
+
+
+DATEISH = st.sampled_from(
+    [
+        "2026-03-01", "2026-02-30", "2026-02-29", "2024-02-29", "2026-13-01", "2026-04-31", "0000-01-01",
+        "2026-03-01T10:00:00Z", "2026-02-30T10:00:00Z", "2026-03-01T25:00:00Z", "2026-03-01T10:00", "2026-03-01x",
+        "2026-3-1", "x2026-02-30", "2026-02-30 ", "title 2026-02-30", "", "word", "2026-", "12345-01-01",
+    ]
+)  # fmt: skip
+DATED_VALUES = st.recursive(
+    st.one_of(DATEISH, st.none(), st.booleans(), st.integers(-5, 5)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(["a", "due", "x"]), inner)),
+    max_leaves=10,
+)
+
+
+@settings(derandomize=True, deadline=None, max_examples=800)
+@given(DATED_VALUES)
+def test_a_document_is_walked_for_the_places_of_impossible_dates_exactly_when_it_has_one(value: object) -> None:
+    # `_impossible_dates` looks for places only after a quick look found an impossible date.
+    doc = Doc(path="f.yaml", data=value)
+    walked: list[Finding] = []
+    load._find_impossible_dates(doc, value, (), walked)
+    assert load._has_impossible_date(value) == bool(walked)
+    assert load._impossible_dates(doc) == walked

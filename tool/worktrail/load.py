@@ -121,6 +121,8 @@ _DATE_PREFIX = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T|$)")
 
 def _impossible_dates(doc: Doc) -> list[Finding]:
     """Dates the schema's pattern accepts but the calendar does not (2026-02-30)."""
+    if not _has_impossible_date(doc.data):
+        return []  # nearly always: the walk that names each finding's place is then spared
     found: list[Finding] = []
     _find_impossible_dates(doc, doc.data, (), found)
     return found
@@ -141,11 +143,21 @@ def _find_impossible_dates(doc: Doc, value: Any, path: tuple[str | int, ...], fo
 
 def _has_impossible_date(value: Any) -> bool:
     """Whether `_impossible_dates` would find anything in this value (without locations)."""
+    items: Iterable[Any]
     if isinstance(value, dict):
-        return any(_has_impossible_date(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_impossible_date(item) for item in value)
-    return _impossible_date(value)
+        items = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return _impossible_date(value)
+    for item in items:
+        if isinstance(item, str):
+            # Only a text with `-` fifth can be shaped like a date (see _DATE_PREFIX).
+            if item[4:5] == "-" and _impossible_date(item):
+                return True
+        elif isinstance(item, dict | list) and _has_impossible_date(item):
+            return True
+    return False
 
 
 def _impossible_date(value: Any) -> bool:
