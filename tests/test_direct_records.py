@@ -5,21 +5,24 @@ month of time straight into its model object instead of building a small tree ar
 stand-in settings and project files (`history._Group._load`). These tests compare both ways, as the
 walk sees them (`Snapshot._loaded`: entities, records by file, list items, parsed data, findings),
 on every record file of the sample and case workspaces, every version of every record file of the
-example's history, and broken versions of each kind of record.
+example's history, and broken versions of each kind of record. A month that appends an item to the
+version before it is checked and built from that version: the same as loading it from scratch.
 """
 
 from __future__ import annotations
 
 import bisect
+import random
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worktrail import history, load
+from worktrail import history, load, yamllist
 from worktrail.example import build_example
 from worktrail.findings import Finding
 from worktrail.history import Snapshot
@@ -251,3 +254,92 @@ def test_a_document_is_walked_for_the_places_of_impossible_dates_exactly_when_it
     load._find_impossible_dates(doc, value, (), walked)
     assert load._has_impossible_date(value) == bool(walked)
     assert load._impossible_dates(doc) == walked
+
+
+# -- a month checked and built from the version before ----------------------------------------------
+
+
+class _ByItem(ParseCache):
+    lists_by_item = True
+
+
+def _entry(rng: random.Random, bad: bool) -> str:
+    day = rng.choice([1, 2, 15, 28, 31])
+    lines = {
+        "date": f"2026-03-{day:02d}",
+        "person": rng.choice(["ana", "bo"]),
+        "task": rng.choice(["WEB-1", "WEB-2"]),
+        "hours": rng.choice(["1", "2.5", "8"]),
+    }
+    if bad:
+        field, value = rng.choice(
+            [("date", "2026-02-30"), ("date", "2026-04-01"), ("hours", "99"), ("person", "Not Id"), ("extra", "x")]
+        )
+        lines[field] = value
+    if rng.random() < 0.3:
+        lines["note"] = rng.choice(["done", '"quoted note"', "'it''s'", "a: b"])
+    text = "".join(f"  {key}: {value}\n" for key, value in lines.items())
+    return "-" + text[1:]
+
+
+def _fresh(rel: str, raw: bytes) -> Any:
+    """`load_record` with nothing kept from other versions."""
+    for kept in (yamllist._items, yamllist._lists, yamllist._made_from, load._CLEAN_ITEMS, load._KEPT_ENTRIES):
+        kept.clear()
+    load._CLEAN_LISTS.clear()
+    load._BUILT_MONTHS.clear()
+    return load_record(ROOT, rel, raw, ParseCache())
+
+
+@settings(derandomize=True, deadline=None, max_examples=150)
+@given(st.randoms(use_true_random=False))
+def test_a_month_appended_to_loads_from_the_version_before_as_from_scratch(rng: random.Random) -> None:
+    rel = "projects/web/time/2026-03.yaml"
+    items: list[str] = []
+    versions: list[bytes] = []
+    for _ in range(rng.randint(1, 12)):
+        action = rng.random()
+        if action < 0.7 or not items:
+            items.append(_entry(rng, bad=rng.random() < 0.2))
+        elif action < 0.85:
+            items[rng.randrange(len(items))] = _entry(rng, bad=False)
+        else:
+            items.pop(rng.randrange(len(items)))
+        versions.append("".join(items).encode())
+    cache = _ByItem()
+    seen = [load_record(ROOT, rel, version, cache) for version in versions]
+    for version, record in zip(versions, seen, strict=True):
+        assert record == _fresh(rel, version), version.decode()
+
+
+def test_a_month_that_appends_checks_and_builds_only_its_last_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Even when the items kept by identity are forgotten between versions (`_CLEAN_ITEMS`, `_KEPT_ENTRIES`).
+    rel = "projects/web/time/2026-03.yaml"
+    rng = random.Random(6)
+    text = ""
+    cache = _ByItem()
+    checked: list[object] = []
+    built: list[object] = []
+    real_has = load._has_impossible_date
+    real_date = load._date
+
+    def has(value: object) -> bool:
+        checked.append(value)
+        return real_has(value)
+
+    def date(value: object) -> object:
+        built.append(value)
+        return real_date(value)
+
+    monkeypatch.setattr(load, "_has_impossible_date", has)
+    monkeypatch.setattr(load, "_date", date)
+    versions = []
+    for _ in range(5):
+        text += _entry(rng, bad=False)
+        load._CLEAN_ITEMS.clear()
+        load._KEPT_ENTRIES.clear()
+        versions.append((text.encode(), load_record(ROOT, rel, text.encode(), cache)))
+    assert len(checked) == len(built) == 5  # one item checked and one entry built per version
+    monkeypatch.undo()
+    for raw, record in versions:
+        assert record == _fresh(rel, raw)

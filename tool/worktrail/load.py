@@ -36,7 +36,7 @@ from .yamlio import (
     parse_yaml,
     size_error,
 )
-from .yamllist import parse_yaml_list
+from .yamllist import extends, parse_yaml_list
 
 WORKSPACE_FILE = "worktrail.yaml"
 LOWER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -184,13 +184,31 @@ _CLEAN_ITEMS_ENTRIES = 65_536
 # Time entries that built cleanly, by file and identity of their item (see `_Loader.month`).
 _KEPT_ENTRIES: OrderedDict[tuple[str, int], tuple[Any, m.TimeEntry]] = OrderedDict()
 
+# A version of a list file is usually the version before it plus one item (`yamllist.extends`): the
+# lists found clean by schema, and the months whose entries all built without a finding by file, are
+# kept by identity, so that such a version checks and builds its last item alone. Each document is
+# held here, so its id stays its own.
+_LISTS_KEPT = 256
+_CLEAN_LISTS: OrderedDict[tuple[str, int], Doc] = OrderedDict()
+_BUILT_MONTHS: OrderedDict[tuple[str, int], tuple[Doc, tuple[tuple[int, m.TimeEntry], ...]]] = OrderedDict()
+
+
+def _keep_bounded(kept: OrderedDict[tuple[str, int], T], key: tuple[str, int], value: T) -> None:
+    kept[key] = value
+    if len(kept) > _LISTS_KEPT:
+        kept.popitem(last=False)
+
 
 def _items_clean(doc: Doc, schema: str) -> bool:
     """Whether a list document has no finding (as `validate` and `_impossible_dates` would say), item by item."""
     check = item_check(schema)
     if check is None or not isinstance(doc.data, list):
         return False
-    for item in doc.data:
+    items: list[Any] = doc.data
+    before = extends(doc)
+    if before is not None and _CLEAN_LISTS.get((schema, id(before))) is before:
+        items = items[-1:]  # the others are the items of `before`, found clean
+    for item in items:
         key = (schema, id(item))
         if _CLEAN_ITEMS.get(key, _CLEAN_ITEMS) is item:
             continue
@@ -199,6 +217,7 @@ def _items_clean(doc: Doc, schema: str) -> bool:
         _CLEAN_ITEMS[key] = item
         if len(_CLEAN_ITEMS) > _CLEAN_ITEMS_ENTRIES:
             _CLEAN_ITEMS.popitem(last=False)
+    _keep_bounded(_CLEAN_LISTS, (schema, id(doc)), doc)
     return True
 
 
@@ -758,7 +777,18 @@ class _Loader:
         # file (`yamllist`): one that built cleanly in this file is reused (see `_CLEAN_ITEMS`).
         kept = _KEPT_ENTRIES if self.cache is not None and self.cache.lists_by_item else None
         rel = path.rel
-        for index, d in enumerate(doc.data):
+        first = 0
+        if kept is not None:
+            # A version that appends an item to one whose entries all built without a finding: those
+            # entries, then its last item's (see `_BUILT_MONTHS`).
+            before = extends(doc)
+            built = _BUILT_MONTHS.get((rel, id(before))) if before is not None else None
+            if built is not None and built[0] is before:
+                out = list(built[1])
+                first = len(doc.data) - 1
+        reported = len(self.result.findings)
+        for index in range(first, len(doc.data)):
+            d = doc.data[index]
             if kept is not None:
                 found = kept.get((rel, id(d)))
                 if found is not None and found[0] is d:
@@ -793,6 +823,8 @@ class _Loader:
                 if len(kept) > _CLEAN_ITEMS_ENTRIES:
                     kept.popitem(last=False)
             out.append((index, entry))
+        if kept is not None and len(self.result.findings) == reported:
+            _keep_bounded(_BUILT_MONTHS, (rel, id(doc)), (doc, tuple(out)))
         return out
 
     def expenses(self, project: str, path: TreePath) -> tuple[m.Expense, ...]:
