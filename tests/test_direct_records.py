@@ -343,3 +343,28 @@ def test_a_month_that_appends_checks_and_builds_only_its_last_item(monkeypatch: 
     monkeypatch.undo()
     for raw, record in versions:
         assert record == _fresh(rel, raw)
+
+
+def test_a_memory_tree_makes_its_folders_when_first_asked_and_a_record_loaded_alone_never_asks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    files = {"worktrail.yaml": b"name: x\n", "projects/web/tasks/WEB-1.md": b"---\ntitle: T\nstatus: open\n---\n"}
+    tree = MemoryTree(files, frozenset({"projects/web/link"}))
+    assert tree.kind("projects/web/tasks/WEB-1.md") == "file"
+    assert "dirs" not in tree.__dict__
+    assert tree.kind("projects/web") == "dir"
+    assert tree.kind("projects/web/link") == "link"
+    assert tree.kind("projects/web/tasks/WEB-2.md") is None
+    assert tree.children("") == ["projects", "worktrail.yaml"]
+    assert tree.children("projects/web") == ["link", "tasks"]
+    made: list[MemoryTree] = []
+    real = MemoryTree.__init__
+
+    def init(self: MemoryTree, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(MemoryTree, "__init__", init)
+    record = load_record(ROOT, "projects/web/tasks/WEB-1.md", files["projects/web/tasks/WEB-1.md"], ParseCache())
+    assert record is not None and record.entities
+    assert made and all("dirs" not in one.__dict__ for one in made)

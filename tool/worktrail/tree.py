@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -81,12 +82,17 @@ class MemoryTree:
     def __init__(self, files: Mapping[str, bytes], links: frozenset[str] = frozenset()) -> None:
         self.files = files
         self.links = links
-        self.dirs: dict[str, set[str]] = {"": set()}
-        for path in (*files, *links):
+
+    @cached_property
+    def dirs(self) -> dict[str, set[str]]:
+        """The folders and their entries' names, made when first asked (a record loaded alone never asks)."""
+        dirs: dict[str, set[str]] = {"": set()}
+        for path in (*self.files, *self.links):
             parts = path.split("/")
             for depth in range(len(parts)):
                 parent = "/".join(parts[:depth])
-                self.dirs.setdefault(parent, set()).add(parts[depth])
+                dirs.setdefault(parent, set()).add(parts[depth])
+        return dirs
 
     def kind(self, rel: str) -> Kind | None:
         if rel in self.links:
