@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import os
+import pickle
 import posixpath
 import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from click.testing import CliRunner
@@ -17,6 +20,7 @@ from hypothesis import strategies as st
 
 from tests.audit_repo import base_repo, person_yaml, task_md
 from worktrail import history, render_pool
+from worktrail import model as m
 from worktrail.audit import run_audit
 from worktrail.cli import main
 from worktrail.history import HistorySource, Snapshot, event_visible, walk
@@ -97,6 +101,59 @@ def test_projects_updated_commit_by_commit_equal_projects_assembled_from_scratch
                         assert assembled.task_index == {t.id: t for t in assembled.tasks}
                     compared += 1
     assert compared > 100
+
+
+_STEP_KEYS = st.sampled_from([f"T-{n}" for n in range(12)])
+_STEPS = st.lists(st.lists(st.tuples(_STEP_KEYS, st.none() | st.integers(0, 99)), max_size=6), max_size=30)
+
+
+@given(start=st.dictionaries(_STEP_KEYS, st.integers(0, 99)), commits=_STEPS, limit=st.integers(1, 8))
+@settings(max_examples=300)
+def test_a_layered_map_takes_sets_and_removals_in_the_order_a_dict_does(
+    start: dict[str, int], commits: list[list[tuple[str, int | None]]], limit: int
+) -> None:
+    """Replaced keys keep their place, new keys go last, a removed key set again goes last; every
+    state before stays as it was (states share what they did not change)."""
+    states: list[tuple[history._Layered[int], dict[str, int]]] = [(history._Layered(dict(start)), dict(start))]
+    with mock.patch.object(history, "_LAYER_LIMIT", limit):
+        for steps in commits:
+            layered, plain = states[-1]
+            plain = dict(plain)
+            for key, value in steps:
+                if value is None:
+                    plain.pop(key, None)
+                else:
+                    plain[key] = value
+            made = layered.updated((key, history._GONE if value is None else value) for key, value in steps)
+            states.append((made, plain))
+    for layered, plain in states:
+        assert list(layered.items()) == list(plain.items())
+        assert len(layered) == len(plain)
+        assert layered.flat() == plain
+        for key in [f"T-{n}" for n in range(12)]:
+            assert (key in layered) == (key in plain)
+            assert layered.get(key) == plain.get(key)
+
+
+def test_an_assembled_project_equals_hashes_pickles_and_replaces_as_the_loaded_one(example: Path) -> None:
+    _, result = validate_workspace(example)
+    assert result.workspace is not None
+    last = None
+    with HistorySource(example) as source:
+        for step in walk(source):
+            last = step.after
+        assert last is not None
+        for project_id, loaded in result.workspace.projects.items():
+            assembled = last.project(project_id)
+            assert isinstance(assembled, history._AssembledProject)
+            assert assembled == loaded and loaded == assembled
+            assert hash(assembled) == hash(loaded)
+            assert repr(assembled) == repr(loaded)
+            copied = pickle.loads(pickle.dumps(assembled))
+            assert type(copied) is m.Project and copied == loaded
+            assert m.replaced(assembled, name="Renamed") == m.replaced(loaded, name="Renamed")
+            assert dataclasses.replace(assembled, name="Renamed") == dataclasses.replace(loaded, name="Renamed")
+            assert dict(assembled.task_index) == loaded.task_index
 
 
 def _count_full_assemblies(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:

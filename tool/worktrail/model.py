@@ -48,9 +48,14 @@ def replaced(entity: _E, **changes: Any) -> _E:
     unknown = changes.keys() - allowed
     if unknown:
         raise TypeError(f"{kind.__name__} has no field {sorted(unknown)[0]!r}")
-    made = object.__new__(kind)
     values = entity.__dict__
-    made.__dict__.update({name: values[name] for name in names}, **changes)
+    try:
+        copied = {name: values[name] for name in names}
+    except KeyError:
+        # Fields put together when first read (the history's assembled projects).
+        copied = {name: getattr(entity, name) for name in names}
+    made = object.__new__(kind)
+    made.__dict__.update(copied, **changes)
     return made
 
 
