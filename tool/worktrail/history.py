@@ -1020,9 +1020,14 @@ class _Layered(Mapping[str, _V]):
 
     def flat(self) -> dict[str, _V]:
         """The map as a new dict."""
-        if not self._top:
-            return dict(self._base)
-        return {key: self[key] for key in self}
+        flat = dict(self._base)
+        for key, value in self._top.items():
+            # Replaced keys keep their place; new ones go last, in the order they came.
+            if value is _GONE:
+                del flat[key]
+            else:
+                flat[key] = value
+        return flat
 
     def updated(self, steps: Iterable[tuple[str, Any]]) -> _Layered[_V]:
         """This map after these steps, in order: (key, value) sets a key, (key, `_GONE`) removes it."""
