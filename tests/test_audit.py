@@ -518,3 +518,23 @@ def test_users_may_list_new_tasks_on_an_approved_change_request_but_not_rewrite_
     unlisted = repo.commit("uma", "Drop WEB-3 from the approved request")
     result = run_audit(repo.workspace)
     assert rules(result) == {(rewritten, RULE_STATUS), (unlisted, RULE_STATUS)}
+
+
+def test_time_lines_are_judged_as_added_or_edited_wherever_they_are_in_the_month(tmp_path: Path) -> None:
+    """Lines added after the kept ones, before them, reordered or changed among them: each added line
+    is judged as logging time, each line gone or changed as editing it, and reordering as neither."""
+    repo, _ = base_repo(tmp_path / "repo")
+    late = ("2026-01-14", "gus", "WEB-1", 1)
+    early = ("2026-01-05", "gus", "WEB-1", 1.5)
+    repo.write(TIME, time_yaml(BASE_TIME, late))
+    repo.commit("gus", "Log my time after the others")
+    repo.write(TIME, time_yaml(BASE_TIME, late, early))
+    repo.commit("gus", "Log my time before the others")
+    repo.write(TIME, time_yaml(BASE_TIME, late, early, ("2026-01-16", "gus", "WEB-1", 2)))
+    added_for_gus = repo.commit("uma", "Log time for gus after the others")
+    repo.write(TIME, time_yaml(early, late, ("2026-01-16", "gus", "WEB-1", 2), BASE_TIME))
+    repo.commit("gus", "Reorder the month")
+    repo.write(TIME, time_yaml(early, ("2026-01-14", "gus", "WEB-1", 5), ("2026-01-16", "gus", "WEB-1", 2), BASE_TIME))
+    edited_for_gus = repo.commit("uma", "Change gus's hours in the middle of the month")
+    result = run_audit(repo.workspace)
+    assert rules(result) == {(added_for_gus, RULE_OWN), (edited_for_gus, RULE_OWN)}

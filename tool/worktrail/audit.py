@@ -449,8 +449,18 @@ class _CommitJudge:
     def _lines(self, path: str, add: Action, edit: Action) -> list[_Problem]:
         old_lines, new_lines = self.before.lines(path), self.candidate.lines(path)
         carried_added, carried_removed = _carried_lines(path, self.sides)
-        remaining = Counter(line.key for line in old_lines)
         problems: list[_Problem] = []
+        count = len(old_lines)
+        if len(new_lines) >= count and all(
+            old.key == new.key for old, new in zip(old_lines, new_lines[:count], strict=True)
+        ):
+            # Usually a version keeps every line and adds some after them (lines are in date order):
+            # the lines added are those after the kept ones, and none went.
+            for line in new_lines[count:]:
+                if line.key not in carried_added:
+                    problems += self.check(add, line.entity)
+            return problems
+        remaining = Counter(line.key for line in old_lines)
         for line in new_lines:
             if remaining[line.key] > 0:
                 remaining[line.key] -= 1
