@@ -12,6 +12,8 @@ version before it is checked and built from that version: the same as loading it
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import pickle
 import random
 import subprocess
 from collections.abc import Iterator
@@ -368,3 +370,20 @@ def test_a_memory_tree_makes_its_folders_when_first_asked_and_a_record_loaded_al
     record = load_record(ROOT, "projects/web/tasks/WEB-1.md", files["projects/web/tasks/WEB-1.md"], ParseCache())
     assert record is not None and record.entities
     assert made and all("dirs" not in one.__dict__ for one in made)
+
+
+def test_tasks_comments_and_time_entries_are_made_with_every_field_in_order_as_their_constructors_make_them() -> None:
+    # The loader puts their fields in place at once (`load._made`), without the classes' __init__.
+    result = load.load_workspace(ROOT / "sample-workspace")
+    assert result.workspace is not None
+    made: list[object] = []
+    for project in result.workspace.projects.values():
+        made += project.time_entries
+        for task in project.tasks:
+            made += [task, *task.comments]
+    assert {type(one).__name__ for one in made} == {"Task", "Comment", "TimeEntry"}
+    for one in made:
+        assert list(vars(one)) == [field.name for field in dataclasses.fields(one)]  # type: ignore[arg-type]
+        rebuilt = type(one)(**vars(one))
+        assert rebuilt == one
+        assert pickle.dumps(rebuilt) == pickle.dumps(one)
