@@ -703,8 +703,9 @@ class FrontMatterDoc:
     body_line: int
 
 
-# A line that closes front matter: `---` or `...`, maybe followed by spaces (what `str.rstrip` removes).
-_FRONT_END = re.compile(r"^(?:---|\.\.\.)[^\S\n]*$", re.MULTILINE)
+# A line that closes front matter, with the line break before it (which lets the search skip from
+# line break to line break): `---` or `...`, maybe followed by spaces (what `str.rstrip` removes).
+_FRONT_END = re.compile(r"\n(?:---|\.\.\.)[^\S\n]*(?=\n|\Z)")
 
 
 def parse_front_matter(text: str, path: str) -> FrontMatterDoc:
@@ -729,11 +730,11 @@ def parse_front_matter(text: str, path: str) -> FrontMatterDoc:
             Loc(path, start + 1, 1),
             "a Markdown record must start with YAML front matter: a '---' line, the fields, then '---'",
         )
-    closing = _FRONT_END.search(text, stop + 1) if stop < size else None
+    closing = _FRONT_END.search(text, stop) if stop < size else None
     if closing is None:
         raise SourceError(Loc(path, start + 1, 1), "front matter is not closed by a '---' line")
     front_at = stop + 1
-    close_at = closing.start()
+    close_at = closing.start() + 1
     end = start + 1 + text.count("\n", front_at, close_at)
     front = text[front_at : close_at - 1] if close_at > front_at else ""
     doc = parse_yaml(front, path, line_offset=start + 1, empty={})
