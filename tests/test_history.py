@@ -173,7 +173,7 @@ def test_a_repository_without_commits_has_an_empty_history(tmp_path: Path) -> No
     assert history.warnings == ["no history: the repository has no commits yet"]
 
 
-def test_one_git_log_and_one_cat_file_process_read_a_whole_linear_history(
+def test_one_unlimited_git_log_and_one_cat_file_process_read_a_whole_linear_history(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo, _ = base_repo(tmp_path / "repo")
@@ -200,11 +200,15 @@ def test_one_git_log_and_one_cat_file_process_read_a_whole_linear_history(
         return cmd[i]
 
     subcommands = [subcommand(cmd) for cmd in calls]
-    # One log (unlimited, read as it comes) gives a linear history's commits and changes: see read_log.
+    # An unlimited rev-list tells the history is linear; one log (unlimited, read as it comes) gives
+    # its commits and changes: see read_log. No git command compares trees limited to paths.
     assert subcommands.count("log") == 1
-    assert subcommands.count("rev-list") == 0
+    assert subcommands.count("rev-list") == 1
     assert subcommands.count("cat-file") == 1
-    assert len(calls) <= 4
+    assert len(calls) <= 5
+    for cmd in calls:
+        if subcommand(cmd) in ("log", "rev-list"):
+            assert cmd[-1] == "--", cmd
 
 
 @pytest.mark.parametrize(

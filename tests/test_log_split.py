@@ -24,7 +24,7 @@ LONG_TEXT = "".join(f"Line {n} of a text long enough for git to see a rename.\n"
 
 
 def no_limited_walk(repo: object, revs: object) -> None:
-    raise AssertionError("a linear history is read by one unlimited git log")
+    raise AssertionError("a linear history is read without git rev-list limited to the workspace")
 
 
 def both_ways(workspace: Path, base: str | None = None) -> list[history.Commit]:
@@ -174,7 +174,8 @@ def test_linear_histories_are_read_by_one_git_log_from_any_base(
     tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Seeded linear histories (commits inside, outside, both, empty; moves across the edge), read whole and
-    from every fifth commit: the same commits and rewritten parents as the limited log, without git rev-list."""
+    from every fifth commit, in two parts: the same commits and rewritten parents as the limited log,
+    without git rev-list limited to the workspace."""
     rng = random.Random(1000 + seed)
     repo = FixtureRepo(tmp_path / "repo")
     if rng.random() < 0.5:
@@ -198,6 +199,8 @@ def test_linear_histories_are_read_by_one_git_log_from_any_base(
             repo.write(path, LONG_TEXT + f"Step {step}\n" if rng.random() < 0.5 else f"Short {step}\n")
         ids.append(repo.commit("uma", f"Step {step}", allow_empty=True))
     monkeypatch.setattr(history, "_start_limited_order", no_limited_walk)
+    # Read in two parts at once from a few commits on, as long histories are.
+    monkeypatch.setattr(history, "_SPLIT_LOG_LEAST", 3)
     whole = both_ways(repo.root)
     assert all(len(c.parents) <= 1 for c in whole)
     for base in ids[::5]:
@@ -216,5 +219,5 @@ def test_a_merge_in_the_log_reads_the_order_from_git_rev_list(tmp_path: Path, mo
     repo.checkout("main")
     repo.merge("olga", "side", "Merge")
     monkeypatch.setattr(history, "_start_limited_order", no_limited_walk)
-    with pytest.raises(AssertionError, match="one unlimited git log"):
+    with pytest.raises(AssertionError, match="without git rev-list limited"):
         both_ways(repo.root)

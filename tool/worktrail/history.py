@@ -247,34 +247,54 @@ def _read_log_in_two(repo: Repository, revs: Sequence[str]) -> list[Commit]:
 
     Limiting `git log` to paths makes git compare each commit's tree with its parents' twice (to keep
     the commit, then for its changes). Instead, an unlimited `git log`, parsed as it comes, gives
-    every commit's fields and changes. On a linear history (no merge among the commits), that is
-    enough: the commits kept are those that change a workspace path, and each one's parent is
-    rewritten to the nearest such commit below it (`_linear_order`), as git does. A merge met in the
-    log starts `git rev-list` limited to the workspace's paths, which gives the commits, their order
-    and their rewritten parents (`_limited_order`).
+    every commit's fields and changes. On a linear history (no merge among the commits, which an
+    unlimited `git rev-list` tells first), that is enough: the commits kept are those that change a
+    workspace path, and each one's parent is rewritten to the nearest such commit below it
+    (`_linear_order`), as git does; a long one is read by two `git log` at once, each for half of the
+    commits. With merges, `git rev-list` limited to the workspace's paths gives the commits, their
+    order and their rewritten parents (`_limited_order`).
 
     The changes of a commit against its real first parent are its changes against the rewritten one
     (the commits between change no workspace path), but for renames: git pairs renames among all the
     changed files, so a commit that also changes files outside the workspace, and has a rename or both
     additions and deletions in it, is read again limited to the workspace (`_exact_changes`).
     """
-    order: GitJob | None = None
+    # The commits, newest first, with their parents: a linear history's log is read in two parts
+    # at once (git's tree comparisons are most of its time), a history with merges in one.
+    listing = repo.run(["rev-list", "--parents", "--end-of-options", *revs, "--"])
+    lines = [line for line in listing.split(b"\n") if line]
+    linear = all(line.count(b" ") <= 1 for line in lines)
+    order = None if linear else _start_limited_order(repo, revs)
+    parts = [list(revs)]
+    if linear and len(lines) >= _SPLIT_LOG_LEAST:
+        middle = lines[len(lines) // 2].split(b" ")[0].decode("ascii", "replace")
+        if not is_oid(middle):
+            raise GitError(f"unexpected git rev-list output: {lines[len(lines) // 2][:100]!r}")
+        tip = [rev for rev in revs if not rev.startswith("^")]
+        base = [rev for rev in revs if rev.startswith("^")]
+        parts = [[f"^{middle}", *tip], [*base, middle]]
+    later: list[GitJob] = []
     try:
+        later = [repo.start(_log_args(part, (), order=False)) for part in parts[1:]]
         found: dict[str, Commit] = {}
         unsure: set[str] = set()
         reader = _LogReader(repo)
-        with contextlib.closing(repo.stream(_log_args(revs, (), order=False))) as pieces:
+        with contextlib.closing(repo.stream(_log_args(parts[0], (), order=False))) as pieces:
             for piece in pieces:
                 reader.feed(piece, found, unsure)
-                if reader.merges and order is None:
-                    order = _start_limited_order(repo, revs)
         reader.finish(found, unsure)
-        commits = _linear_order(found) if order is None and not reader.merges else None
+        for job in later:
+            reader = _LogReader(repo)
+            reader.feed(job.result(), found, unsure)
+            reader.finish(found, unsure)
+        commits = _linear_order(found) if order is None else None
         if commits is None:
             if order is None:
                 order = _start_limited_order(repo, revs)
             commits = _limited_order(found, order.result())
     finally:
+        for job in later:
+            job.close()
         if order is not None:
             order.close()
     redo = [commit.id for commit in commits if commit.id in unsure]
@@ -285,6 +305,10 @@ def _read_log_in_two(repo: Repository, revs: Sequence[str]) -> list[Commit]:
             for commit in commits
         ]
     return commits
+
+
+# From how many commits a linear history's log is read in two parts.
+_SPLIT_LOG_LEAST = 400
 
 
 def _start_limited_order(repo: Repository, revs: Sequence[str]) -> GitJob:
@@ -381,8 +405,6 @@ class _LogReader:
     def __init__(self, repo: Repository) -> None:
         self.repo = repo
         self._rest = b""
-        # Whether a commit with more than one parent was read.
-        self.merges = False
 
     def feed(self, piece: bytes, found: dict[str, Commit], unsure: set[str]) -> None:
         tokens = (self._rest + piece).split(b"\0")
@@ -444,8 +466,6 @@ class _LogReader:
                 return start
             commit = _commit(head, changes)
             found[commit.id] = commit
-            if len(commit.parents) > 1:
-                self.merges = True
             if outside and (renamed or (added and deleted)):
                 unsure.add(commit.id)
         return i
