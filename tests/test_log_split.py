@@ -221,3 +221,21 @@ def test_a_merge_in_the_log_reads_the_order_from_git_rev_list(tmp_path: Path, mo
     monkeypatch.setattr(history, "_start_limited_order", no_limited_walk)
     with pytest.raises(AssertionError, match="without git rev-list limited"):
         both_ways(repo.root)
+
+
+def test_a_copy_is_an_addition_of_its_new_file_and_nothing_when_the_copy_lies_outside(tmp_path: Path) -> None:
+    """Copies (git reports them when configured to) leave their source in place."""
+    repo, _ = base_repo(tmp_path / "repo")
+    oid, blob = "a" * 40, "b" * 40
+    date = b"2026-01-01T00:00:00+00:00"
+    head = b"\x1e" + oid.encode() + b"\0\0Uma\0uma@example.com\0" + date + b"\0Uma\0uma@example.com\0" + date
+    head += b"\0\0\0\0Copy files\n\0"
+
+    def copy(source: str, target: str) -> bytes:
+        return f"\n:100644 100644 {blob} {blob} C100\0{source}\0{target}\0".encode()
+
+    out = head + copy("projects/web/tasks/WEB-1.md", "docs/WEB-1.md") + copy("docs/a.md", "projects/web/notes/a.md")
+    (commit,) = history.parse_log(find_repository(repo.workspace), out)
+    assert commit.changes == (
+        history.FileChange("projects/web/notes/a.md", "projects/web/notes/a.md", None, history.BlobRef(blob)),
+    )

@@ -82,7 +82,6 @@ DATA_ROOTS = (WORKSPACE_FILE, "people", "teams", "projects")
 _STAND_IN_SETTINGS = b"name: history\n"
 _STAND_IN_PROJECT = b"name: history\nkey: H\nstatus: active\nmembers: []\n"
 _STAND_IN_TASK = b"---\ntitle: history\nstatus: open\n---\n"
-_NULL_OID = re.compile(r"^0+$")
 _MARK = b"\x1e"
 _HEADER_FIELDS = 12
 _BLOB_CACHE_BYTES = 128 * 1024 * 1024
@@ -380,7 +379,7 @@ def _date(raw: bytes) -> dt.datetime:
 
 
 def _blob(mode: str, oid: str) -> BlobRef | None:
-    if mode == "000000" or _NULL_OID.match(oid):
+    if mode == "000000" or not oid.strip("0"):
         return None
     return BlobRef(oid, link=not mode.startswith("100"))
 
@@ -452,8 +451,12 @@ class _LogReader:
                     self.repo, paths[0], paths[-1], _blob(old_mode, old_oid), _blob(new_mode, new_oid)
                 )
                 if status[:1] == "C":
-                    # A copy leaves its source in place: only the new file is a change.
-                    change = FileChange(change.path, change.path, None, change.new) if change else None
+                    # A copy leaves its source in place: only the new file is a change (none when the
+                    # copy lies outside the workspace).
+                    if change is not None and change.new is not None:
+                        change = FileChange(change.path, change.path, None, change.new)
+                    else:
+                        change = None
                 if change is None or (count == 2 and change.old_path == change.path):
                     outside = True
                 renamed = renamed or count == 2
