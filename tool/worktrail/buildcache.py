@@ -27,7 +27,10 @@ What it keeps, each keyed by content so that a stale entry is never used:
 - **pages**: per audience and file, the key of the job that made it (a hash of what it was made
   from: a page's full context, or the inputs it declares, see `site._Builder.jobs`); a job whose
   key is unchanged hard-links its files from the previous site when each is still exactly as
-  written (size, time, inode), without building or rendering them;
+  written (size, time, inode), without building or rendering them. Per audience and project too,
+  what all its pages were made from (the generation of its file in the last load, the view, its
+  events and the targets of its texts' references): an unchanged project takes all its pages over
+  without keying any of them (`site._Builder.plan_project`), and its part of the JSON export;
 - **templates**: the site templates compiled (Jinja2 bytecode, checked against each template's
   source), in `templates/`;
 - **trail**: the history events and, per audience, whether the states before and after each event
@@ -72,7 +75,7 @@ if TYPE_CHECKING:
     from .model import Audience
     from .render import MarkdownRenderer
     from .render_pool import Forked
-    from .site import Keep, Parts, PreviousParts
+    from .site import Keep, Parts, PreviousParts, ProjectRecord
     from .trail import HistoryTrail, Trails
     from .validate import Report
     from .yamlio import Doc
@@ -301,6 +304,9 @@ class PageCache:
     current: dict[str, PageRecord] = field(default_factory=dict)
     rendered: int = 0
     reused: int = 0
+    # Per project: what all its pages were made from last time (`site.ProjectRecord`), and this time.
+    projects: dict[str, ProjectRecord] = field(default_factory=dict)
+    projects_now: dict[str, ProjectRecord] = field(default_factory=dict)
 
     def reuse(self, key: bytes, paths: Sequence[str], keep: Keep) -> bool:
         """Keep the previous files of `paths` when all were made from `key` and are as written."""
@@ -316,6 +322,38 @@ class PageCache:
         for (rel, _, _), now in zip(files, kept, strict=True):
             # A link publishes the same file again (a copy is a new one): trusted as it now stands.
             self.current[rel] = PageRecord(key, now, self.records[rel].parts)
+        self.reused += len(files)
+        return True
+
+    def project(self, pid: str) -> ProjectRecord | None:
+        """What the pages of a project were made from in the previous build (None: not known)."""
+        return self.projects.get(pid)
+
+    def made_project(self, pid: str, record: ProjectRecord) -> None:
+        """Remember what the pages of a project are made from in this build (called in the main process)."""
+        self.projects_now[pid] = record
+
+    def reuse_project(self, pid: str, key: bytes, keep: Keep) -> bool:
+        """Keep every previous page of a project when all were made from `key` and each is still as written.
+
+        Each file keeps the key of its own job (for a later build that makes the project's pages one by one).
+        """
+        record = self.projects.get(pid)
+        if record is None or record[2] != key:
+            return False
+        files: list[tuple[str, str, tuple[int, int, int]]] = []
+        olds: list[PageRecord] = []
+        for rel in record[3]:
+            old = self.records.get(rel)
+            if old is None or old.stat is None:
+                return False
+            olds.append(old)
+            files.append((rel, os.path.join(self.folder, rel), old.stat))
+        kept = keep(files)
+        if kept is None:
+            return False
+        for rel, old, now in zip(record[3], olds, kept, strict=True):
+            self.current[rel] = PageRecord(old.digest, now, old.parts)
         self.reused += len(files)
         return True
 
@@ -341,6 +379,21 @@ class PageCache:
         self.current.update(current)
         self.rendered += rendered
         self.reused += reused
+
+    def checked_projects(self) -> dict[str, ProjectRecord]:
+        """This build's project records whose pages are exactly the files this build made or kept under the
+        project's folder (documents and report CSVs have no key); any other is dropped (its pages are then
+        made one by one next time)."""
+        under: dict[str, set[str]] = {}
+        for rel in self.current:
+            parts = rel.split("/", 2)
+            if len(parts) == 3 and parts[0] == "projects":
+                under.setdefault(parts[1], set()).add(rel)
+        return {
+            pid: record
+            for pid, record in self.projects_now.items()
+            if under.get(pid, set()) == set(record[3]) and all(rel in self.current for rel in record[3])
+        }
 
     def record_written(self) -> None:
         """After the site was swapped in: remember how each new file stands, to trust it next time."""
@@ -409,6 +462,8 @@ class BuildCache:
         self.salt = code_salt()
         self._ready = False
         self._signature: Signature | None = None
+        # The last load's projects as this run holds them, each with the generation of its file (`stamps`).
+        self._stamps: dict[str, tuple[m.Project, str]] = {}
 
     # -- housekeeping -----------------------------------------------------------------------------
 
@@ -535,6 +590,7 @@ class BuildCache:
             return None
         tree = signature.tree(self.workspace)
         if not changed:
+            self._stamp(stored.result, stored.generations)
             return dataclasses.replace(stored.result, tree=tree)
         parses = ParseCache()
         result = reload_records(stored.result, changed, tree, parses)
@@ -612,6 +668,26 @@ class BuildCache:
                 generations[name] = self._put_shard(name, (project,))
         skeleton = dataclasses.replace(result, workspace=dataclasses.replace(ws, projects={}), docs={}, tree=None)
         self.put("load.pickle", (generations, skeleton, list(ws.projects), "\0".join(result.docs)))
+        self._stamp(result, generations)
+
+    def _stamp(self, result: LoadResult, generations: Mapping[str, str]) -> None:
+        ws = result.workspace
+        projects = ws.projects if ws is not None else {}
+        self._stamps = {
+            pid: (project, generations[name])
+            for pid, project in projects.items()
+            if (name := f"load-project-{pid}.pickle") in generations
+        }
+
+    def stamps(self) -> dict[str, tuple[m.Project, str]]:
+        """Each project of the last load this run made or took, with the generation of its file in the cache.
+
+        A project's file is written again (a new generation) whenever the project is a new object:
+        loaded again with an edited record, or by a load of the whole workspace (after any edit of
+        settings, people, teams or a project's own files). The same generation in two builds is the
+        same project, loaded from the same bytes (`site` takes a project's pages over whole then).
+        """
+        return dict(self._stamps)
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -669,12 +745,14 @@ class BuildCache:
 
     def pages(self, audience: str, folder: Path) -> PageCache:
         stored = self.get(f"pages-{audience}.pickle")
-        records = stored if isinstance(stored, dict) else {}
-        return PageCache(folder, records)
+        if not isinstance(stored, tuple) or len(stored) != 2:
+            return PageCache(folder)
+        records, projects = stored
+        return PageCache(folder, records, projects=projects)
 
     def store_pages(self, audience: str, pages: PageCache) -> None:
         pages.record_written()
-        self.put(f"pages-{audience}.pickle", pages.current)
+        self.put(f"pages-{audience}.pickle", (pages.current, pages.checked_projects()))
 
     # -- whole builds -----------------------------------------------------------------------------
 
@@ -963,7 +1041,12 @@ class BuildSession:
             pages = self._pages[name] = cache.pages(name, self.target / name)
             return pages
 
-        return {"renderer": self._renderer, "previous": previous, "template_cache": cache.folder / "templates"}
+        return {
+            "renderer": self._renderer,
+            "previous": previous,
+            "template_cache": cache.folder / "templates",
+            "stamps": cache.stamps(),
+        }
 
     def finish(self, folders: Sequence[Path]) -> None:
         """Remember the build: Markdown, pages as written, and its key with what it wrote."""

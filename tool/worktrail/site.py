@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -1121,6 +1121,9 @@ _TASK_LIST_VARIANTS: Final[tuple[tuple[str, str, str | None], ...]] = (
 )
 # One job of a site's build: makes some of its files and writes them (`_Builder.jobs`).
 Job = Callable[[], None]
+# The loaded workspace's projects as the build cache knows them (`_Builder.project_version`): the key
+# of what every project's redaction reads besides its own records, and each project's generation.
+Versions = tuple[bytes, Mapping[str, str]]
 
 
 class _Urls:
@@ -1247,8 +1250,13 @@ class _Builder:
         events: Sequence[TrailEvent],
         files_root: Path | None,
         warn: Warn,
+        versions: Versions | None = None,
     ) -> None:
         self.view = view
+        # What the loaded workspace's projects are, for taking a project's pages over whole (`project_version`).
+        self.skeleton, self.stamps = versions if versions is not None else (b"", {})
+        self._shown_events: dict[str, list[tuple[object, ...]]] | None = None
+        self._view_key: bytes | None = None
         self.ws = view.workspace
         settings = self.ws.settings
         self.timezone = _zone_name(settings.timezone)
@@ -1486,17 +1494,41 @@ class _Builder:
         """
         makers: list[Callable[[], Page]] = [self.home_page, self.people_page]
         for project in self.projects:
-            makers.append(functools.partial(self.project_page, project))
-            makers.append(functools.partial(self.change_list_page, project))
-            makers.extend(functools.partial(self.change_page, project, cr) for cr in project.changes)
-            makers.append(functools.partial(self.scope_page, project))
-            makers.append(functools.partial(self.reports_page, project))
-            makers.append(functools.partial(self.meeting_list_page, project))
-            makers.extend(functools.partial(self.meeting_page, project, meeting) for meeting in project.meetings)
-            makers.append(functools.partial(self.files_page, project))
-            makers.append(functools.partial(self.feedback_page, project))
-            makers.append(functools.partial(self.timeline_page, project))
+            makers.extend(self.project_makers(project))
         return makers
+
+    def project_makers(self, project: m.Project) -> list[Callable[[], Page]]:
+        """The makers of `page_makers` for the pages of one project (in `project_paths` order)."""
+        return [
+            functools.partial(self.project_page, project),
+            functools.partial(self.change_list_page, project),
+            *(functools.partial(self.change_page, project, cr) for cr in project.changes),
+            functools.partial(self.scope_page, project),
+            functools.partial(self.reports_page, project),
+            functools.partial(self.meeting_list_page, project),
+            *(functools.partial(self.meeting_page, project, meeting) for meeting in project.meetings),
+            functools.partial(self.files_page, project),
+            functools.partial(self.feedback_page, project),
+            functools.partial(self.timeline_page, project),
+        ]
+
+    def project_paths(self, project: m.Project) -> tuple[str, ...]:
+        """The paths of every page of a project that has a key: those of `project_makers`, its task lists and task pages."""
+        pid = project.id
+        return (
+            _Urls.project(pid),
+            _Urls.section(pid, "changes"),
+            *(_Urls.change(pid, cr.id) for cr in project.changes),
+            _Urls.section(pid, "scope"),
+            _Urls.section(pid, "reports"),
+            _Urls.section(pid, "meetings"),
+            *(_Urls.meeting(pid, meeting.id) for meeting in project.meetings),
+            _Urls.section(pid, "files"),
+            _Urls.section(pid, "feedback"),
+            _Urls.section(pid, "timeline"),
+            *(_Urls.tasks(pid, variant) for variant, _, _ in _TASK_LIST_VARIANTS),
+            *(_Urls.task(pid, task.id) for task in project.tasks),
+        )
 
     def jobs(
         self, env: jinja2.Environment, writer: _SiteWriter, previous: PreviousSite | None
@@ -1512,7 +1544,8 @@ class _Builder:
         (`job_key`) and takes its files from the previous site when they were made from the same
         key. Most jobs' key is their page's context: it is built, but not rendered again. Task
         pages, task lists, the trail page and the feed declare their inputs instead
-        (`task_page_inputs`, ...), so an unchanged one is not even built.
+        (`task_page_inputs`, ...), so an unchanged one is not even built. A project whose pages
+        were all made from the same inputs (`plan_project`) is one job that takes them all over.
         """
         write = writer.write
 
@@ -1575,6 +1608,9 @@ class _Builder:
                 write("feed.atom", self.atom_parts(subjects))
                 made(key, ("feed.atom",))
 
+        home = page(self.home_page)
+        people = page(self.people_page)
+
         def export() -> None:
             if previous is None:
                 write("export.json", self.export_parts())
@@ -1592,17 +1628,63 @@ class _Builder:
             for rel, data in self.csv_files().items():
                 write(rel, data)
 
+        def project_jobs(project: m.Project) -> list[Job]:
+            return [
+                task_lists(project),
+                *(page(make) for make in self.project_makers(project)),
+                *(task_page(project, task) for task in project.tasks),
+            ]
+
+        def whole_project(project: m.Project, key: bytes) -> Job:
+            def job() -> None:
+                if previous is not None and previous.reuse_project(project.id, key, writer.keep):
+                    return
+                # Some file is no longer as written: the pages are made (or kept) one by one.
+                for each in project_jobs(project):
+                    each()
+
+            return job
+
+        # A project whose pages were all made from the same inputs last time takes them over whole;
+        # the others' pages are jobs of their own (each keyed, when there is a previous site).
+        whole: list[Job] = []
+        by_page: list[m.Project] = []
+        for project in self.projects:
+            key = self.plan_project(project, previous)
+            if key is None:
+                by_page.append(project)
+            else:
+                whole.append(whole_project(project, key))
+
         waits = self.search_waits()
         jobs = [
             trail,
             export,
             *(() if waits else (search,)),
             calendar,
-            *(task_lists(project) for project in self.projects),
-            *(page(make) for make in self.page_makers()),
-            *(task_page(project, task) for project in self.projects for task in project.tasks),
+            *(task_lists(project) for project in by_page),
+            *whole,
+            home,
+            people,
+            *(page(make) for project in by_page for make in self.project_makers(project)),
+            *(task_page(project, task) for project in by_page for task in project.tasks),
         ]
         return jobs, [search] if waits else []
+
+    def plan_project(self, project: m.Project, previous: PreviousSite | None) -> bytes | None:
+        """The key of all of a project's pages when the previous site made them from it (take them over
+        whole); None when they are made one by one. Either way, `previous` learns what they are made from."""
+        version = self.project_version(project) if previous is not None else None
+        if previous is None or version is None:
+            return None
+        stored = previous.project(project.id)
+        refs = stored[1] if stored is not None and stored[0] == version else self.project_refs(project)
+        key = self.project_key(project, version, refs)
+        if stored is not None and stored[0] == version and stored[2] == key:
+            previous.made_project(project.id, stored)
+            return key
+        previous.made_project(project.id, (version, refs, key, self.project_paths(project)))
+        return None
 
     def searched_texts(self) -> Iterator[str]:
         """The Markdown texts that `search_entries` shows as plain text (each also rendered on its page)."""
@@ -1665,6 +1747,51 @@ class _Builder:
             copies = sorted((path, target) for (pid, path), target in self.copies.items() if pid == project.id)
             found = self._frame_keys[project.id] = job_key("frame", self.chrome(), self.names_key(), settings, copies)
         return found
+
+    def project_version(self, project: m.Project) -> bytes | None:
+        """What a project's pages read apart from its events and the targets of its texts' references, when
+        the loaded project is known by its generation in the build cache (`buildcache.BuildCache.stamps`).
+
+        The same generation is the same loaded project (its settings and every record); the skeleton
+        names what its redaction reads besides (settings, people, teams, every project's settings); the
+        audience, the chrome and the view's people, teams and settings what its pages read besides.
+        Redacted the same way, the project is the same in this view: nothing of it is read to key it.
+        None: not known (its pages are keyed one by one).
+        """
+        stamp = self.stamps.get(project.id)
+        if stamp is None or not self.skeleton:
+            return None
+        if self._view_key is None:
+            ws = self.ws
+            view = (sorted(ws.people.items()), sorted(ws.teams.items()), ws.settings)
+            self._view_key = job_key("view", self.skeleton, self.view.audience, self.chrome(), self.now, view)
+        return job_key("project-version", self._view_key, stamp)
+
+    def project_refs(self, project: m.Project) -> tuple[str, ...]:
+        """Every reference the Markdown texts of a project's pages make (what `reference` resolves for them)."""
+        texts: list[str] = [project.description or ""]
+        for task in project.tasks:
+            texts.append(task.body)
+            texts.extend(comment.body for comment in task.comments)
+        texts.extend(cr.body for cr in project.changes)
+        texts.extend(meeting.body for meeting in project.meetings)
+        texts.extend(fb.body for fb in project.feedback)
+        return tuple(find_references("\n".join(texts)))
+
+    def project_key(self, project: m.Project, version: bytes, refs: Sequence[str]) -> bytes:
+        """The key of all of a project's pages: its version, its events as shown, its document copies and
+        what the references of its texts point at in this view."""
+        if self._shown_events is None:
+            shown: dict[str, list[tuple[object, ...]]] = {}
+            # Dates as ISO text: plain values pickle much faster.
+            fields = operator.attrgetter("summary", "author", "message", "kind", "entity", "key")
+            for event in self.events:
+                if event.project is not None:
+                    shown.setdefault(event.project, []).append((event.when.isoformat(), fields(event)))
+            self._shown_events = shown
+        copies = sorted((path, target) for (pid, path), target in self.copies.items() if pid == project.id)
+        links = [(ref, self.reference(ref, project)) for ref in refs]
+        return job_key("project", version, self._shown_events.get(project.id, []), copies, links)
 
     def task_page_inputs(self, project: m.Project, task: m.Task) -> tuple[object, ...]:
         """Everything `task_page` reads: the frame, the task with its comments, its time entries and
@@ -2424,7 +2551,9 @@ class _Builder:
         }
 
     def write_export(self, writer: _SiteWriter, previous: PreviousSite) -> None:
-        """Write export.json; its trail (the longest part, the same after most edits) comes from the previous file when unchanged.
+        """Write export.json; its trail (the longest part, the same after most edits) and each project
+        whose version is known (`project_version`: the same redacted project) come from the previous
+        file when unchanged.
 
         The same bytes as `export_parts`. The file as a whole is always made again: no job asks
         for it by key.
@@ -2432,21 +2561,41 @@ class _Builder:
         # Everything `_plain` keeps of each event (dates as ISO text: plain values pickle much faster).
         names = [name for name, _ in _plain_fields(TrailEvent) if name != "when"]
         rest = operator.attrgetter(*names)
-        key = job_key("export-trail", [(event.when.isoformat(), rest(event)) for event in self.events])
+        holes = {
+            id(self.events): job_key("export-trail", [(event.when.isoformat(), rest(event)) for event in self.events])
+        }
+        for project in self.projects:
+            version = self.project_version(project)
+            if version is not None:
+                holes[id(project)] = job_key("export-project", version)
         where: dict[bytes, tuple[int, int]] = {}
 
         def pieces(before: _PreviousParts) -> Iterator[bytes]:
-            head, tail = _json_around(self.export_data(), "trail")
             position = 0
-            for data in head:
+            run: list[str] = []
+            for piece in itertools.chain(_json_holed(self.export_data(), holes), ("\n",)):
+                if isinstance(piece, str):
+                    run.append(piece)
+                    if len(run) < _JSON_RUN:
+                        continue
+                    data = "".join(run).encode("utf-8", errors="backslashreplace")
+                    run = []
+                else:
+                    if run:
+                        data = "".join(run).encode("utf-8", errors="backslashreplace")
+                        run = []
+                        position += len(data)
+                        yield data
+                    key, value = piece
+                    found = before.read(key)
+                    data = (
+                        found if found is not None else "".join(_json_pieces(value)).encode("utf-8", "backslashreplace")
+                    )
+                    where[key] = (position, len(data))
                 position += len(data)
                 yield data
-            trail = before.read(key)
-            if trail is None:
-                trail = "".join(_json_pieces(self.events)).encode("utf-8", errors="backslashreplace")
-            where[key] = (position, len(trail))
-            yield trail
-            yield from tail
+            if run:
+                yield "".join(run).encode("utf-8", errors="backslashreplace")
 
         with _PreviousParts(previous.parts("export.json")) as before:
             writer.write("export.json", pieces(before))
@@ -2718,30 +2867,6 @@ def _json_parts(data: Any) -> Iterator[bytes]:
     yield from _encoded(itertools.chain(_json_pieces(data), ("\n",)))
 
 
-def _json_around(data: Mapping[str, Any], hole: str) -> tuple[Iterator[bytes], Iterator[bytes]]:
-    """`_json_parts(data)` but for the value of its key `hole`: the bytes before it and after it.
-
-    `data` is a mapping that `_json_pieces` opens (it holds the workspace): its keys are sorted.
-    """
-    keys = sorted(data)
-    at = keys.index(hole)
-
-    def before() -> Iterator[str]:
-        yield "{"
-        for index, key in enumerate(keys[:at]):
-            yield f"{',' if index else ''}{_JSON_ENCODE(key)}:"
-            yield from _json_pieces(data[key])
-        yield f"{',' if at else ''}{_JSON_ENCODE(hole)}:"
-
-    def after() -> Iterator[str]:
-        for key in keys[at + 1 :]:
-            yield f",{_JSON_ENCODE(key)}:"
-            yield from _json_pieces(data[key])
-        yield "}\n"
-
-    return _encoded(before()), _encoded(after())
-
-
 def _encoded(pieces: Iterable[str]) -> Iterator[bytes]:
     """UTF-8 of `pieces` in runs of about a megabyte (`_json_parts`)."""
     parts: list[str] = []
@@ -2757,13 +2882,28 @@ def _encoded(pieces: Iterable[str]) -> Iterator[bytes]:
 
 
 def _json_pieces(value: Any) -> Iterator[str]:
+    """The JSON of `_plain(value)` in pieces (`_json_parts`)."""
+    return cast(Iterator[str], _json_holed(value, {}))
+
+
+# Pieces of JSON text joined and encoded at a time (`_Builder.write_export`).
+_JSON_RUN: Final = 4096
+
+
+def _json_holed(value: Any, holes: Mapping[int, bytes]) -> Iterator[str | tuple[bytes, Any]]:
+    """`_json_pieces`, but each value whose id is in `holes` comes as (its key there, the value) instead of its pieces."""
+    if holes:
+        key = holes.get(id(value))
+        if key is not None:
+            yield key, value
+            return
     if _opened(value):
         if isinstance(value, list | tuple):
             yield "["
             for index, item in enumerate(value):
                 if index:
                     yield ","
-                yield from _json_pieces(item)
+                yield from _json_holed(item, holes)
             yield "]"
             return
         if isinstance(value, Mapping):
@@ -2775,9 +2915,9 @@ def _json_pieces(value: Any) -> Iterator[str]:
             ]
         items.sort(key=lambda item: item[0])
         yield "{"
-        for index, (key, item) in enumerate(items):
-            yield f"{',' if index else ''}{_JSON_ENCODE(key)}:"
-            yield from _json_pieces(item)
+        for index, (name, item) in enumerate(items):
+            yield f"{',' if index else ''}{_JSON_ENCODE(name)}:"
+            yield from _json_holed(item, holes)
         yield "}"
     else:
         yield _JSON_ENCODE(_plain(value))
@@ -2991,9 +3131,21 @@ class PreviousSite(Protocol):
     def merge_worker_state(self, state: Any) -> None:
         """Take in what a worker learnt."""
 
+    def project(self, pid: str) -> ProjectRecord | None:
+        """What the pages of a project were made from in the previous build (None: not known)."""
+
+    def made_project(self, pid: str, record: ProjectRecord) -> None:
+        """Remember what the pages of a project are made from in this build."""
+
+    def reuse_project(self, pid: str, key: bytes, keep: Keep) -> bool:
+        """Hand every previous page of a project to `keep` when all were made from `key` (see `reuse`)."""
+
 
 # Where each part of a file made in parts is: its key -> (offset, length).
 Parts = Mapping[bytes, tuple[int, int]]
+# What the pages of one project were made from (`_Builder.project_version`, ...): its version, the
+# references its texts make, the key of all its pages, and their paths.
+ProjectRecord = tuple[bytes, tuple[str, ...], bytes, tuple[str, ...]]
 # A previous file made in parts: its path, (size, modification time, inode) as written, and its parts.
 PreviousParts = tuple[str, tuple[int, int, int], Parts]
 # A file as written: (size, modification time in ns, inode).
@@ -3005,9 +3157,26 @@ Keep = Callable[[Sequence[tuple[str, str, FileStat]]], list[FileStat] | None]
 
 
 def job_key(kind: str, *inputs: object) -> bytes:
-    """The key of a job (`PreviousSite`): a digest of its kind and of everything its files are made from."""
-    data = pickle.dumps((kind, inputs), protocol=pickle.HIGHEST_PROTOCOL)
-    return hashlib.blake2b(data, digest_size=20).digest()
+    """The key of a job (`PreviousSite`): a digest of its kind and of everything its files are made from.
+
+    Pickled without a memo (`fast`): the bytes then depend on the values alone, not on which of them
+    are one shared object (a loaded workspace and the same one read back from the cache share
+    different objects). Inputs hold no cycles.
+    """
+    digest = hashlib.blake2b(digest_size=20)
+    pickler = pickle.Pickler(_Sink(digest.update), protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump((kind, inputs))
+    return digest.digest()
+
+
+class _Sink:
+    """A file that hands what is written to it to a function (a digest's `update`)."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, write: Callable[[bytes], object]) -> None:
+        self.write = write
 
 
 def _event_view(event: TrailEvent, subject: LinkItem | None) -> EventView:
@@ -3109,6 +3278,7 @@ def build_audience_site(
     warn: Warn | None = None,
     previous: PreviousSite | None = None,
     template_cache: Path | None = None,
+    versions: Versions | None = None,
 ) -> None:
     """Write every file of one audience's site into `out_dir` (an existing, empty folder).
 
@@ -3116,8 +3286,10 @@ def build_audience_site(
     `files_root` (the workspace folder) when given, never through a symbolic link. Each file is
     written as soon as it is made, by this process or a worker (`render_pool.run_jobs`): no page
     context or file is kept once written. With `previous`, files whose inputs did not change are
-    taken from the previous site (hard links) without being made again. Templates are compiled
-    once per process, kept compiled in `template_cache` (a folder of the build cache) when given.
+    taken from the previous site (hard links) without being made again; with `versions` too, a
+    project's pages are taken over whole when nothing they read changed (`_Builder.project_version`).
+    Templates are compiled once per process, kept compiled in `template_cache` (a folder of the
+    build cache) when given.
     """
     if any(out_dir.iterdir()):
         raise UnsafeOutputError(f"{out_dir} is not empty")
@@ -3126,7 +3298,7 @@ def build_audience_site(
     from .render_pool import run_jobs
 
     renderer = renderer or MarkdownRenderer()
-    builder = _Builder(view, epoch, renderer, events, files_root, warn or (lambda _: None))
+    builder = _Builder(view, epoch, renderer, events, files_root, warn or (lambda _: None), versions)
     writer = _SiteWriter(out_dir)
     writer.write(MARKER, MARKER_TEXT.encode())
     assets = templates_dir()
@@ -3422,6 +3594,23 @@ def _swap_in(new: Path, target: Path, retired: Path) -> None:
         new.rename(target)
 
 
+def _versions(ws: m.Workspace, stamps: Mapping[str, tuple[m.Project, str]] | None) -> Versions | None:
+    """The projects of `ws` by generation (only those that are the very objects stamped), and the key of
+    everything else of `ws` that redacting a project reads: settings, people, teams and every project's
+    own settings (members, client, scope, milestones, ...)."""
+    known = {pid: stamp for pid, (project, stamp) in (stamps or {}).items() if ws.projects.get(pid) is project}
+    if not known:
+        return None
+    settings = [
+        dataclasses.replace(
+            project, tasks=(), changes=(), meetings=(), time_entries=(), expenses=(), documents=(), feedback=()
+        )
+        for _, project in sorted(ws.projects.items())
+    ]
+    skeleton = job_key("skeleton", ws.root, ws.settings, sorted(ws.people.items()), sorted(ws.teams.items()), settings)
+    return skeleton, known
+
+
 @contextlib.contextmanager
 def _long_lived_heap() -> Iterator[Callable[[], None]]:
     """Keep the cycle collector off what lives for the whole build (workspace, views, caches).
@@ -3455,6 +3644,7 @@ def build_sites(
     renderer: MarkdownRenderer | None = None,
     previous: Callable[[str], PreviousSite] | None = None,
     template_cache: Path | None = None,
+    stamps: Mapping[str, tuple[m.Project, str]] | None = None,
 ) -> list[Path]:
     """Build the named audiences (default: all) into `out/<name>/`, swapping them in only when all are done.
 
@@ -3462,6 +3652,9 @@ def build_sites(
     site of an audience, whose unchanged files are taken over (`PreviousSite`; its folder must be
     `out/<name>/`, which stays published, untouched, until the new one is swapped in).
     `template_cache`: a folder of the build cache that keeps the compiled templates.
+    `stamps`: projects of `ws` by id, each with its generation in the build cache (`BuildCache.stamps`);
+    a project's pages are taken over whole from `previous` when its generation and all else they read are
+    unchanged.
     Returns the audience folders. Raises UnknownAudienceError, UnsafeOutputError or BuildError; then nothing in `out` has changed.
     One build at a time per `out` (a lock on the folder): another one fails at once, naming this one.
     """
@@ -3491,6 +3684,7 @@ def build_sites(
             staging = _new_staging(out)
             try:
                 policy = Policy(ws)
+                versions = _versions(ws, stamps)
                 # A cache (buildcache) may hand in Markdown rendered by earlier builds and each audience's previous site.
                 renderer = renderer if renderer is not None else MarkdownRenderer()
                 with _long_lived_heap() as settle:
@@ -3510,6 +3704,7 @@ def build_sites(
                             warn=warn,
                             previous=previous(name) if previous is not None else None,
                             template_cache=template_cache,
+                            versions=versions,
                         )
                         # This audience's view is not needed while the next one is redacted.
                         del view, audience_events

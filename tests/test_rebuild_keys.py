@@ -1,0 +1,275 @@
+"""A rebuild keys what it can skip by what it knows of the last build: same bytes as a full build, nothing hidden survives.
+
+A project whose loaded files, whose audience's view and whose events did not change takes its pages
+over whole from the previous site (`site._Builder.plan_project`), without building or keying any of
+them; every other project's pages are keyed one by one. After each kind of edit, the rebuilt sites
+are byte-identical to a full build's, and text made hidden is in no file of a site that may not see it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from worktrail import model as m
+from worktrail import site as site_module
+from worktrail.buildcache import CACHE_ENV, PageCache, PageRecord
+from worktrail.cli import main
+
+EPOCH = "1774958400"  # 2026-03-31 12:00 UTC, "today" in the sample workspace
+ENV = {"SOURCE_DATE_EPOCH": EPOCH, "GIT_CONFIG_NOSYSTEM": "1"}
+SECRET = "The runners loved the trail pack previews"
+
+
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "cache-home"
+    monkeypatch.setenv(CACHE_ENV, str(home))
+    return home
+
+
+@pytest.fixture
+def workspace(example: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "demo"
+    shutil.copytree(example, copy, symlinks=True)
+    _age(copy)
+    return copy
+
+
+def _age(folder: Path) -> None:
+    """Input files a minute back, so the cache trusts the signature (the built sites stay as written)."""
+    past = os.stat(folder).st_mtime - 60
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder).parts
+        if ".git" not in rel and rel[0] != "site" and not path.is_symlink():
+            os.utime(path, (past, past))
+
+
+def _age_edited(folder: Path) -> None:
+    """Only the files written since the workspace was aged a minute back (others keep their description)."""
+    now = time.time()
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder).parts
+        if ".git" not in rel and rel[0] != "site" and not path.is_symlink() and path.stat().st_mtime > now - 30:
+            os.utime(path, (now - 60, now - 60))
+
+
+def build(workspace: Path, *args: str) -> Result:
+    result = CliRunner().invoke(main, ["-C", str(workspace), "build", *args], env=ENV)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def differing(left: Path, right: Path) -> list[str]:
+    left_files = {p.relative_to(left).as_posix(): p for p in left.rglob("*") if p.is_file()}
+    right_files = {p.relative_to(right).as_posix(): p for p in right.rglob("*") if p.is_file()}
+    out = sorted(left_files.keys() ^ right_files.keys())
+    out += [
+        rel
+        for rel in sorted(left_files.keys() & right_files.keys())
+        if left_files[rel].read_bytes() != right_files[rel].read_bytes()
+    ]
+    return out
+
+
+def assert_rebuild_equals_full(workspace: Path, tmp_path: Path) -> None:
+    _age_edited(workspace)
+    build(workspace)
+    full = tmp_path / "full"
+    build(workspace, "--no-cache", "--out", str(full))
+    assert differing(workspace / "site", full) == []
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _set(path: Path, field: str, value: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    new, count = re.subn(rf"(?m)^{field}: .*$", f"{field}: {value}", text, count=1)
+    assert count == 1, f"no {field} in {path}"
+    path.write_text(new, encoding="utf-8")
+
+
+def _app(ws: Path, rel: str) -> Path:
+    return ws / "projects" / "acme-app" / rel
+
+
+def _web(ws: Path, rel: str) -> Path:
+    return ws / "projects" / "acme-website" / rel
+
+
+def _refer_to_web_8(ws: Path) -> None:
+    """A comment of the other project (acme-app) links to WEB-8 by id: its page shows WEB-8's title."""
+    _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "went very well.", "went very well, as in WEB-8.")
+
+
+def _with_cross_reference(edit: Callable[[Path], object]) -> tuple[Callable[[Path], object], Callable[[Path], object]]:
+    return _refer_to_web_8, edit
+
+
+# Each: (what the workspace holds before the first build, the edit made before the rebuild).
+EDITS: dict[str, tuple[Callable[[Path], object], Callable[[Path], object]]] = {
+    "a task title": (lambda ws: None, lambda ws: _set(_web(ws, "tasks/WEB-8.md"), "title", "Footer")),
+    "a task title referenced from another project": _with_cross_reference(
+        lambda ws: _set(_web(ws, "tasks/WEB-8.md"), "title", "Footer everywhere")
+    ),
+    "a task referenced from another project hidden": _with_cross_reference(
+        lambda ws: _edit(_web(ws, "tasks/WEB-8.md"), "status: ", "hidden: true\nstatus: ")
+    ),
+    "a new task that a text of another project names already": (
+        lambda ws: _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "went very well.", "went very well (WEB-90)."),
+        lambda ws: _web(ws, "tasks/WEB-90.md").write_text(
+            "---\ntitle: New one\nstatus: open\ncreated: 2026-03-30\n---\n\nFollows WEB-23.\n", encoding="utf-8"
+        ),
+    ),
+    "a comment's text": (lambda ws: None, lambda ws: _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "went", "goes")),
+    "a comment hidden": (
+        lambda ws: None,
+        lambda ws: _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "author: ", "hidden: true\nauthor: "),
+    ),
+    "a hidden comment made visible to the client team": (
+        lambda ws: _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "author: ", "hidden: true\nauthor: "),
+        lambda ws: _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "hidden: true", "hidden: true\nvisible_to: [acme]"),
+    ),
+    "a task hidden": (
+        lambda ws: None,
+        lambda ws: _edit(_app(ws, "tasks/APP-3.md"), "status: ", "hidden: true\nstatus: "),
+    ),
+    "an audience that views as someone else under the same name": (
+        lambda ws: None,
+        lambda ws: (ws / "worktrail.yaml").write_text(
+            (ws / "worktrail.yaml").read_text(encoding="utf-8")
+            + "audiences:\n  internal: {role: admin}\n  acme: {person: nina}\n",
+            encoding="utf-8",
+        ),
+    ),
+    "a person renamed": (lambda ws: None, lambda ws: _set(ws / "people/karen.yaml", "name", "Karen Renamed")),
+    "a document's bytes": (
+        lambda ws: None,
+        lambda ws: _app(ws, "files/design/onboarding-flow.svg").write_text("<svg/>\n", encoding="utf-8"),
+    ),
+    "a time entry": (
+        lambda ws: None,
+        lambda ws: _edit(sorted(_app(ws, "time").glob("*.yaml"))[0], "hours: ", "hours: 1"),
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_a_rebuild_after_an_edit_is_byte_identical_to_a_full_build(workspace: Path, tmp_path: Path, edit: str) -> None:
+    before, change = EDITS[edit]
+    before(workspace)
+    _age(workspace)
+    build(workspace)
+    change(workspace)
+    assert_rebuild_equals_full(workspace, tmp_path)
+
+
+def _keyed_projects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The projects whose task pages a build keys one by one (`task_page_inputs`), by audience."""
+    keyed: list[str] = []
+    real = site_module._Builder.task_page_inputs
+
+    def counting(self: site_module._Builder, project: m.Project, task: m.Task) -> tuple[object, ...]:
+        keyed.append(f"{self.view.audience.name}:{project.id}")
+        return real(self, project, task)
+
+    monkeypatch.setattr(site_module._Builder, "task_page_inputs", counting)
+    return keyed
+
+
+def test_a_project_whose_inputs_did_not_change_is_taken_over_whole_without_keying_its_pages(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(workspace)
+    keyed = _keyed_projects(monkeypatch)
+    _set(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
+    assert_rebuild_equals_full(workspace, tmp_path)
+    assert keyed, "the edited project's pages are keyed one by one"
+    assert {entry.split(":")[1] for entry in keyed} == {"acme-website"}
+    keyed.clear()
+    # Nothing changed since: every project is taken over whole.
+    assert "(unchanged)" not in build(workspace, "--audience", "internal").output
+    assert keyed == []
+
+
+def test_a_project_is_keyed_page_by_page_again_when_a_title_its_texts_show_changes_in_another_project(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _refer_to_web_8(workspace)
+    _age(workspace)
+    build(workspace)
+    keyed = _keyed_projects(monkeypatch)
+    _set(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
+    assert_rebuild_equals_full(workspace, tmp_path)
+    assert "internal:acme-app" in keyed
+    page = (workspace / "site/internal/projects/acme-app/tasks/APP-3.html").read_text(encoding="utf-8")
+    assert "WEB-8: Footer everywhere" in page
+
+
+def test_text_of_a_comment_hidden_since_the_last_build_is_in_no_file_of_a_site_that_may_not_see_it(
+    workspace: Path, tmp_path: Path
+) -> None:
+    build(workspace)
+    client = workspace / "site" / "acme"
+    assert any(SECRET in p.read_text(encoding="utf-8", errors="replace") for p in client.rglob("*") if p.is_file())
+    _edit(_app(workspace, "tasks/APP-3/comments/c1.md"), "author: ", "hidden: true\nauthor: ")
+    assert_rebuild_equals_full(workspace, tmp_path)
+    for site in ("acme", "nina"):
+        for path in (workspace / "site" / site).rglob("*"):
+            if path.is_file():
+                assert SECRET not in path.read_text(encoding="utf-8", errors="replace"), path
+    assert any(SECRET in p.read_text(encoding="utf-8") for p in (workspace / "site/internal").rglob("*.html"))
+
+
+def test_a_tampered_page_of_a_project_taken_over_whole_is_made_again(workspace: Path, tmp_path: Path) -> None:
+    build(workspace)
+    page = workspace / "site/internal/projects/acme-app/tasks/APP-3.html"
+    data = page.read_bytes()
+    page.unlink()
+    page.write_bytes(data.replace(b"</html>", b"<!-- tampered --></html>"))
+    _set(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
+    assert_rebuild_equals_full(workspace, tmp_path)
+    assert b"tampered" not in page.read_bytes()
+
+
+def test_a_project_record_is_kept_only_when_its_pages_are_exactly_the_files_made_under_its_folder(
+    tmp_path: Path,
+) -> None:
+    pages = PageCache(tmp_path)
+    for rel in ("projects/a/index.html", "projects/a/tasks/A-1.html", "projects/b/index.html", "index.html"):
+        pages.current[rel] = PageRecord(b"k", (1, 1, 1))
+    pages.made_project("a", (b"v", (), b"key", ("projects/a/index.html", "projects/a/tasks/A-1.html")))
+    # One page of b is not listed, one listed page of c was not made: both dropped.
+    pages.made_project("b", (b"v", (), b"key", ()))
+    pages.made_project("c", (b"v", (), b"key", ("projects/c/index.html",)))
+    assert sorted(pages.checked_projects()) == ["a"]
+
+
+def test_the_export_of_a_project_whose_version_did_not_change_is_read_from_the_previous_export(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(workspace)
+    made: list[str] = []
+    real = site_module._json_pieces
+
+    def spying(value: object) -> object:
+        if isinstance(value, m.Project):
+            made.append(value.id)
+        return real(value)
+
+    monkeypatch.setattr(site_module, "_json_pieces", spying)
+    _set(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
+    assert_rebuild_equals_full(workspace, tmp_path)
+    # Made again for the edited project only (the full build writes its export in one go, without holes).
+    assert set(made) == {"acme-website"}
