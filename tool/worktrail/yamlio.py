@@ -523,6 +523,7 @@ def _parse_simple(text: str, path: str, line_offset: int, empty: Any) -> Doc | N
 # to file.
 _SKIP_LINE: Any = object()  # a blank or comment line
 _NOT_FLAT: Any = object()  # a line `_parse_flat` leaves to `_parse_simple`
+_TEXT: Any = object()  # a value that is text: cut from the line where it stands
 _FLAT_LINES: dict[str, Any] = {}
 _FLAT_LINES_ENTRIES = 16_384
 
@@ -530,10 +531,14 @@ _FLAT_LINES_ENTRIES = 16_384
 def _flat_line(line: str) -> Any:
     """One line as `_parse_simple` reads a `key: value` line, or `_SKIP_LINE`, or `_NOT_FLAT`.
 
-    A key line gives (width of its dash and the spaces after it, 0 without one; its indentation; the
-    key; the key's path at the top level; the value; the value's 1-based column; for a one-line flow
-    list, its items as (path at the top level, value, column), else None). A key without a value has the value None,
-    placed just after its colon, as the parser places it.
+    A key line gives (width of its dash and the spaces after it, 0 without one; its indentation;
+    where its key starts and ends in the line; its value, or `_TEXT` for text, and where that text
+    starts and ends; the value's 1-based column; for a one-line flow list, its items as (value or
+    `_TEXT`, start, end, column), else None). A key without a value has the value None, placed just
+    after its colon, as the parser places it. Texts (keys too) are kept as places in the line, not
+    as strings: each text read gets its own strings, as the line reader gives, so that no object is
+    shared between the documents of two texts (pickles of several documents, as the build's keys of
+    pages are, would otherwise depend on what was read before).
     """
     found = _LINES.match(line)
     if found is None:
@@ -541,24 +546,30 @@ def _flat_line(line: str) -> Any:
     spaces, dash, key, gap, plain, quoted, flow = found.groups(default="")
     if not key:
         return _NOT_FLAT if plain or quoted or flow or dash else _SKIP_LINE
-    column = len(spaces) + len(dash) + len(key) + 1  # just after the colon, from 0
-    name = key[1:-1] if key[0] in "\"'" else key
-    lead = (len(dash), len(spaces), name, (name,))
+    key_at = len(spaces) + len(dash)
+    colon = key_at + len(key)
+    quote = 1 if key[0] in "\"'" else 0
+    lead = (len(dash), len(spaces), key_at + quote, colon - quote)
+    at = colon + 1 + len(gap)  # where the value starts, from 0
     try:
         if plain:
-            return (*lead, _plain_value(plain.rstrip(" ")), column + len(gap) + 1, None)
+            text = plain.rstrip(" ")
+            value = _plain_value(text)
+            if isinstance(value, str):
+                return (*lead, _TEXT, at, at + len(text), at + 1, None)
+            return (*lead, value, 0, 0, at + 1, None)
         if quoted:
-            return (*lead, quoted[1:-1], column + len(gap) + 1, None)
+            return (*lead, _TEXT, at + 1, at + len(quoted) - 1, at + 1, None)
         if flow:
-            start = column + len(gap)
-            items = tuple(
-                ((name, index), _plain_value(item.group()), start + item.start() + 1)
-                for index, item in enumerate(_FLOW_ITEMS.finditer(flow))
-            )
-            return (*lead, None, start + 1, items)
+            items = []
+            for item in _FLOW_ITEMS.finditer(flow):
+                start, end = at + item.start(), at + item.end()
+                value = _plain_value(item.group())
+                items.append((_TEXT if isinstance(value, str) else value, start, end, start + 1))
+            return (*lead, None, 0, 0, at + 1, tuple(items))
     except _Unusual:
         return _NOT_FLAT
-    return (*lead, None, column + 1, None)
+    return (*lead, None, 0, 0, colon + 2, None)
 
 
 def _parse_flat(text: str, path: str, line_offset: int, empty: Any) -> Doc | None:
@@ -566,10 +577,10 @@ def _parse_flat(text: str, path: str, line_offset: int, empty: Any) -> Doc | Non
 
     The mapping stands at column 0 (front matter, most YAML files), or is the only item of a list,
     its first key after the dash (one item of a list file, see `yamllist`). It gives the same Doc,
-    field by field and in the same order, as `_parse_simple`; each line's reading is kept
-    (`_FLAT_LINES`), so a line seen before costs a look-up. Anything else (deeper lines, nested
-    collections, a second item, a duplicate key, a line the fast path does not read) returns None,
-    and `_parse_simple` then decides.
+    field by field and in the same order, as `_parse_simple`, with objects of its own; each line's
+    reading is kept (`_FLAT_LINES`), so a line seen before costs a look-up. Anything else (deeper
+    lines, nested collections, a second item, a duplicate key, a line the fast path does not read)
+    returns None, and `_parse_simple` then decides.
     """
     if len(text) > _FAST_MAX_CHARS or "\t" in text or "\r" in text or "\ufeff" in text:
         return None
@@ -594,7 +605,8 @@ def _parse_flat(text: str, path: str, line_offset: int, empty: Any) -> Doc | Non
             continue
         if read is _NOT_FLAT:
             return None
-        dash, spaces, key, at, value, column, items = read
+        dash, spaces, key_start, key_end, value, start, end, column, items = read
+        key = line[key_start:key_end]
         if root is None:
             if spaces:
                 return None
@@ -613,19 +625,18 @@ def _parse_flat(text: str, path: str, line_offset: int, empty: Any) -> Doc | Non
                 root = data
         elif dash or spaces != indent or key in data:
             return None
-        if in_item:
-            at = (0, key)
+        at: PathKey = (0, key) if in_item else (key,)
         key_locs[at] = (line_no, indent + 1)
         here = (line_no, column)
         locs[at] = here
         if items is None:
-            data[key] = value
+            data[key] = line[start:end] if value is _TEXT else value
         else:
             paths_at[here] = at
-            values = []
-            for item_at, item, item_column in items:
-                locs[(0, *item_at) if in_item else item_at] = (line_no, item_column)
-                values.append(item)
+            values: list[Any] = []
+            for item, item_start, item_end, item_column in items:
+                locs[(*at, len(values))] = (line_no, item_column)
+                values.append(line[item_start:item_end] if item is _TEXT else item)
             data[key] = values
     if root is None:
         return Doc(path=path, data=empty)
