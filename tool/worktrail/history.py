@@ -590,12 +590,8 @@ class PathInfo:
 
 
 @lru_cache(maxsize=65_536)
-@lru_cache(maxsize=1 << 16)
 def classify_path(path: str) -> PathInfo:
-    """The kind of record a workspace-relative path holds (dot-files, which the loader skips: `ignored`).
-
-    Memoised (an audit asks about each changed path several times); the answer is immutable.
-    """
+    """The kind of record a workspace-relative path holds (dot-files, which the loader skips: `ignored`)."""
     if any(part.startswith(".") for part in path.split("/")):
         return PathInfo("ignored")
     for kind, pattern in _PATTERNS:
