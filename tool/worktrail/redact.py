@@ -28,8 +28,9 @@ Choices where the specification is silent (all deny rather than leak):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from worktrail.model import (
     Audience,
@@ -52,6 +53,7 @@ from worktrail.model import (
     Team,
     TimeEntry,
     Workspace,
+    replaced,
 )
 from worktrail.policy import (
     FieldRef,
@@ -72,6 +74,7 @@ __all__ = ["HOURS_PER_DAY", "INTERNAL_AUDIENCE", "PolicyError", "View", "default
 
 # A day rate is converted with this many hours per day (SPEC: `rate: {amount, per: hour|day}`).
 HOURS_PER_DAY = 8
+_R = TypeVar("_R", Task, Comment)
 INTERNAL_AUDIENCE = "internal"
 _DEFAULT_SETTINGS = Settings(name="")
 
@@ -309,21 +312,20 @@ class _Redactor:
         return dataclasses.replace(milestone, signed_off_by=self.person_or_none(milestone.signed_off_by))
 
     def task(self, task: Task, change_ids: frozenset[str], doc_paths: frozenset[str]) -> Task:
-        return dataclasses.replace(
-            task,
-            assignee=self.person_or_none(task.assignee),
-            subscribers=self.persons(task.subscribers),
-            created_by=self.person_or_none(task.created_by),
-            change_request=task.change_request if task.change_request in change_ids else None,
-            attachments=tuple(path for path in task.attachments if _normalise_path(path) in doc_paths),
-            visible_to=self.ids(task.visible_to),
-            comments=tuple(self.comment(c) for c in task.comments if self.sees(c)),
-        )
+        kept = {
+            "assignee": self.person_or_none(task.assignee),
+            "subscribers": self.persons(task.subscribers),
+            "created_by": self.person_or_none(task.created_by),
+            "change_request": task.change_request if task.change_request in change_ids else None,
+            "attachments": tuple(path for path in task.attachments if _normalise_path(path) in doc_paths),
+            "visible_to": self.ids(task.visible_to),
+            "comments": tuple(self.comment(c) for c in task.comments if self.sees(c)),
+        }
+        return _as_redacted(task, kept)
 
     def comment(self, comment: Comment) -> Comment:
-        return dataclasses.replace(
-            comment, author=self.person_or_blank(comment.author), visible_to=self.ids(comment.visible_to)
-        )
+        kept = {"author": self.person_or_blank(comment.author), "visible_to": self.ids(comment.visible_to)}
+        return _as_redacted(comment, kept)
 
     def change(self, cr: ChangeRequest, task_ids: frozenset[str]) -> ChangeRequest:
         impact: Impact | None = None
@@ -367,6 +369,18 @@ class _Redactor:
         if feedback.response is not None:
             response = dataclasses.replace(feedback.response, by=self.person_or_blank(feedback.response.by))
         return dataclasses.replace(feedback, author=self.person_or_blank(feedback.author), response=response)
+
+
+def _as_redacted(record: _R, fields: Mapping[str, object]) -> _R:
+    """`record` with `fields` as redacted: the record itself when each is what it holds already (the same
+    values: a viewer who sees all of it, as the internal site does), else a copy with them."""
+    values = record.__dict__
+    for name, value in fields.items():
+        held = values[name]
+        # Tuples of comments compare item by item: the same objects when none was redacted.
+        if held is not value and held != value:
+            return replaced(record, **fields)
+    return record
 
 
 def _cost(hours: float, rate: Rate) -> float:
