@@ -383,3 +383,23 @@ def test_a_build_keeps_its_compiled_templates_in_the_build_cache_and_the_next_bu
     assert compiled == []
     assert not any(name.endswith(".cache") for name in first)
     site_module.environment.cache_clear()
+
+
+def test_a_build_compiles_the_templates_while_the_history_walk_runs_and_never_again(
+    example: Path, tmp_path: Path, compiled: list[str], monkeypatch: pytest.MonkeyPatch
+):
+    site_module.environment.cache_clear()
+    when_awaited: list[list[str]] = []
+    real = render_pool.Forked.result
+
+    def result(self: render_pool.Forked) -> Any:
+        when_awaited.append(sorted(compiled))
+        return real(self)
+
+    monkeypatch.setattr(render_pool.Forked, "result", result)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    outcome = CliRunner().invoke(main, ["-C", str(example), "build", "--out", str(tmp_path / "out")])
+    assert outcome.exit_code == 0, outcome.output
+    # The walk's result is the first awaited: every template was compiled by then, once.
+    assert when_awaited and when_awaited[0] == PAGE_TEMPLATES
+    assert sorted(compiled) == PAGE_TEMPLATES

@@ -1020,6 +1020,11 @@ class BuildSession:
         if self._prefetch is not None:
             light, worker = self._prefetch
             self._prefetch = None
+            # The sites compile their templates first (`site.environment` keeps them): done while the
+            # walk runs, which leaves a core idle part of the time.
+            from .site import environment
+
+            environment(str(self.cache.folder / "templates") if self.cache is not None else None)
             value = worker.result()
             # The worker read the audiences without the projects: use its walk only if they agree.
             prefetched = value if value is not None and tuple(light) == tuple(audiences) else None
