@@ -392,7 +392,7 @@ def test_a_build_compiles_the_templates_while_the_history_walk_runs_and_never_ag
     when_awaited: list[list[str]] = []
     real = render_pool.Forked.result
 
-    def result(self: render_pool.Forked) -> Any:
+    def result(self: render_pool.Forked[Any]) -> Any:
         when_awaited.append(sorted(compiled))
         return real(self)
 
