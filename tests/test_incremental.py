@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import filecmp
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.workspace_edits import replace_once, set_field
 from worktrail import buildcache
 from worktrail import model as m
 from worktrail import site as site_module
@@ -77,20 +77,6 @@ def assert_incremental_equals_full(workspace: Path, tmp_path: Path) -> None:
     assert same_tree(workspace / "site", full) == []
 
 
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def _set(path: Path, field: str, value: str) -> None:
-    """Set a top-level field of a YAML file or front matter (the first line that starts with it)."""
-    text = path.read_text(encoding="utf-8")
-    new, count = re.subn(rf"(?m)^{field}: .*$", f"{field}: {value}", text, count=1)
-    assert count == 1, f"no {field} in {path}"
-    path.write_text(new, encoding="utf-8")
-
-
 def _first_task(workspace: Path) -> Path:
     return sorted((workspace / "projects").glob("*/tasks/*.md"))[0]
 
@@ -102,7 +88,7 @@ def _web(ws: Path, rel: str) -> Path:
 def _remove_app_14(ws: Path) -> None:
     """APP-14 goes; a meeting's notes still name it, and CR-1 lists it no more."""
     (ws / "projects/acme-app/tasks/APP-14.md").unlink()
-    _edit(ws / "projects/acme-app/changes/CR-1.md", "tasks: [APP-13, APP-14]", "tasks: [APP-13]")
+    replace_once(ws / "projects/acme-app/changes/CR-1.md", "tasks: [APP-13, APP-14]", "tasks: [APP-13]")
 
 
 def _new_task(ws: Path) -> None:
@@ -111,35 +97,43 @@ def _new_task(ws: Path) -> None:
 
 
 EDITS: dict[str, Callable[[Path], None]] = {
-    "a task title": lambda ws: _set(_first_task(ws), "title", "Renamed task"),
-    "a task hidden": lambda ws: _edit(_first_task(ws), "status: ", "hidden: true\nstatus: "),
+    "a task title": lambda ws: set_field(_first_task(ws), "title", "Renamed task"),
+    "a task hidden": lambda ws: replace_once(_first_task(ws), "status: ", "hidden: true\nstatus: "),
     "a comment removed": lambda ws: sorted((ws / "projects").glob("*/tasks/*/comments/*.md"))[0].unlink(),
-    "a person renamed": lambda ws: _set(sorted((ws / "people").glob("*.yaml"))[0], "name", "Doctor Renamed"),
-    "a time entry changed": lambda ws: _edit(sorted((ws / "projects").glob("*/time/*.yaml"))[0], "hours: ", "hours: 1"),
+    "a person renamed": lambda ws: set_field(sorted((ws / "people").glob("*.yaml"))[0], "name", "Doctor Renamed"),
+    "a time entry changed": lambda ws: replace_once(
+        sorted((ws / "projects").glob("*/time/*.yaml"))[0], "hours: ", "hours: 1"
+    ),
     # Shown on other pages: WEB-8 in a comment of WEB-22, WEB-23 on CR-1's page and the scope page.
-    "a task title referenced in another task's comment": lambda ws: _set(_web(ws, "tasks/WEB-8.md"), "title", "Foot"),
-    "a task title listed on a change request": lambda ws: _set(_web(ws, "tasks/WEB-23.md"), "title", "Consent"),
+    "a task title referenced in another task's comment": lambda ws: set_field(
+        _web(ws, "tasks/WEB-8.md"), "title", "Foot"
+    ),
+    "a task title listed on a change request": lambda ws: set_field(_web(ws, "tasks/WEB-23.md"), "title", "Consent"),
     "a task referenced elsewhere removed": lambda ws: _remove_app_14(ws),
-    "a task referenced elsewhere hidden": lambda ws: _edit(
+    "a task referenced elsewhere hidden": lambda ws: replace_once(
         _web(ws, "tasks/WEB-8.md"), "status: ", "hidden: true\nstatus: "
     ),
-    "a task with a change request and attachment hidden": lambda ws: _edit(
+    "a task with a change request and attachment hidden": lambda ws: replace_once(
         _web(ws, "tasks/WEB-17.md"), "status: ", "hidden: true\nstatus: "
     ),
     "a new task referencing another": lambda ws: _new_task(ws),
-    "a comment's text": lambda ws: _edit(_web(ws, "tasks/WEB-22/comments/c2.md"), "Cancelled.", "Dropped, see WEB-9."),
-    "a change request title": lambda ws: _set(_web(ws, "changes/CR-1.md"), "title", "Consent banner v3"),
-    "a milestone title": lambda ws: _edit(_web(ws, "project.yaml"), "title: Beta site on staging", "title: Beta"),
-    "a deliverable title": lambda ws: _edit(
+    "a comment's text": lambda ws: replace_once(
+        _web(ws, "tasks/WEB-22/comments/c2.md"), "Cancelled.", "Dropped, see WEB-9."
+    ),
+    "a change request title": lambda ws: set_field(_web(ws, "changes/CR-1.md"), "title", "Consent banner v3"),
+    "a milestone title": lambda ws: replace_once(
+        _web(ws, "project.yaml"), "title: Beta site on staging", "title: Beta"
+    ),
+    "a deliverable title": lambda ws: replace_once(
         _web(ws, "project.yaml"), "title: Responsive website on the headless CMS", "title: Website"
     ),
-    "a document title": lambda ws: _edit(
+    "a document title": lambda ws: replace_once(
         ws / "projects/acme-app/files/index.yaml", "title: User interview summary", "title: Interviews"
     ),
-    "a project name": lambda ws: _set(_web(ws, "project.yaml"), "name", "Acme relaunch"),
-    "the workspace name": lambda ws: _set(ws / "worktrail.yaml", "name", "Southwind Studio"),
-    "the workspace language": lambda ws: _set(ws / "worktrail.yaml", "language", "fr"),
-    "a person's team": lambda ws: _set(ws / "people/nina.yaml", "team", "studio"),
+    "a project name": lambda ws: set_field(_web(ws, "project.yaml"), "name", "Acme relaunch"),
+    "the workspace name": lambda ws: set_field(ws / "worktrail.yaml", "name", "Southwind Studio"),
+    "the workspace language": lambda ws: set_field(ws / "worktrail.yaml", "language", "fr"),
+    "a person's team": lambda ws: set_field(ws / "people/nina.yaml", "team", "studio"),
 }
 
 
@@ -160,7 +154,7 @@ def test_a_task_hidden_since_the_last_build_is_gone_from_every_file_of_the_sites
     build(workspace)
     title = "Homepage template"
     assert title in (workspace / "site/acme/projects/acme-website/tasks/index.html").read_text(encoding="utf-8")
-    _edit(_web(workspace, "tasks/WEB-8.md"), "status: ", "hidden: true\nstatus: ")
+    replace_once(_web(workspace, "tasks/WEB-8.md"), "status: ", "hidden: true\nstatus: ")
     _age(workspace)
     build(workspace)
     client = workspace / "site/acme"
@@ -181,7 +175,7 @@ def test_after_a_title_edit_only_the_task_pages_that_show_it_are_built_again(
         return real(self, project, task)
 
     monkeypatch.setattr(site_module._Builder, "task_page", counting)
-    _set(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
+    set_field(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
     _age(workspace)
     build(workspace)
     # Its own page, and WEB-22's, whose comment links to it with its title; nothing else.
@@ -204,7 +198,7 @@ def test_an_unchanged_file_is_the_previous_site_file_linked_and_no_build_writes_
     kept = tmp_path / "kept-by-someone.html"
     os.link(changed, kept)
     before = kept.read_bytes()
-    _set(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
+    set_field(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
     _age(workspace)
     build(workspace)
     assert unchanged.stat().st_ino == old_unchanged.st_ino
@@ -223,7 +217,7 @@ def test_without_hard_links_unchanged_files_are_copied_byte_for_byte(
         raise OSError(errno.EPERM, "no hard links here")
 
     monkeypatch.setattr(os, "link", no_links)
-    _set(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
+    set_field(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
     _age(workspace)
     assert_incremental_equals_full(workspace, tmp_path)
 
@@ -232,7 +226,7 @@ def test_an_incremental_build_after_a_new_commit_is_byte_identical_to_a_full_bui
     workspace: Path, tmp_path: Path
 ) -> None:
     build(workspace)
-    _set(_first_task(workspace), "title", "Committed title")
+    set_field(_first_task(workspace), "title", "Committed title")
     subprocess.run(["git", "-C", str(workspace), "commit", "-qam", "rename"], check=True, env={**os.environ, **ENV})
     _age(workspace)
     assert_incremental_equals_full(workspace, tmp_path)
@@ -261,7 +255,7 @@ def test_a_tampered_site_file_is_rebuilt_not_reused(workspace: Path, tmp_path: P
 def test_an_edit_made_within_the_racy_window_is_never_missed(workspace: Path, tmp_path: Path) -> None:
     build(workspace)
     # Written just now: a signature taken this instant is not trusted, so the content is read.
-    _set(_first_task(workspace), "title", "Racy title")
+    set_field(_first_task(workspace), "title", "Racy title")
     assert not input_signature(workspace).trusted
     assert_incremental_equals_full(workspace, tmp_path)
 
@@ -271,7 +265,7 @@ def test_validate_with_the_cache_reports_exactly_what_a_fresh_validation_reports
         return CliRunner().invoke(main, ["-C", str(workspace), "validate", "--format", "json", *args], env=ENV)
 
     assert validate().exit_code == 0
-    _set(_first_task(workspace), "status", "unheard-of")
+    set_field(_first_task(workspace), "status", "unheard-of")
     _age(workspace)
     cached, again, fresh = validate(), validate(), validate("--no-cache")
     assert cached.exit_code == again.exit_code == fresh.exit_code == 1
@@ -362,7 +356,7 @@ def test_a_damaged_cache_file_counts_as_no_cache(workspace: Path, tmp_path: Path
     build(workspace)
     for path in cache_folder(workspace).glob("*.pickle"):
         path.write_bytes(b"\x80\x05damaged")
-    _set(_first_task(workspace), "title", "After damage")
+    set_field(_first_task(workspace), "title", "After damage")
     _age(workspace)
     assert_incremental_equals_full(workspace, tmp_path)
 
@@ -380,7 +374,7 @@ def test_an_edit_rewrites_only_the_parse_cache_shard_of_its_file(workspace: Path
     before = _written(folder, "parses-*.pickle")
     assert len(before) == buildcache.PARSE_SHARDS
     task = _web(workspace, "tasks/WEB-8.md")
-    _set(task, "title", "Footer everywhere")
+    set_field(task, "title", "Footer everywhere")
     _age(workspace)
     build(workspace)
     after = _written(folder, "parses-*.pickle")
@@ -398,7 +392,7 @@ def test_a_rebuild_adds_a_markdown_segment_with_its_new_renders_and_segments_are
     folder = cache_folder(workspace)
     assert sorted(_written(folder, "markdown-*.pickle")) == ["markdown-0.pickle"]
     comment = _web(workspace, "tasks/WEB-22/comments/c2.md")
-    _edit(comment, "Cancelled.", "Dropped.")
+    replace_once(comment, "Cancelled.", "Dropped.")
     _age(workspace)
     build(workspace)
     assert sorted(_written(folder, "markdown-*.pickle")) == ["markdown-0.pickle", "markdown-1.pickle"]
@@ -406,7 +400,7 @@ def test_a_rebuild_adds_a_markdown_segment_with_its_new_renders_and_segments_are
     # Only the edited comment's text was rendered (HTML), and nothing else was stored again.
     assert [key[0].startswith("Dropped.") for key, _ in added[0]] == [True]
     monkeypatch.setattr(buildcache, "MAX_MARKDOWN_SEGMENTS", 2)
-    _edit(comment, "Dropped.", "Gone.")
+    replace_once(comment, "Dropped.", "Gone.")
     _age(workspace)
     build(workspace)
     assert sorted(_written(folder, "markdown-*.pickle")) == ["markdown-2.pickle"]

@@ -9,7 +9,6 @@ are byte-identical to a full build's, and text made hidden is in no file of a si
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.workspace_edits import replace_once, set_field
 from worktrail import model as m
 from worktrail import site as site_module
 from worktrail.buildcache import CACHE_ENV, PageCache, PageRecord
@@ -87,19 +87,6 @@ def assert_rebuild_equals_full(workspace: Path, tmp_path: Path) -> None:
     assert differing(workspace / "site", full) == []
 
 
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def _set(path: Path, field: str, value: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    new, count = re.subn(rf"(?m)^{field}: .*$", f"{field}: {value}", text, count=1)
-    assert count == 1, f"no {field} in {path}"
-    path.write_text(new, encoding="utf-8")
-
-
 def _app(ws: Path, rel: str) -> Path:
     return ws / "projects" / "acme-app" / rel
 
@@ -110,7 +97,7 @@ def _web(ws: Path, rel: str) -> Path:
 
 def _refer_to_web_8(ws: Path) -> None:
     """A comment of the other project (acme-app) links to WEB-8 by id: its page shows WEB-8's title."""
-    _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "went very well.", "went very well, as in WEB-8.")
+    replace_once(_app(ws, "tasks/APP-3/comments/c1.md"), "went very well.", "went very well, as in WEB-8.")
 
 
 def _with_cross_reference(edit: Callable[[Path], object]) -> tuple[Callable[[Path], object], Callable[[Path], object]]:
@@ -119,31 +106,36 @@ def _with_cross_reference(edit: Callable[[Path], object]) -> tuple[Callable[[Pat
 
 # Each: (what the workspace holds before the first build, the edit made before the rebuild).
 EDITS: dict[str, tuple[Callable[[Path], object], Callable[[Path], object]]] = {
-    "a task title": (lambda ws: None, lambda ws: _set(_web(ws, "tasks/WEB-8.md"), "title", "Footer")),
+    "a task title": (lambda ws: None, lambda ws: set_field(_web(ws, "tasks/WEB-8.md"), "title", "Footer")),
     "a task title referenced from another project": _with_cross_reference(
-        lambda ws: _set(_web(ws, "tasks/WEB-8.md"), "title", "Footer everywhere")
+        lambda ws: set_field(_web(ws, "tasks/WEB-8.md"), "title", "Footer everywhere")
     ),
     "a task referenced from another project hidden": _with_cross_reference(
-        lambda ws: _edit(_web(ws, "tasks/WEB-8.md"), "status: ", "hidden: true\nstatus: ")
+        lambda ws: replace_once(_web(ws, "tasks/WEB-8.md"), "status: ", "hidden: true\nstatus: ")
     ),
     "a new task that a text of another project names already": (
-        lambda ws: _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "went very well.", "went very well (WEB-90)."),
+        lambda ws: replace_once(_app(ws, "tasks/APP-3/comments/c1.md"), "went very well.", "went very well (WEB-90)."),
         lambda ws: _web(ws, "tasks/WEB-90.md").write_text(
             "---\ntitle: New one\nstatus: open\ncreated: 2026-03-30\n---\n\nFollows WEB-23.\n", encoding="utf-8"
         ),
     ),
-    "a comment's text": (lambda ws: None, lambda ws: _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "went", "goes")),
+    "a comment's text": (
+        lambda ws: None,
+        lambda ws: replace_once(_app(ws, "tasks/APP-3/comments/c1.md"), "went", "goes"),
+    ),
     "a comment hidden": (
         lambda ws: None,
-        lambda ws: _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "author: ", "hidden: true\nauthor: "),
+        lambda ws: replace_once(_app(ws, "tasks/APP-3/comments/c1.md"), "author: ", "hidden: true\nauthor: "),
     ),
     "a hidden comment made visible to the client team": (
-        lambda ws: _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "author: ", "hidden: true\nauthor: "),
-        lambda ws: _edit(_app(ws, "tasks/APP-3/comments/c1.md"), "hidden: true", "hidden: true\nvisible_to: [acme]"),
+        lambda ws: replace_once(_app(ws, "tasks/APP-3/comments/c1.md"), "author: ", "hidden: true\nauthor: "),
+        lambda ws: replace_once(
+            _app(ws, "tasks/APP-3/comments/c1.md"), "hidden: true", "hidden: true\nvisible_to: [acme]"
+        ),
     ),
     "a task hidden": (
         lambda ws: None,
-        lambda ws: _edit(_app(ws, "tasks/APP-3.md"), "status: ", "hidden: true\nstatus: "),
+        lambda ws: replace_once(_app(ws, "tasks/APP-3.md"), "status: ", "hidden: true\nstatus: "),
     ),
     "an audience that views as someone else under the same name": (
         lambda ws: None,
@@ -153,14 +145,14 @@ EDITS: dict[str, tuple[Callable[[Path], object], Callable[[Path], object]]] = {
             encoding="utf-8",
         ),
     ),
-    "a person renamed": (lambda ws: None, lambda ws: _set(ws / "people/karen.yaml", "name", "Karen Renamed")),
+    "a person renamed": (lambda ws: None, lambda ws: set_field(ws / "people/karen.yaml", "name", "Karen Renamed")),
     "a document's bytes": (
         lambda ws: None,
         lambda ws: _app(ws, "files/design/onboarding-flow.svg").write_text("<svg/>\n", encoding="utf-8"),
     ),
     "a time entry": (
         lambda ws: None,
-        lambda ws: _edit(sorted(_app(ws, "time").glob("*.yaml"))[0], "hours: ", "hours: 1"),
+        lambda ws: replace_once(sorted(_app(ws, "time").glob("*.yaml"))[0], "hours: ", "hours: 1"),
     ),
 }
 
@@ -193,7 +185,7 @@ def test_a_project_whose_inputs_did_not_change_is_taken_over_whole_without_keyin
 ) -> None:
     build(workspace)
     keyed = _keyed_projects(monkeypatch)
-    _set(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
+    set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
     assert_rebuild_equals_full(workspace, tmp_path)
     assert keyed, "the edited project's pages are keyed one by one"
     assert {entry.split(":")[1] for entry in keyed} == {"acme-website"}
@@ -210,7 +202,7 @@ def test_a_project_is_keyed_page_by_page_again_when_a_title_its_texts_show_chang
     _age(workspace)
     build(workspace)
     keyed = _keyed_projects(monkeypatch)
-    _set(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
+    set_field(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
     assert_rebuild_equals_full(workspace, tmp_path)
     assert "internal:acme-app" in keyed
     page = (workspace / "site/internal/projects/acme-app/tasks/APP-3.html").read_text(encoding="utf-8")
@@ -223,7 +215,7 @@ def test_text_of_a_comment_hidden_since_the_last_build_is_in_no_file_of_a_site_t
     build(workspace)
     client = workspace / "site" / "acme"
     assert any(SECRET in p.read_text(encoding="utf-8", errors="replace") for p in client.rglob("*") if p.is_file())
-    _edit(_app(workspace, "tasks/APP-3/comments/c1.md"), "author: ", "hidden: true\nauthor: ")
+    replace_once(_app(workspace, "tasks/APP-3/comments/c1.md"), "author: ", "hidden: true\nauthor: ")
     assert_rebuild_equals_full(workspace, tmp_path)
     for site in ("acme", "nina"):
         for path in (workspace / "site" / site).rglob("*"):
@@ -238,7 +230,7 @@ def test_a_tampered_page_of_a_project_taken_over_whole_is_made_again(workspace: 
     data = page.read_bytes()
     page.unlink()
     page.write_bytes(data.replace(b"</html>", b"<!-- tampered --></html>"))
-    _set(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
+    set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
     assert_rebuild_equals_full(workspace, tmp_path)
     assert b"tampered" not in page.read_bytes()
 
@@ -269,7 +261,7 @@ def test_the_export_of_a_project_whose_version_did_not_change_is_read_from_the_p
         return real(value)
 
     monkeypatch.setattr(site_module, "_json_pieces", spying)
-    _set(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
+    set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
     assert_rebuild_equals_full(workspace, tmp_path)
     # Made again for the edited project only (the full build writes its export in one go, without holes).
     assert set(made) == {"acme-website"}
