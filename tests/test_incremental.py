@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.workspace_edits import replace_once, set_field
+from tests.workspace_edits import age_inputs, aged_copy, replace_once, set_field
 from worktrail import buildcache
 from worktrail import model as m
 from worktrail import site as site_module
@@ -35,22 +35,7 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def workspace(example: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "demo"
-    shutil.copytree(example, copy, symlinks=True)
-    _age(copy)
-    return copy
-
-
-def _age(folder: Path) -> None:
-    """Date every input file a minute back, so the cache may trust the signature (nothing is "racy").
-
-    The built sites are left as written: a site file whose time changed is not taken over by the next build.
-    """
-    past = os.stat(folder).st_mtime - 60
-    for path in folder.rglob("*"):
-        rel = path.relative_to(folder).parts
-        if ".git" not in rel and rel[0] != "site" and not path.is_symlink():
-            os.utime(path, (past, past))
+    return aged_copy(example, tmp_path)
 
 
 def build(workspace: Path, *args: str) -> Result:
@@ -144,7 +129,7 @@ def test_an_incremental_build_after_an_edit_is_byte_identical_to_a_full_build(
     build(workspace)
     assert cache_folder(workspace).is_dir()
     EDITS[edit](workspace)
-    _age(workspace)
+    age_inputs(workspace)
     assert_incremental_equals_full(workspace, tmp_path)
 
 
@@ -155,7 +140,7 @@ def test_a_task_hidden_since_the_last_build_is_gone_from_every_file_of_the_sites
     title = "Homepage template"
     assert title in (workspace / "site/acme/projects/acme-website/tasks/index.html").read_text(encoding="utf-8")
     replace_once(_web(workspace, "tasks/WEB-8.md"), "status: ", "hidden: true\nstatus: ")
-    _age(workspace)
+    age_inputs(workspace)
     build(workspace)
     client = workspace / "site/acme"
     assert not (client / "projects/acme-website/tasks/WEB-8.html").exists()
@@ -176,7 +161,7 @@ def test_after_a_title_edit_only_the_task_pages_that_show_it_are_built_again(
 
     monkeypatch.setattr(site_module._Builder, "task_page", counting)
     set_field(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
-    _age(workspace)
+    age_inputs(workspace)
     build(workspace)
     # Its own page, and WEB-22's, whose comment links to it with its title; nothing else.
     assert sorted(built) == ["acme:WEB-22", "acme:WEB-8", "internal:WEB-22", "internal:WEB-8"]
@@ -199,7 +184,7 @@ def test_an_unchanged_file_is_the_previous_site_file_linked_and_no_build_writes_
     os.link(changed, kept)
     before = kept.read_bytes()
     set_field(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
-    _age(workspace)
+    age_inputs(workspace)
     build(workspace)
     assert unchanged.stat().st_ino == old_unchanged.st_ino
     assert changed.stat().st_ino != old_changed.st_ino
@@ -218,7 +203,7 @@ def test_without_hard_links_unchanged_files_are_copied_byte_for_byte(
 
     monkeypatch.setattr(os, "link", no_links)
     set_field(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
-    _age(workspace)
+    age_inputs(workspace)
     assert_incremental_equals_full(workspace, tmp_path)
 
 
@@ -228,7 +213,7 @@ def test_an_incremental_build_after_a_new_commit_is_byte_identical_to_a_full_bui
     build(workspace)
     set_field(_first_task(workspace), "title", "Committed title")
     subprocess.run(["git", "-C", str(workspace), "commit", "-qam", "rename"], check=True, env={**os.environ, **ENV})
-    _age(workspace)
+    age_inputs(workspace)
     assert_incremental_equals_full(workspace, tmp_path)
 
 
@@ -266,7 +251,7 @@ def test_validate_with_the_cache_reports_exactly_what_a_fresh_validation_reports
 
     assert validate().exit_code == 0
     set_field(_first_task(workspace), "status", "unheard-of")
-    _age(workspace)
+    age_inputs(workspace)
     cached, again, fresh = validate(), validate(), validate("--no-cache")
     assert cached.exit_code == again.exit_code == fresh.exit_code == 1
     assert cached.output == again.output == fresh.output
@@ -357,7 +342,7 @@ def test_a_damaged_cache_file_counts_as_no_cache(workspace: Path, tmp_path: Path
     for path in cache_folder(workspace).glob("*.pickle"):
         path.write_bytes(b"\x80\x05damaged")
     set_field(_first_task(workspace), "title", "After damage")
-    _age(workspace)
+    age_inputs(workspace)
     assert_incremental_equals_full(workspace, tmp_path)
 
 
@@ -375,7 +360,7 @@ def test_an_edit_rewrites_only_the_parse_cache_shard_of_its_file(workspace: Path
     assert len(before) == buildcache.PARSE_SHARDS
     task = _web(workspace, "tasks/WEB-8.md")
     set_field(task, "title", "Footer everywhere")
-    _age(workspace)
+    age_inputs(workspace)
     build(workspace)
     after = _written(folder, "parses-*.pickle")
     rel = task.relative_to(workspace).as_posix()
@@ -393,7 +378,7 @@ def test_a_rebuild_adds_a_markdown_segment_with_its_new_renders_and_segments_are
     assert sorted(_written(folder, "markdown-*.pickle")) == ["markdown-0.pickle"]
     comment = _web(workspace, "tasks/WEB-22/comments/c2.md")
     replace_once(comment, "Cancelled.", "Dropped.")
-    _age(workspace)
+    age_inputs(workspace)
     build(workspace)
     assert sorted(_written(folder, "markdown-*.pickle")) == ["markdown-0.pickle", "markdown-1.pickle"]
     added = BuildCache(workspace).get("markdown-1.pickle")
@@ -401,7 +386,7 @@ def test_a_rebuild_adds_a_markdown_segment_with_its_new_renders_and_segments_are
     assert [key[0].startswith("Dropped.") for key, _ in added[0]] == [True]
     monkeypatch.setattr(buildcache, "MAX_MARKDOWN_SEGMENTS", 2)
     replace_once(comment, "Dropped.", "Gone.")
-    _age(workspace)
+    age_inputs(workspace)
     build(workspace)
     assert sorted(_written(folder, "markdown-*.pickle")) == ["markdown-2.pickle"]
     assert_incremental_equals_full(workspace, tmp_path)

@@ -9,7 +9,6 @@ are byte-identical to a full build's, and text made hidden is in no file of a si
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.workspace_edits import replace_once, set_field
+from tests.workspace_edits import age_inputs, aged_copy, replace_once, set_field
 from worktrail import model as m
 from worktrail import site as site_module
 from worktrail.buildcache import CACHE_ENV, PageCache, PageRecord
@@ -37,19 +36,7 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def workspace(example: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "demo"
-    shutil.copytree(example, copy, symlinks=True)
-    _age(copy)
-    return copy
-
-
-def _age(folder: Path) -> None:
-    """Input files a minute back, so the cache trusts the signature (the built sites stay as written)."""
-    past = os.stat(folder).st_mtime - 60
-    for path in folder.rglob("*"):
-        rel = path.relative_to(folder).parts
-        if ".git" not in rel and rel[0] != "site" and not path.is_symlink():
-            os.utime(path, (past, past))
+    return aged_copy(example, tmp_path)
 
 
 def _age_edited(folder: Path) -> None:
@@ -161,7 +148,7 @@ EDITS: dict[str, tuple[Callable[[Path], object], Callable[[Path], object]]] = {
 def test_a_rebuild_after_an_edit_is_byte_identical_to_a_full_build(workspace: Path, tmp_path: Path, edit: str) -> None:
     before, change = EDITS[edit]
     before(workspace)
-    _age(workspace)
+    age_inputs(workspace)
     build(workspace)
     change(workspace)
     assert_rebuild_equals_full(workspace, tmp_path)
@@ -199,7 +186,7 @@ def test_a_project_is_keyed_page_by_page_again_when_a_title_its_texts_show_chang
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _refer_to_web_8(workspace)
-    _age(workspace)
+    age_inputs(workspace)
     build(workspace)
     keyed = _keyed_projects(monkeypatch)
     set_field(_web(workspace, "tasks/WEB-8.md"), "title", "Footer everywhere")
