@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.audit_repo import base_repo, person_yaml, task_md
+from tests.audit_repo import base_repo, comment_md, person_yaml, task_md
 from worktrail import history, render_pool
 from worktrail import model as m
 from worktrail.audit import run_audit
@@ -86,9 +86,11 @@ def test_relative_links_are_those_of_posixpath_relpath(target: list[str], start:
 # -- history ------------------------------------------------------------------------------------
 
 
-def test_projects_updated_commit_by_commit_equal_projects_assembled_from_scratch(example: Path) -> None:
+def _compare_assemblies(workspace: Path) -> int:
+    """Each changed project of each state of the history, updated commit by commit, against the same
+    project assembled from scratch; how many were compared."""
     compared = 0
-    with HistorySource(example) as source:
+    with HistorySource(workspace) as source:
         for step in walk(source):
             projects = {c.path.split("/")[1] for c in step.commit.changes if c.path.startswith("projects/")}
             for project_id in sorted(projects):
@@ -100,7 +102,29 @@ def test_projects_updated_commit_by_commit_equal_projects_assembled_from_scratch
                     if assembled is not None:
                         assert assembled.task_index == {t.id: t for t in assembled.tasks}
                     compared += 1
-    assert compared > 100
+    return compared
+
+
+def test_projects_updated_commit_by_commit_equal_projects_assembled_from_scratch(example: Path) -> None:
+    assert _compare_assemblies(example) > 100
+
+
+def test_tasks_added_several_at_once_removed_and_added_again_keep_the_loaders_order(tmp_path: Path) -> None:
+    repo, _ = base_repo(tmp_path / "repo")
+    # Two new tasks whose files come in the other order than their numbers (WEB-10 before WEB-9).
+    for number in (9, 10):
+        repo.write(f"projects/web/tasks/WEB-{number}.md", task_md(f"Task {number}", created_by="uma"))
+    repo.commit("uma", "Two tasks at once")
+    repo.write("projects/web/tasks/WEB-9/comments/c1.md", comment_md("uma"))
+    repo.commit("uma", "A comment alone")
+    repo.remove("projects/web/tasks/WEB-10.md")
+    repo.commit("uma", "The last task goes")
+    repo.write("projects/web/tasks/WEB-10.md", task_md("Task 10 again", created_by="uma"))
+    repo.commit("uma", "And comes back")
+    for number in (12, 11, 13):
+        repo.write(f"projects/web/tasks/WEB-{number}.md", task_md(f"Task {number}", created_by="uma"))
+    repo.commit("uma", "Three more at once")
+    assert _compare_assemblies(repo.workspace) >= 10
 
 
 _STEP_KEYS = st.sampled_from([f"T-{n}" for n in range(12)])

@@ -1252,11 +1252,16 @@ class _Assembly:
                 time[group.key] = part.time_entries
             if _has_others(part):
                 others[group.key] = part
-        ordered = {task.id: task for task in sorted(raw, key=task_order)}
-        made = cls(base, _Layered(ordered), _Layered(comments), _Layered({}), _Lists(time, others))
-        made.tasks = _Layered({tid: made.with_comments(task) for tid, task in ordered.items()})
-        made.last = next(reversed(ordered.values())).number if ordered else 0
+        made = cls(base, _Layered({}), _Layered(comments), _Layered({}), _Lists(time, others))
+        made.put_in_order(raw)
         return made
+
+    def put_in_order(self, raw: Iterable[m.Task]) -> None:
+        """Take these tasks as the project's, ordered as the loader orders them, each with its comments."""
+        ordered = {task.id: task for task in sorted(raw, key=task_order)}
+        self.raw = _Layered(ordered)
+        self.tasks = _Layered({tid: self.with_comments(task) for tid, task in ordered.items()})
+        self.last = next(reversed(ordered.values())).number if ordered else 0
 
     def with_comments(self, task: m.Task) -> m.Task:
         per_group = self.comments.get(task.id)
@@ -1349,9 +1354,7 @@ class _Assembly:
         made = _Assembly(base, raw, comments, self.tasks, lists, last)
         if len(added) > 1:
             # Several new tasks went in in the order of their files: let the sort put them in place.
-            ordered = {task.id: task for task in sorted(raw.values(), key=task_order)}
-            made.raw = _Layered(ordered)
-            made.tasks = _Layered({tid: made.with_comments(task) for tid, task in ordered.items()})
+            made.put_in_order(raw.values())
             return made
         # The tasks take the same steps as the raw ones, so both keep one order; tasks whose
         # comments alone changed are replaced where they are.
