@@ -283,9 +283,7 @@ def _read_log_in_two(repo: Repository, revs: Sequence[str]) -> list[Commit]:
                 reader.feed(piece, found, unsure)
         reader.finish(found, unsure)
         for job in later:
-            reader = _LogReader(repo)
-            reader.feed(job.result(), found, unsure)
-            reader.finish(found, unsure)
+            _LogReader(repo).read(job.result(), found, unsure)
         commits = _linear_order(found) if order is None else None
         if commits is None:
             if order is None:
@@ -387,9 +385,7 @@ def _blob(mode: str, oid: str) -> BlobRef | None:
 def parse_log(repo: Repository, out: bytes) -> list[Commit]:
     """Parse the output of `read_log`'s command (fields are NUL-separated, so no message can fake one)."""
     found: dict[str, Commit] = {}
-    reader = _LogReader(repo)
-    reader.feed(out, found, set())
-    reader.finish(found, set())
+    _LogReader(repo).read(out, found, set())
     return list(found.values())
 
 
@@ -410,6 +406,11 @@ class _LogReader:
         # The last token may be cut: it comes again with the next piece.
         done = self._parse(tokens[:-1], found, unsure, final=False)
         self._rest = b"\0".join(tokens[done:])
+
+    def read(self, out: bytes, found: dict[str, Commit], unsure: set[str]) -> None:
+        """Parse a whole output at once (`feed`, then `finish`)."""
+        self.feed(out, found, unsure)
+        self.finish(found, unsure)
 
     def finish(self, found: dict[str, Commit], unsure: set[str]) -> None:
         tokens = self._rest.split(b"\0")
