@@ -176,3 +176,57 @@ def test_a_build_leaves_objects_set_aside_by_someone_else_as_they_are(tmp_path: 
         assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
+
+
+def test_what_a_pause_keeps_while_a_long_lived_hold_is_on_joins_it_without_counting_frozen_objects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counting frozen objects walks them all: while this module holds objects set aside, it never counts."""
+    enabled = gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    outer, inner = gcpause.LongLived(), gcpause.LongLived()
+    try:
+        outer.set_aside()
+        inner.set_aside()
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+
+        def counted() -> int:
+            raise AssertionError("frozen objects counted while a hold is on")
+
+        monkeypatch.setattr(gc, "get_freeze_count", counted)
+        gc.enable()
+        with collector_paused():
+            kept = [[n] for n in range(1_000)]
+        outer.set_aside()
+        monkeypatch.undo()
+        assert not any(item is kept[0] for item in gc.get_objects(0))
+        assert gc.get_freeze_count() > frozen, "kept by the pause: set aside with the rest"
+        # Handed back only when the last hold ends.
+        outer.hand_back()
+        outer.hand_back()
+        assert gc.get_freeze_count() > frozen
+        inner.hand_back()
+        assert gc.get_freeze_count() == 0
+        assert any(item is kept[0] for item in gc.get_objects(2))
+    finally:
+        outer.hand_back()
+        inner.hand_back()
+        gc.unfreeze()
+        (gc.enable if enabled else gc.disable)()
+
+
+def test_a_long_lived_hold_leaves_objects_someone_else_froze_as_they_are(monkeypatch: pytest.MonkeyPatch) -> None:
+    held = gcpause.LongLived()
+    unfrozen: list[bool] = []
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        monkeypatch.setattr(gc, "unfreeze", lambda: unfrozen.append(True))
+        monkeypatch.setattr(gc, "freeze", lambda: pytest.fail("set aside over someone else's frozen objects"))
+        held.set_aside()
+        held.hand_back()
+        monkeypatch.undo()
+        assert unfrozen == [] and 0 < gc.get_freeze_count() <= frozen
+    finally:
+        gc.unfreeze()

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import hashlib
 import os
 import pickle
@@ -66,7 +65,7 @@ from typing import TYPE_CHECKING, Any, Final
 from . import __version__
 from . import model as m
 from .findings import Finding
-from .gcpause import collector_paused
+from .gcpause import LongLived, collector_paused
 from .load import WORKSPACE_FILE, LoadResult, ParseCache, ScanTree, load_workspace, parsed_doc, reload_records
 from .resources import schemas_dir, templates_dir
 from .tree import Kind, kind_of_entry, kind_of_mode
@@ -975,7 +974,7 @@ class BuildSession:
             self._prefetch = prefetch_history(root, self.cache)
         self._renderer: MarkdownRenderer | None = None
         self._pages: dict[str, PageCache] = {}
-        self._frozen = False
+        self._held = LongLived()
 
     @contextlib.contextmanager
     def _long_lived(self) -> Iterator[None]:
@@ -989,14 +988,10 @@ class BuildSession:
         """
         with collector_paused():
             yield
-            if self._frozen or not gc.get_freeze_count():
-                gc.freeze()
-                self._frozen = True
+            self._held.set_aside()
 
     def _hand_back(self) -> None:
-        if self._frozen:
-            gc.unfreeze()
-            self._frozen = False
+        self._held.hand_back()
 
     def unchanged(self) -> list[Path] | None:
         """The sites of an identical earlier build, all files as it wrote them (None: build)."""

@@ -33,7 +33,6 @@ import dataclasses
 import datetime as dt
 import errno
 import functools
-import gc
 import hashlib
 import io
 import itertools
@@ -61,6 +60,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import model as m
+from .gcpause import LongLived
 from .i18n import WEEKDAY_IDS, Formatter, Lang
 from .render import UNSAFE_CHARACTERS, Link, MarkdownRenderer, Remembered, clean_text, find_references
 from .resources import templates_dir
@@ -3616,19 +3616,17 @@ def _long_lived_heap() -> Iterator[Callable[[], None]]:
     """Keep the cycle collector off what lives for the whole build (workspace, views, caches).
 
     Building a site makes millions of short-lived objects, and each full collection would walk
-    the whole workspace again (seconds at 10,000 tasks). `gc.freeze()` sets everything alive now
-    aside; the function yielded does so again once an audience's view is made. It also keeps forked
-    workers from touching (and so copying) the parent's memory. Everything frozen is handed back
-    to the collector at the end, unless the caller had frozen objects itself (its choice stands).
+    the whole workspace again (seconds at 10,000 tasks). What is alive now is set aside
+    (`gcpause.LongLived`); the function yielded does so again once an audience's view is made. It
+    also keeps forked workers from touching (and so copying) the parent's memory. All of it is
+    handed back to the collector at the end.
     """
-    if gc.get_freeze_count():
-        yield lambda: None
-        return
-    gc.freeze()
+    held = LongLived()
+    held.set_aside()
     try:
-        yield gc.freeze
+        yield held.set_aside
     finally:
-        gc.unfreeze()
+        held.hand_back()
 
 
 def build_sites(
