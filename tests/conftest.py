@@ -43,3 +43,11 @@ def internal() -> View:
     ws = result.workspace
     audience = next(a for a in default_audiences(ws) if a.name == "internal")
     return redact(ws, audience, Policy(ws))
+
+
+@pytest.fixture
+def one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every job of a build runs in the test's process (no forked worker), where the test counts the calls it spies on."""
+    from worktrail import render_pool
+
+    monkeypatch.setattr(render_pool, "workers_available", lambda: False)

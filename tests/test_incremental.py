@@ -149,7 +149,7 @@ def test_a_task_hidden_since_the_last_build_is_gone_from_every_file_of_the_sites
 
 
 def test_after_a_title_edit_only_the_task_pages_that_show_it_are_built_again(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_process: None
 ) -> None:
     build(workspace)
     built: list[str] = []

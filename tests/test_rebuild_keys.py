@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from tests.workspace_edits import age_inputs, aged_copy, replace_once, set_field
 from worktrail import model as m
+from worktrail import render_pool
 from worktrail import site as site_module
 from worktrail.buildcache import CACHE_ENV, PageCache, PageRecord
 from worktrail.cli import main
@@ -155,7 +156,9 @@ def test_a_rebuild_after_an_edit_is_byte_identical_to_a_full_build(workspace: Pa
 
 
 def _keyed_projects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The projects whose task pages a build keys one by one (`task_page_inputs`), by audience."""
+    """The projects whose task pages a build keys one by one (`task_page_inputs`), by audience (all keyed
+    in this process: no forked worker)."""
+    monkeypatch.setattr(render_pool, "workers_available", lambda: False)
     keyed: list[str] = []
     real = site_module._Builder.task_page_inputs
 
@@ -236,7 +239,7 @@ def test_a_project_record_is_kept_only_when_its_pages_are_exactly_the_files_made
 
 
 def test_the_export_of_a_project_whose_version_did_not_change_is_read_from_the_previous_export(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_process: None
 ) -> None:
     build(workspace)
     made: list[str] = []

@@ -10,9 +10,10 @@ import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import jinja2
@@ -733,6 +734,51 @@ def pooled(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(render_pool, "MIN_PAGES_PER_WORKER", 1)
     monkeypatch.setattr(render_pool, "_cpus", lambda: 4)
     monkeypatch.setattr(render_pool, "workers_available", lambda: True)
+
+
+def test_heavy_jobs_count_as_many_pages_toward_a_worker_and_are_taken_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A rebuild has a few jobs that each make a file from every project (feed, export, ...) and little
+    else: a worker pays for them, and no process takes two of them while another has none."""
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork")
+    with render_pool._Counter() as counter:
+        assert [counter.take(4, 3) for _ in range(5)] == [
+            range(0, 1),
+            range(1, 2),
+            range(2, 3),
+            range(3, 7),
+            range(7, 11),
+        ]
+    monkeypatch.setattr(render_pool, "_cpus", lambda: 2)
+    monkeypatch.setattr(render_pool, "workers_available", lambda: True)
+    forked: list[bool] = []
+    real = render_pool.Forked.__init__
+
+    def counted(self: render_pool.Forked[Any], work: Callable[[], Any]) -> None:
+        forked.append(True)
+        real(self, work)
+
+    monkeypatch.setattr(render_pool.Forked, "__init__", counted)
+    ran = tmp_path / "ran"
+
+    def job(number: int) -> Callable[[], None]:
+        def run() -> None:
+            with ran.open("a", encoding="utf-8") as handle:
+                handle.write(f"{number}\n")
+
+        return run
+
+    jobs = [job(number) for number in range(5)]
+    render_pool.run_jobs(jobs, heavy=0)
+    assert forked == [] and sorted(ran.read_text().split()) == ["0", "1", "2", "3", "4"]
+    ran.unlink()
+    render_pool.run_jobs(jobs, heavy=3, weight=20)
+    assert forked == [] and sorted(ran.read_text().split()) == ["0", "1", "2", "3", "4"]
+    ran.unlink()
+    render_pool.run_jobs(jobs, heavy=3, weight=64)
+    assert forked == [True] and sorted(ran.read_text().split()) == ["0", "1", "2", "3", "4"]
 
 
 def build_one(view: View, out: Path, renderer: MarkdownRenderer | None = None) -> dict[str, bytes]:

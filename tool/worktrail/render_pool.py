@@ -148,25 +148,32 @@ class WorkerState(Protocol):
         """Take in what a worker learnt (called in the main process)."""
 
 
-def run_jobs(jobs: Sequence[Callable[[], None]], shared: Sequence[WorkerState] = ()) -> None:
+def run_jobs(
+    jobs: Sequence[Callable[[], None]], shared: Sequence[WorkerState] = (), heavy: int = 0, weight: int = 1
+) -> None:
     """Run every job once, in this process and in forked workers, each taking the next jobs as it goes.
 
     A job makes and writes its own output, so nothing but `shared` state travels back. Which
     process runs which job does not change any output; the jobs of a worker that fails are run
     again here. `shared` objects must not have changed in this process since they were made.
+    The first `heavy` jobs each make a whole file of the site from every project (the feed, the
+    export, ...): each counts as `weight` pages toward starting a worker, and they are taken one
+    at a time, so that two of them are not run one after the other by one process while another
+    has nothing left to take (a rebuild has a few of them and little else).
     """
-    count = min(_cpus(), len(jobs) // MIN_PAGES_PER_WORKER) if workers_available() else 1
+    pages = len(jobs) + heavy * (max(weight, 1) - 1)
+    count = min(_cpus(), pages // MIN_PAGES_PER_WORKER) if workers_available() else 1
     if count < 2:
         for job in jobs:
             job()
         return
-    chunk = max(1, min(MAX_CHUNK, len(jobs) // (count * 32)))
+    chunk = max(1, min(MAX_CHUNK, (len(jobs) - heavy) // (count * 32)))
     with _Counter() as counter:
 
         def take() -> list[int]:
             done: list[int] = []
-            while (start := counter.take(chunk)) < len(jobs):
-                for index in range(start, min(start + chunk, len(jobs))):
+            while (taken := counter.take(chunk, heavy)).start < len(jobs):
+                for index in range(taken.start, min(taken.stop, len(jobs))):
                     jobs[index]()
                     done.append(index)
             return done
@@ -212,15 +219,16 @@ class _Counter:
     def __exit__(self, *_exc: object) -> None:
         self._file.close()
 
-    def take(self, count: int) -> int:
-        """The first of the next `count` indices (at or past the end once all are taken)."""
+    def take(self, count: int, singles: int = 0) -> range:
+        """The next `count` indices, or the next one alone below `singles` (at or past the end once all are taken)."""
         fcntl.lockf(self._fd, fcntl.LOCK_EX)
         try:
             start = int.from_bytes(os.pread(self._fd, 8, 0), "little")
-            os.pwrite(self._fd, (start + count).to_bytes(8, "little"), 0)
+            stop = start + (1 if start < singles else count)
+            os.pwrite(self._fd, stop.to_bytes(8, "little"), 0)
         finally:
             fcntl.lockf(self._fd, fcntl.LOCK_UN)
-        return start
+        return range(start, stop)
 
 
 def _cpus() -> int:

@@ -1532,13 +1532,14 @@ class _Builder:
 
     def jobs(
         self, env: jinja2.Environment, writer: _SiteWriter, previous: PreviousSite | None
-    ) -> tuple[list[Job], list[Job]]:
+    ) -> tuple[list[Job], list[Job], int]:
         """Every generated file of the site as a job that makes it, writes it and keeps nothing.
 
-        Returns the jobs any process may run (`render_pool.run_jobs`), then those this process runs
-        once they are all done (the search job, when `search_waits`). A file's bytes depend only on
-        the view, never on the process. The heaviest jobs come first, so that processes taking the
-        next job end together.
+        Returns the jobs any process may run (`render_pool.run_jobs`), those this process runs
+        once they are all done (the search job, when `search_waits`), and how many of the first
+        jobs are heavy (each reads every project, or a whole project). A file's bytes depend only
+        on the view, never on the process. The heaviest jobs come first, so that processes taking
+        the next job end together.
 
         With `previous` (a cache of the last build), each job first works out its key
         (`job_key`) and takes its files from the previous site when they were made from the same
@@ -1657,19 +1658,22 @@ class _Builder:
                 whole.append(whole_project(project, key))
 
         waits = self.search_waits()
-        jobs = [
+        heavy = [
             trail,
             export,
             *(() if waits else (search,)),
             calendar,
             *(task_lists(project) for project in by_page),
             *whole,
+        ]
+        jobs = [
+            *heavy,
             home,
             people,
             *(page(make) for project in by_page for make in self.project_makers(project)),
             *(task_page(project, task) for project in by_page for task in project.tasks),
         ]
-        return jobs, [search] if waits else []
+        return jobs, [search] if waits else [], len(heavy)
 
     def plan_project(self, project: m.Project, previous: PreviousSite | None) -> bytes | None:
         """The key of all of a project's pages when the previous site made them from it (take them over
@@ -3310,8 +3314,9 @@ def build_audience_site(
     if previous is not None:
         shared.append(previous)
     env = environment(None if template_cache is None else str(template_cache))
-    jobs, then = builder.jobs(env, writer, previous)
-    run_jobs(jobs, shared)
+    jobs, then, heavy = builder.jobs(env, writer, previous)
+    # A heavy job reads every task and event of the view: as much work as a page per 64 of them.
+    run_jobs(jobs, shared, heavy, (sum(len(project.tasks) for project in builder.projects) + len(events)) // 64)
     for job in then:
         job()
 
