@@ -157,9 +157,9 @@ def test_a_build_sets_aside_what_it_loaded_until_the_sites_are_built(tmp_path: P
     session = _session(tmp_path)
     try:
         _, result = session.validate()
-        assert result is not None
+        assert result is not None and result.workspace is not None
         assert gc.get_freeze_count() > 0, "the loaded workspace is out of the collector's way"
-        session.site_hooks()
+        session.site_hooks(result.workspace)
         assert gc.get_freeze_count() == 0, "handed back before site.build_sites sets aside what lives then"
     finally:
         gc.unfreeze()
@@ -170,8 +170,9 @@ def test_a_build_leaves_objects_set_aside_by_someone_else_as_they_are(tmp_path: 
     try:
         frozen = gc.get_freeze_count()
         session = _session(tmp_path)
-        session.validate()
-        session.site_hooks()
+        _, result = session.validate()
+        assert result is not None and result.workspace is not None
+        session.site_hooks(result.workspace)
         # Neither handed back (0) nor more set aside (some frozen objects may have been freed since).
         assert 0 < gc.get_freeze_count() <= frozen
     finally:

@@ -8,6 +8,7 @@ are byte-identical to a full build's, and text made hidden is in no file of a si
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Callable
@@ -20,8 +21,15 @@ from tests.workspace_edits import age_inputs, aged_copy, replace_once, set_field
 from worktrail import model as m
 from worktrail import render_pool
 from worktrail import site as site_module
+from worktrail import trail as trail_module
 from worktrail.buildcache import CACHE_ENV, PageCache, PageRecord
 from worktrail.cli import main
+from worktrail.history import Event, seen_now
+from worktrail.load import load_workspace
+from worktrail.policy import Policy, Viewer
+from worktrail.redact import default_audiences
+from worktrail.site import TrailEvent
+from worktrail.trail import TrailPart, read_candidates, trails_from
 
 EPOCH = "1774958400"  # 2026-03-31 12:00 UTC, "today" in the sample workspace
 ENV = {"SOURCE_DATE_EPOCH": EPOCH, "GIT_CONFIG_NOSYSTEM": "1"}
@@ -255,3 +263,55 @@ def test_the_export_of_a_project_whose_version_did_not_change_is_read_from_the_p
     assert_rebuild_equals_full(workspace, tmp_path)
     # Made again for the edited project only (the full build writes its export in one go, without holes).
     assert set(made) == {"acme-website"}
+
+
+def test_a_rebuild_judges_again_only_the_trail_events_of_projects_whose_inputs_changed(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(workspace)
+    judged: list[str] = []
+    real = seen_now
+
+    def counting(policy: Policy, viewer: Viewer, event: Event) -> bool:
+        judged.append(event.entity.project or "")
+        return real(policy, viewer, event)
+
+    monkeypatch.setattr(trail_module, "seen_now", counting)
+    set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
+    _age_edited(workspace)
+    build(workspace)
+    assert set(judged) == {"acme-website"}
+    # A person's name shows in every project's events: all are judged and summarised again.
+    judged.clear()
+    set_field(workspace / "people/karen.yaml", "name", "Karen Renamed")
+    _age_edited(workspace)
+    build(workspace)
+    again = set(judged)
+    judged.clear()
+    full = tmp_path / "full"
+    build(workspace, "--no-cache", "--out", str(full))
+    assert again == set(judged) and len(again) > 2
+    assert differing(workspace / "site", full) == []
+
+
+def test_trail_parts_are_taken_over_exactly_when_their_key_is_the_one_given(example: Path) -> None:
+    result = load_workspace(example)
+    ws = result.workspace
+    assert ws is not None
+    audiences = default_audiences(ws)
+    history = read_candidates(example, audiences, parallel=False)
+    plain = trails_from(history, ws, audiences)
+    keys = {pid: pid.encode() or b"none" for pid in {*ws.projects, ""}}
+    keyed = trails_from(history, ws, audiences, keys)
+    assert keyed.events == plain.events
+    assert {pid: part.key for pid, part in keyed.parts.items()} == {pid: keys[pid] for pid in keyed.parts}
+    assert trails_from(history, ws, audiences, keys, keyed.parts).events == plain.events
+    # A part is the events it holds: taken over with its key, never with another one.
+    name = audiences[0].name
+    stand_in = TrailEvent(when=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), summary="stand-in", author="x", key="x")
+    forged = {"acme-website": TrailPart(keys["acme-website"], {name: ((0, stand_in),)})}
+    taken = trails_from(history, ws, audiences, keys, forged)
+    assert stand_in in taken.events[name]
+    assert not any(e.project == "acme-website" for e in taken.events[name] if e is not stand_in)
+    other = {"acme-website": TrailPart(b"another", forged["acme-website"].events)}
+    assert trails_from(history, ws, audiences, keys, other).events == plain.events

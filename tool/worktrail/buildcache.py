@@ -74,8 +74,8 @@ if TYPE_CHECKING:
     from .model import Audience
     from .render import MarkdownRenderer
     from .render_pool import Forked
-    from .site import Keep, Parts, PreviousParts, ProjectRecord
-    from .trail import HistoryTrail, Trails
+    from .site import Keep, Parts, PreviousParts, ProjectRecord, Versions
+    from .trail import HistoryTrail, TrailPart, Trails
     from .validate import Report
     from .yamlio import Doc
 
@@ -807,6 +807,50 @@ class BuildCache:
         self._prepare()
         return self._path(f"trail-{head}.pickle").is_file()
 
+    def trail_parts(self, keys: Mapping[str, bytes]) -> dict[str, TrailPart]:
+        """The trail parts of the last build (`trail.TrailPart`) that have these keys, by project id.
+
+        An index, `filtered-trails.pickle`, gives each part's key and file: parts whose key changed are
+        not read at all.
+        """
+        from .trail import TrailPart
+
+        index = self.get("filtered-trails.pickle")
+        if not isinstance(index, dict):
+            return {}
+        parts: dict[str, TrailPart] = {}
+        for pid, key in keys.items():
+            entry = index.get(pid)
+            if not isinstance(entry, tuple) or entry[0] != key:
+                continue
+            part = self.get(entry[1])
+            if isinstance(part, TrailPart) and part.key == key:
+                parts[pid] = part
+        return parts
+
+    def store_trail_parts(self, parts: Mapping[str, TrailPart]) -> None:
+        """Keep these trail parts (the last build's): only those not kept with the same key are written."""
+        self._prepare()
+        index = self.get("filtered-trails.pickle")
+        index = index if isinstance(index, dict) else {}
+        kept: dict[str, tuple[bytes, str]] = {}
+        for pid, part in sorted(parts.items()):
+            if not part.key:
+                continue
+            entry = index.get(pid)
+            if isinstance(entry, tuple) and entry[0] == part.key and self._path(entry[1]).is_file():
+                kept[pid] = entry
+                continue
+            name = f"filtered-trail-{hashlib.blake2b(pid.encode(), digest_size=8).hexdigest()}-{os.urandom(4).hex()}.pickle"
+            self.put(name, part)
+            kept[pid] = (part.key, name)
+        self.put("filtered-trails.pickle", kept)
+        wanted = {name for _, name in kept.values()}
+        for old in self.folder.glob("filtered-trail-*.pickle"):
+            if old.name not in wanted:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+
     def store_trail(self, head: str, viewers: Hashable, history: HistoryTrail) -> None:
         self._prepare()
         # One HEAD at a time: the walk at this HEAD holds every commit an older one held that still counts.
@@ -975,6 +1019,9 @@ class BuildSession:
         self._renderer: MarkdownRenderer | None = None
         self._pages: dict[str, PageCache] = {}
         self._held = LongLived()
+        self._versions: tuple[m.Workspace, Versions | None] | None = None
+        # By project, the key of its events in the trails made (`trail.TrailPart.key`).
+        self._event_keys: dict[str, bytes] | None = None
 
     @contextlib.contextmanager
     def _long_lived(self) -> Iterator[None]:
@@ -1006,9 +1053,10 @@ class BuildSession:
             return validate_cached(self.root, self.cache)
 
     def trails(self, ws: m.Workspace) -> Trails:
-        """Every audience's trail; the history is walked at most once per HEAD."""
+        """Every audience's trail; the history is walked at most once per HEAD, and a project's events
+        are filtered again only when the project or what else the filter reads changed."""
         from .redact import default_audiences
-        from .trail import trails_from
+        from .trail import trails_from, viewers_key
 
         audiences = default_audiences(ws)
         prefetched = None
@@ -1025,10 +1073,38 @@ class BuildSession:
             prefetched = value if value is not None and tuple(light) == tuple(audiences) else None
         with self._long_lived():
             history = history_cached(self.root, audiences, self.cache, self.head, prefetched)
-            return trails_from(history, ws, audiences)
+            keys = self._trail_keys(ws, viewers_key(audiences))
+            kept = self.cache.trail_parts(keys) if self.cache is not None and keys else {}
+            trails = trails_from(history, ws, audiences, keys, kept)
+            if self.cache is not None and keys:
+                self.cache.store_trail_parts(trails.parts)
+            self._event_keys = {pid: part.key for pid, part in trails.parts.items() if part.key}
+            return trails
 
-    def site_hooks(self) -> dict[str, Any]:
-        """Keyword arguments for `site.build_sites`: cached Markdown, previous sites, compiled templates (empty without cache)."""
+    def _trail_keys(self, ws: m.Workspace, viewers: Hashable) -> dict[str, bytes]:
+        """By project id ("": events of no project), the key of what filtering its events reads (`trails_from`)."""
+        from .site import job_key
+
+        versions = self._versions_of(ws)
+        if versions is None or self.head is None:
+            return {}
+        skeleton, known = versions
+        return {
+            "": job_key("trail", self.head, viewers, skeleton),
+            **{pid: job_key("trail", self.head, viewers, skeleton, stamp) for pid, stamp in known.items()},
+        }
+
+    def _versions_of(self, ws: m.Workspace) -> Versions | None:
+        """`site.project_versions` of the workspace validated, worked out once."""
+        from .site import project_versions
+
+        if self._versions is None and self.cache is not None:
+            self._versions = (ws, project_versions(ws, self.cache.stamps()))
+        return self._versions[1] if self._versions is not None and self._versions[0] is ws else None
+
+    def site_hooks(self, ws: m.Workspace) -> dict[str, Any]:
+        """Keyword arguments for `site.build_sites` of `ws`: cached Markdown, previous sites, compiled
+        templates, each project's generation (empty without cache)."""
         if self.cache is None:
             self._hand_back()
             return {}
@@ -1045,7 +1121,8 @@ class BuildSession:
             "renderer": self._renderer,
             "previous": previous,
             "template_cache": cache.folder / "templates",
-            "stamps": cache.stamps(),
+            "versions": self._versions_of(ws),
+            "event_keys": self._event_keys,
         }
 
     def finish(self, folders: Sequence[Path]) -> None:

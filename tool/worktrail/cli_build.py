@@ -110,7 +110,7 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: boo
                     warn=warn,
                     events=events,
                     epoch=epoch,
-                    **session.site_hooks(),
+                    **session.site_hooks(result.workspace),
                 )
                 session.finish(folders)
         except OSError as exc:

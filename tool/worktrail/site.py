@@ -1251,10 +1251,12 @@ class _Builder:
         files_root: Path | None,
         warn: Warn,
         versions: Versions | None = None,
+        event_keys: Mapping[str, bytes] | None = None,
     ) -> None:
         self.view = view
         # What the loaded workspace's projects are, for taking a project's pages over whole (`project_version`).
         self.skeleton, self.stamps = versions if versions is not None else (b"", {})
+        self.event_keys = event_keys or {}
         self._shown_events: dict[str, list[tuple[object, ...]]] | None = None
         self._view_key: bytes | None = None
         self.ws = view.workspace
@@ -1783,8 +1785,13 @@ class _Builder:
         return tuple(find_references("\n".join(texts)))
 
     def project_key(self, project: m.Project, version: bytes, refs: Sequence[str]) -> bytes:
-        """The key of all of a project's pages: its version, its events as shown, its document copies and
-        what the references of its texts point at in this view."""
+        """The key of all of a project's pages: its version, its events as shown (or their key, when given:
+        `event_keys`), its document copies and what the references of its texts point at in this view."""
+        copies = sorted((path, target) for (pid, path), target in self.copies.items() if pid == project.id)
+        links = [(ref, self.reference(ref, project)) for ref in refs]
+        events_key = self.event_keys.get(project.id)
+        if events_key is not None:
+            return job_key("project", version, events_key, copies, links)
         if self._shown_events is None:
             shown: dict[str, list[tuple[object, ...]]] = {}
             # Dates as ISO text: plain values pickle much faster.
@@ -1793,8 +1800,6 @@ class _Builder:
                 if event.project is not None:
                     shown.setdefault(event.project, []).append((event.when.isoformat(), fields(event)))
             self._shown_events = shown
-        copies = sorted((path, target) for (pid, path), target in self.copies.items() if pid == project.id)
-        links = [(ref, self.reference(ref, project)) for ref in refs]
         return job_key("project", version, self._shown_events.get(project.id, []), copies, links)
 
     def task_page_inputs(self, project: m.Project, task: m.Task) -> tuple[object, ...]:
@@ -3283,6 +3288,7 @@ def build_audience_site(
     previous: PreviousSite | None = None,
     template_cache: Path | None = None,
     versions: Versions | None = None,
+    event_keys: Mapping[str, bytes] | None = None,
 ) -> None:
     """Write every file of one audience's site into `out_dir` (an existing, empty folder).
 
@@ -3302,7 +3308,7 @@ def build_audience_site(
     from .render_pool import run_jobs
 
     renderer = renderer or MarkdownRenderer()
-    builder = _Builder(view, epoch, renderer, events, files_root, warn or (lambda _: None), versions)
+    builder = _Builder(view, epoch, renderer, events, files_root, warn or (lambda _: None), versions, event_keys)
     writer = _SiteWriter(out_dir)
     writer.write(MARKER, MARKER_TEXT.encode())
     assets = templates_dir()
@@ -3599,7 +3605,7 @@ def _swap_in(new: Path, target: Path, retired: Path) -> None:
         new.rename(target)
 
 
-def _versions(ws: m.Workspace, stamps: Mapping[str, tuple[m.Project, str]] | None) -> Versions | None:
+def project_versions(ws: m.Workspace, stamps: Mapping[str, tuple[m.Project, str]] | None) -> Versions | None:
     """The projects of `ws` by generation (only those that are the very objects stamped), and the key of
     everything else of `ws` that redacting a project reads: settings, people, teams and every project's
     own settings (members, client, scope, milestones, ...)."""
@@ -3647,7 +3653,8 @@ def build_sites(
     renderer: MarkdownRenderer | None = None,
     previous: Callable[[str], PreviousSite] | None = None,
     template_cache: Path | None = None,
-    stamps: Mapping[str, tuple[m.Project, str]] | None = None,
+    versions: Versions | None = None,
+    event_keys: Mapping[str, bytes] | None = None,
 ) -> list[Path]:
     """Build the named audiences (default: all) into `out/<name>/`, swapping them in only when all are done.
 
@@ -3655,9 +3662,10 @@ def build_sites(
     site of an audience, whose unchanged files are taken over (`PreviousSite`; its folder must be
     `out/<name>/`, which stays published, untouched, until the new one is swapped in).
     `template_cache`: a folder of the build cache that keeps the compiled templates.
-    `stamps`: projects of `ws` by id, each with its generation in the build cache (`BuildCache.stamps`);
-    a project's pages are taken over whole from `previous` when its generation and all else they read are
-    unchanged.
+    `versions`: `project_versions` of `ws` (each project's generation in the build cache); a project's
+    pages are taken over whole from `previous` when its generation and all else they read are unchanged.
+    `event_keys`: by project id, a key that changes whenever the events `events` gives any audience for
+    that project may change (`trail.TrailPart.key`); a project with one is keyed by it, not by its events.
     Returns the audience folders. Raises UnknownAudienceError, UnsafeOutputError or BuildError; then nothing in `out` has changed.
     One build at a time per `out` (a lock on the folder): another one fails at once, naming this one.
     """
@@ -3687,7 +3695,6 @@ def build_sites(
             staging = _new_staging(out)
             try:
                 policy = Policy(ws)
-                versions = _versions(ws, stamps)
                 # A cache (buildcache) may hand in Markdown rendered by earlier builds and each audience's previous site.
                 renderer = renderer if renderer is not None else MarkdownRenderer()
                 with _long_lived_heap() as settle:
@@ -3708,6 +3715,7 @@ def build_sites(
                             previous=previous(name) if previous is not None else None,
                             template_cache=template_cache,
                             versions=versions,
+                            event_keys=event_keys,
                         )
                         # This audience's view is not needed while the next one is redacted.
                         del view, audience_events

@@ -52,13 +52,30 @@ _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _FIELD_LABELS = {"estimate_hours": "estimate", "change_request": "change request", "decision.by": "decided by"}
 
 
+@dataclass(frozen=True)
+class TrailPart:
+    """One project's events in each audience's trail (id "": the events of no project), as filtered.
+
+    Each event comes with its place among the history's candidates (`HistoryTrail.candidates`),
+    where the trails put it back. `key` says what the filter read: the history, the project and
+    all else of the workspace the verdicts and summaries read (`trails_from`).
+    """
+
+    key: bytes
+    events: Mapping[str, tuple[tuple[int, TrailEvent], ...]]
+
+
 @dataclass
 class Trails:
-    """Per audience name, its filtered events (oldest first), plus warnings from reading history."""
+    """Per audience name, its filtered events (oldest first), plus warnings from reading history.
+
+    `parts`: the same events by project, for a later build to take over (`trails_from`).
+    """
 
     events: dict[str, list[TrailEvent]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     commits: int = 0
+    parts: dict[str, TrailPart] = field(default_factory=dict)
 
     def for_audience(self, name: str) -> list[TrailEvent]:
         return self.events.get(name, [])
@@ -257,21 +274,42 @@ def _walk_part(
     return walked
 
 
-def trails_from(history: HistoryTrail, ws: m.Workspace, audiences: Sequence[m.Audience]) -> Trails:
-    """The trails of the audiences: the candidates each audience also sees in the current workspace."""
+def trails_from(
+    history: HistoryTrail,
+    ws: m.Workspace,
+    audiences: Sequence[m.Audience],
+    keys: Mapping[str, bytes] | None = None,
+    kept: Mapping[str, TrailPart] | None = None,
+) -> Trails:
+    """The trails of the audiences: the candidates each audience also sees in the current workspace.
+
+    `keys`: by project id ("" for the events of no project), the key of everything the verdicts
+    and summaries of its events read (this history, those audiences, that project and all else of
+    `ws` that judging a project's records reads: settings, people, teams, every project's own
+    settings). A project's events are taken from `kept` (parts of an earlier call) when its part
+    there has the same key; a project without a key is always filtered again.
+    """
+    keys = keys or {}
+    taken = {pid: part for pid, part in (kept or {}).items() if pid in keys and part.key == keys[pid]}
     policy_now = Policy(ws)
     settings = ws.settings
     fmt = Formatter(settings.language, settings.currency, settings.timezone)
     viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
     summaries = {name: _Summaries(ws, policy_now, viewer, fmt) for name, viewer in viewers}
-    trails = Trails(events={name: [] for name, _ in viewers}, warnings=list(history.warnings), commits=history.commits)
+    made: dict[str, dict[str, list[tuple[int, TrailEvent]]]] = {}
     settings_seen: dict[str, bool] = {}
     # Tens of thousands of events and verdicts are made beside a loaded workspace: with the cycle
     # collector on, its full runs walked that workspace again and again (2/3 of the time at 10,000
     # tasks). Nothing here makes a reference cycle (tests/test_gc_pause.py).
     with collector_paused():
-        for candidate in history.candidates:
+        for position, candidate in enumerate(history.candidates):
             event = candidate.event
+            pid = event.entity.project or ""
+            if pid in taken:
+                continue
+            found = made.get(pid)
+            if found is None:
+                found = made[pid] = {name: [] for name, _ in viewers}
             for name, viewer in viewers:
                 states = candidate.seen.get(name)
                 if not states or not seen_now(policy_now, viewer, event):
@@ -281,8 +319,20 @@ def trails_from(history: HistoryTrail, ws: m.Workspace, audiences: Sequence[m.Au
                         settings_seen[name] = bool(policy_now.can_see(viewer, settings))
                     if not settings_seen[name]:
                         continue
-                trails.events[name].append(_trail_event(event, summaries[name], candidate.message))
-    return trails
+                found[name].append((position, _trail_event(event, summaries[name], candidate.message)))
+        parts = dict(taken)
+        for pid, found in made.items():
+            parts[pid] = TrailPart(keys.get(pid, b""), {name: tuple(events) for name, events in found.items()})
+        events: dict[str, list[TrailEvent]] = {}
+        for name, _ in viewers:
+            placed = [item for _, part in sorted(parts.items()) for item in part.events.get(name, ())]
+            placed.sort(key=_place)
+            events[name] = [event for _, event in placed]
+    return Trails(events=events, warnings=list(history.warnings), commits=history.commits, parts=parts)
+
+
+def _place(item: tuple[int, TrailEvent]) -> int:
+    return item[0]
 
 
 def collect_trails(root: Path, ws: m.Workspace, audiences: Sequence[m.Audience]) -> Trails:
