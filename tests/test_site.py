@@ -547,6 +547,21 @@ def test_trail_events_reach_the_trail_page_task_history_and_feed(views: dict[str
     assert "Secret commit message" not in (tmp_path / "export.json").read_text(encoding="utf-8")
 
 
+def test_the_feed_holds_the_newest_events_up_to_its_limit_and_the_trail_page_holds_them_all(
+    views: dict[str, View], tmp_path: Path
+):
+    events = [
+        TrailEvent(dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=n), f"event number {n}", "Tom Becker")
+        for n in range(site_module.FEED_ENTRIES + 5)
+    ]
+    build_audience_site(views["internal"], tmp_path, epoch=EPOCH, events=events)
+    feed = ET.fromstring((tmp_path / "feed.atom").read_bytes())
+    titles = [entry.findtext("{http://www.w3.org/2005/Atom}title") for entry in feed.findall("{*}entry")]
+    assert titles == [f"event number {n}" for n in range(len(events) - 1, 4, -1)]
+    trail = (tmp_path / "trail.html").read_text(encoding="utf-8")
+    assert all(f"event number {n}<" in trail for n in range(len(events)))
+
+
 def test_commit_messages_are_shown_to_a_view_that_sees_everything(views: dict[str, View], tmp_path: Path):
     event = TrailEvent(dt.datetime(2026, 3, 2, tzinfo=dt.UTC), "created", "Tom Becker", message="Fix WEB-14 token")
     build_audience_site(views["internal"], tmp_path, epoch=EPOCH, events=[event])

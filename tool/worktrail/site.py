@@ -99,6 +99,9 @@ SAFE_AUDIENCE_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 # Fixed namespace for feed and entry ids: ids stay stable across builds and machines.
 FEED_NAMESPACE: Final = uuid.UUID("6f1c7d3e-8a51-4c0e-9d2b-2f4f5b1e7a10")
+# The Atom feed holds the newest this many events (the trail page holds them all): a feed reader fetches
+# the whole file at each poll, and a long history made it tens of megabytes.
+FEED_ENTRIES: Final = 100
 # Without a project start date, biweekly meetings count from this Monday (a fixed, documented anchor).
 BIWEEKLY_ANCHOR: Final = dt.date(2024, 1, 1)
 SORT_KEYS: Final = ("id", "title", "status", "priority", "assignee", "due")
@@ -1885,7 +1888,7 @@ class _Builder:
         previous.made(key, (_TRAIL,), {_TRAIL: where})
 
     def feed_inputs(self, subjects: Sequence[LinkItem | None]) -> tuple[object, ...]:
-        """Everything `atom_parts` reads: the chrome, the build time, each event and where its subject's page is."""
+        """Everything `atom_parts` reads: the chrome, the build time, each event it shows and where its subject's page is."""
         shown = [
             (
                 e.when.isoformat(),
@@ -1898,7 +1901,7 @@ class _Builder:
                 e.key,
                 s.href if s else None,
             )
-            for e, s in zip(self.events, subjects, strict=True)
+            for e, s in zip(self.events[:FEED_ENTRIES], subjects, strict=False)
         ]
         return self.chrome(), self.now, shown
 
@@ -2615,14 +2618,16 @@ class _Builder:
         return b"".join(self.atom_parts())
 
     def atom_parts(self, subjects: Sequence[LinkItem | None] | None = None) -> Iterator[bytes]:
-        """The Atom feed of the trail in pieces (one per entry), newest event first, ids stable across builds.
+        """The Atom feed of the trail in pieces (one per entry): the newest `FEED_ENTRIES` events, newest
+        first, ids stable across builds.
 
         Written line by line, laid out and escaped exactly as ElementTree with `ET.indent` would
         write it, at a fraction of the cost on a long history. `subjects`: `event_subjects` of the
         events from the site root, when made already.
         """
+        shown = self.events[:FEED_ENTRIES]
         if subjects is None:
-            subjects = self.event_subjects("", self.events)
+            subjects = self.event_subjects("", shown)
         audience = self.view.audience.name
         newest = self.events[0].when if self.events else self.now
         lines = [
@@ -2639,7 +2644,7 @@ class _Builder:
             _xml_line(1, "generator", "Worktrail"),
         ]
         yield ("\n".join(lines) + "\n").encode()
-        for index, event in enumerate(self.events):
+        for index, event in enumerate(shown):
             key = event.key or f"{event.when.isoformat()}/{event.project}/{event.entity}/{event.summary}/{index}"
             subject = f"{event.entity}: " if event.entity else ""
             lines = [
