@@ -818,6 +818,70 @@ def test_workers_make_the_same_bytes_and_hand_back_the_markdown_they_rendered(
     assert shared.renders == alone.renders
 
 
+def _sites(
+    sample: m.Workspace, out: Path, renderer: MarkdownRenderer, told: list[str] | None = None
+) -> dict[str, bytes]:
+    build_sites(sample, out, epoch=EPOCH, root=SAMPLE, renderer=renderer, warn=None if told is None else told.append)
+    return all_files(out)
+
+
+def test_audiences_built_beside_in_a_worker_are_byte_identical_and_hand_back_their_markdown(
+    sample: m.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pooled: None
+):
+    with monkeypatch.context() as single:
+        single.setattr(render_pool, "workers_available", lambda: False)
+        expected = _sites(sample, tmp_path / "alone", MarkdownRenderer())
+    main_process = os.getpid()
+    built_where: list[tuple[str, bool]] = []
+    real = site_module.build_audience_site
+
+    def noting(view: View, out: Path, **options: Any) -> None:
+        built_where.append((view.audience.name, os.getpid() == main_process))
+        real(view, out, **options)
+
+    monkeypatch.setattr(site_module, "build_audience_site", noting)
+    shared = MarkdownRenderer()
+    assert _sites(sample, tmp_path / "beside", shared) == expected
+    # Only the audience that sees most was built here (the others' calls were in the worker).
+    assert built_where == [("internal", True)]
+    # What the worker rendered came back: building again renders nothing new.
+    renders = shared.renders
+    monkeypatch.setattr(render_pool, "workers_available", lambda: False)
+    assert _sites(sample, tmp_path / "again", shared) == expected
+    assert shared.renders == renders
+
+
+def test_audiences_of_a_worker_that_fails_are_built_again_by_the_main_process_and_its_warnings_told_once(
+    sample: m.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pooled: None
+):
+    with monkeypatch.context() as single:
+        single.setattr(render_pool, "workers_available", lambda: False)
+        expected = _sites(sample, tmp_path / "alone", MarkdownRenderer())
+    main_process = os.getpid()
+    real = site_module.build_audience_site
+
+    def fails_in_the_worker(view: View, out: Path, **options: Any) -> None:
+        options["warn"](f"built {view.audience.name}")
+        real(view, out, **options)
+        if os.getpid() != main_process and view.audience.name == "nina":
+            raise RuntimeError("worker dies after writing a whole site")
+
+    monkeypatch.setattr(site_module, "build_audience_site", fails_in_the_worker)
+    told: list[str] = []
+    assert _sites(sample, tmp_path / "beside", MarkdownRenderer(), told) == expected
+    names = sorted(audience.name for audience in default_audiences(sample))
+    assert told == ["built internal", *(f"built {name}" for name in names if name != "internal")]
+    # A worker that succeeds: its warnings are told here, after this process's, each once.
+    monkeypatch.setattr(
+        site_module,
+        "build_audience_site",
+        lambda view, out, **options: (options["warn"](f"built {view.audience.name}"), real(view, out, **options)),
+    )
+    told.clear()
+    assert _sites(sample, tmp_path / "again", MarkdownRenderer(), told) == expected
+    assert told == ["built internal", *(f"built {name}" for name in names if name != "internal")]
+
+
 def test_a_worker_killed_half_way_leaves_its_pages_to_the_main_process(
     views: dict[str, View], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pooled: None
 ):

@@ -369,15 +369,17 @@ class PageCache:
             return None
         return os.path.join(self.folder, path), old.stat, old.parts
 
-    def worker_state(self) -> tuple[dict[str, PageRecord], int, int]:
-        """What a worker process learnt while running its share of the jobs (see `render_pool`)."""
-        return self.current, self.rendered, self.reused
+    def worker_state(self) -> tuple[dict[str, PageRecord], int, int, dict[str, ProjectRecord]]:
+        """What a worker process learnt while running its share of the jobs, or building the whole site
+        (see `render_pool`, `site.build_sites`)."""
+        return self.current, self.rendered, self.reused, self.projects_now
 
-    def merge_worker_state(self, state: tuple[dict[str, PageRecord], int, int]) -> None:
-        current, rendered, reused = state
+    def merge_worker_state(self, state: tuple[dict[str, PageRecord], int, int, dict[str, ProjectRecord]]) -> None:
+        current, rendered, reused, projects_now = state
         self.current.update(current)
         self.rendered += rendered
         self.reused += reused
+        self.projects_now.update(projects_now)
 
     def checked_projects(self) -> dict[str, ProjectRecord]:
         """This build's project records whose pages are exactly the files this build made or kept under the

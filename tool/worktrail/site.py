@@ -66,6 +66,7 @@ from .render import UNSAFE_CHARACTERS, Link, MarkdownRenderer, Remembered, clean
 from .resources import templates_dir
 
 if TYPE_CHECKING:
+    from .policy import Policy
     from .redact import View
 
 __all__ = [
@@ -3627,6 +3628,84 @@ def project_versions(ws: m.Workspace, stamps: Mapping[str, tuple[m.Project, str]
     return skeleton, known
 
 
+def _most_seen(ws: m.Workspace, audiences: Sequence[m.Audience], policy: Policy) -> str:
+    """The name of the audience that likely sees most: one that sees everything (the settings), else
+    the most tasks counted by the projects it sees (a guest sees fewer; this only balances work)."""
+    from .policy import viewer_for_audience
+
+    def seen(audience: m.Audience) -> tuple[bool, int, str]:
+        viewer = viewer_for_audience(audience)
+        tasks = sum(len(project.tasks) for project in ws.projects.values() if policy.can_see(viewer, project))
+        return bool(policy.can_see(viewer, ws.settings)), tasks, audience.name
+
+    return max(audiences, key=seen).name
+
+
+def _build_beside(
+    names: Sequence[str],
+    here: str,
+    build_one: Callable[[str, PreviousSite | None, Warn | None], None],
+    previous_sites: Mapping[str, PreviousSite | None],
+    renderer: MarkdownRenderer,
+    staging: Path,
+    warn: Warn | None,
+    progress: Callable[[str], None] | None,
+) -> None:
+    """Build every audience's site: `here` in this process, the others meanwhile in a forked worker.
+
+    Each site is built alone the same way wherever it is built; the worker hands back the Markdown
+    it rendered, what each previous site's cache learnt and the warnings it had (told here, in
+    order, after this process's). The audience that sees most is built here: its pages take a
+    second worker of their own (`render_pool.run_jobs`), and the others fill the cores while it is
+    redacted and planned. Without a worker, or when it fails, this process builds them all.
+    """
+    from .render_pool import Forked, workers_available
+
+    beside = [name for name in names if name != here] if len(names) > 1 and workers_available() else []
+    worker: Forked[tuple[Any, list[Any], list[str]]] | None = None
+    learnt = _MarkdownLearnt(renderer)
+    if beside:
+
+        def work() -> tuple[Any, list[Any], list[str]]:
+            told: list[str] = []
+            for name in beside:
+                build_one(name, previous_sites[name], told.append)
+            states = [site.worker_state() if site is not None else None for site in map(previous_sites.get, beside)]
+            return learnt.worker_state(), states, told
+
+        worker = Forked(work)
+    try:
+        for name in [here] if beside else names:
+            build_one(name, previous_sites[name], warn)
+            if progress is not None:
+                progress(name)
+        answer = worker.result() if worker is not None else None
+    finally:
+        if worker is not None:
+            worker.cancel()
+    if not beside:
+        return
+    if answer is None:
+        # The worker failed (or was killed): its sites are built here, from scratch.
+        for name in beside:
+            if (staging / name).exists():
+                shutil.rmtree(staging / name)
+            build_one(name, previous_sites[name], warn)
+    else:
+        state, states, told = answer
+        learnt.merge_worker_state(state)
+        for name, site_state in zip(beside, states, strict=True):
+            site = previous_sites[name]
+            if site is not None and site_state is not None:
+                site.merge_worker_state(site_state)
+        for message in told:
+            if warn is not None:
+                warn(message)
+    if progress is not None:
+        for name in beside:
+            progress(name)
+
+
 @contextlib.contextmanager
 def _long_lived_heap() -> Iterator[Callable[[], None]]:
     """Keep the cycle collector off what lives for the whole build (workspace, views, caches).
@@ -3703,7 +3782,8 @@ def build_sites(
                 # A cache (buildcache) may hand in Markdown rendered by earlier builds and each audience's previous site.
                 renderer = renderer if renderer is not None else MarkdownRenderer()
                 with _long_lived_heap() as settle:
-                    for name in selected:
+
+                    def build_one(name: str, previous_site: PreviousSite | None, told: Warn | None) -> None:
                         view = redact(ws, audiences[name], policy)
                         audience_events = events(view) if events is not None else ()
                         settle()
@@ -3716,16 +3796,24 @@ def build_sites(
                             renderer=renderer,
                             events=audience_events,
                             files_root=files_root,
-                            warn=warn,
-                            previous=previous(name) if previous is not None else None,
+                            warn=told,
+                            previous=previous_site,
                             template_cache=template_cache,
                             versions=versions,
                             event_keys=event_keys,
                         )
-                        # This audience's view is not needed while the next one is redacted.
-                        del view, audience_events
-                        if progress is not None:
-                            progress(name)
+
+                    previous_sites = {name: previous(name) if previous is not None else None for name in selected}
+                    _build_beside(
+                        selected,
+                        _most_seen(ws, [audiences[name] for name in selected], policy),
+                        build_one,
+                        previous_sites,
+                        renderer,
+                        staging,
+                        warn,
+                        progress,
+                    )
                 (staging / MARKER).write_bytes(MARKER_TEXT.encode())
             except BaseException:
                 with contextlib.suppress(OSError):
