@@ -2563,6 +2563,18 @@ class _Builder:
             "trail": self.events,
         }
 
+    def trail_key(self) -> bytes:
+        """A key of the trail's events as this view has them: from each project's `event_keys` when every
+        event's project has one (the same keys, the same events for this audience), else from the events."""
+        projects = {event.project or "" for event in self.events}
+        if projects <= self.event_keys.keys():
+            keys = sorted((pid, self.event_keys[pid]) for pid in projects)
+            return job_key("export-trail-keys", self.view.audience.name, keys)
+        # Everything `_plain` keeps of each event (dates as ISO text: plain values pickle much faster).
+        names = [name for name, _ in _plain_fields(TrailEvent) if name != "when"]
+        rest = operator.attrgetter(*names)
+        return job_key("export-trail", [(event.when.isoformat(), rest(event)) for event in self.events])
+
     def write_export(self, writer: _SiteWriter, previous: PreviousSite) -> None:
         """Write export.json; its trail (the longest part, the same after most edits) and each project
         whose version is known (`project_version`: the same redacted project) come from the previous
@@ -2571,12 +2583,7 @@ class _Builder:
         The same bytes as `export_parts`. The file as a whole is always made again: no job asks
         for it by key.
         """
-        # Everything `_plain` keeps of each event (dates as ISO text: plain values pickle much faster).
-        names = [name for name, _ in _plain_fields(TrailEvent) if name != "when"]
-        rest = operator.attrgetter(*names)
-        holes = {
-            id(self.events): job_key("export-trail", [(event.when.isoformat(), rest(event)) for event in self.events])
-        }
+        holes = {id(self.events): self.trail_key()}
         for project in self.projects:
             version = self.project_version(project)
             if version is not None:
