@@ -13,13 +13,14 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from tests.workspace_edits import age_inputs, aged_copy, replace_once, set_field
+from worktrail import buildcache, render_pool
 from worktrail import model as m
-from worktrail import render_pool
 from worktrail import site as site_module
 from worktrail import trail as trail_module
 from worktrail.buildcache import CACHE_ENV, PageCache, PageRecord
@@ -29,7 +30,7 @@ from worktrail.load import load_workspace
 from worktrail.policy import Policy, Viewer
 from worktrail.redact import default_audiences
 from worktrail.site import TrailEvent
-from worktrail.trail import TrailPart, read_candidates, trails_from
+from worktrail.trail import HistoryTrail, TrailPart, read_candidates, trails_from
 
 EPOCH = "1774958400"  # 2026-03-31 12:00 UTC, "today" in the sample workspace
 ENV = {"SOURCE_DATE_EPOCH": EPOCH, "GIT_CONFIG_NOSYSTEM": "1"}
@@ -277,10 +278,19 @@ def test_a_rebuild_judges_again_only_the_trail_events_of_projects_whose_inputs_c
         return real(policy, viewer, event)
 
     monkeypatch.setattr(trail_module, "seen_now", counting)
+    walked: list[bool] = []
+    real_history = buildcache.history_cached
+
+    def reading_history(*args: Any) -> HistoryTrail:
+        walked.append(True)
+        return real_history(*args)
+
+    monkeypatch.setattr(buildcache, "history_cached", reading_history)
     set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
     _age_edited(workspace)
     build(workspace)
-    assert set(judged) == {"acme-website"}
+    # Only the edited project's events, from its own candidates: the history as a whole is not read.
+    assert set(judged) == {"acme-website"} and walked == []
     # A person's name shows in every project's events: all are judged and summarised again.
     judged.clear()
     set_field(workspace / "people/karen.yaml", "name", "Karen Renamed")
@@ -315,3 +325,14 @@ def test_trail_parts_are_taken_over_exactly_when_their_key_is_the_one_given(exam
     assert not any(e.project == "acme-website" for e in taken.events[name] if e is not stand_in)
     other = {"acme-website": TrailPart(b"another", forged["acme-website"].events)}
     assert trails_from(history, ws, audiences, keys, other).events == plain.events
+
+
+def test_a_rebuild_whose_kept_candidates_are_missing_reads_the_history_and_equals_a_full_build(
+    workspace: Path, tmp_path: Path, cache_home: Path
+) -> None:
+    build(workspace)
+    kept = list(cache_home.rglob("candidates-*.pickle"))
+    assert kept
+    kept[0].unlink()
+    set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
+    assert_rebuild_equals_full(workspace, tmp_path)

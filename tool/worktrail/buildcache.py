@@ -55,7 +55,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from .render import MarkdownRenderer
     from .render_pool import Forked
     from .site import Keep, Parts, PreviousParts, ProjectRecord, Versions
-    from .trail import HistoryTrail, TrailPart, Trails
+    from .trail import HistoryTrail, Placed, TrailPart, Trails
     from .validate import Report
     from .yamlio import Doc
 
@@ -452,6 +452,16 @@ class StoredLoad:
                     return None
                 out.append(rel)
         return sorted(out)
+
+
+@dataclass
+class StoredCandidates:
+    """The history at a HEAD as the cache keeps it for the trails: candidates by project (those asked for),
+    warnings from reading it, and its number of commits."""
+
+    grouped: dict[str, Placed]
+    warnings: list[str]
+    commits: int
 
 
 class BuildCache:
@@ -853,6 +863,43 @@ class BuildCache:
                 with contextlib.suppress(OSError):
                     old.unlink()
 
+    def trail_candidates(self, head: str, viewers: Hashable, needed: Callable[[str], bool]) -> StoredCandidates | None:
+        """The history walked at this HEAD for these viewers as candidates by project (`trail.candidates_by_project`),
+        with those of the projects `needed` says read: None when it was not kept, or a file is missing."""
+        index = self.get("candidates.pickle")
+        if not isinstance(index, tuple) or len(index) != 5 or index[:2] != (head, viewers):
+            return None
+        _, _, warnings, commits, files = index
+        grouped: dict[str, Placed] = {}
+        for pid, name in files.items():
+            if not needed(pid):
+                continue
+            stored = self.get(name)
+            if not isinstance(stored, tuple):
+                return None
+            grouped[pid] = stored
+        return StoredCandidates(grouped, list(warnings), commits)
+
+    def store_trail_candidates(
+        self, head: str, viewers: Hashable, grouped: Mapping[str, Placed], warnings: Sequence[str], commits: int
+    ) -> None:
+        """Keep the history walked at this HEAD as candidates by project, one file each, unless kept already."""
+        self._prepare()
+        index = self.get("candidates.pickle")
+        if isinstance(index, tuple) and len(index) == 5 and index[:2] == (head, viewers):
+            return
+        # Named by a generation of their own: a build storing beside this one never mixes its files in.
+        generation = os.urandom(8).hex()
+        files: dict[str, str] = {}
+        for number, (pid, placed) in enumerate(sorted(grouped.items())):
+            files[pid] = f"candidates-{generation}-{number}.pickle"
+            self.put(files[pid], placed)
+        self.put("candidates.pickle", (head, viewers, list(warnings), commits, files))
+        for old in self.folder.glob("candidates-*.pickle"):
+            if not old.name.startswith(f"candidates-{generation}-"):
+                with contextlib.suppress(OSError):
+                    old.unlink()
+
     def store_trail(self, head: str, viewers: Hashable, history: HistoryTrail) -> None:
         self._prepare()
         # One HEAD at a time: the walk at this HEAD holds every commit an older one held that still counts.
@@ -1058,7 +1105,7 @@ class BuildSession:
         """Every audience's trail; the history is walked at most once per HEAD, and a project's events
         are filtered again only when the project or what else the filter reads changed."""
         from .redact import default_audiences
-        from .trail import trails_from, viewers_key
+        from .trail import candidates_by_project, filter_trails, viewers_key
 
         audiences = default_audiences(ws)
         prefetched = None
@@ -1074,12 +1121,24 @@ class BuildSession:
             # The worker read the audiences without the projects: use its walk only if they agree.
             prefetched = value if value is not None and tuple(light) == tuple(audiences) else None
         with self._long_lived():
-            history = history_cached(self.root, audiences, self.cache, self.head, prefetched)
-            keys = self._trail_keys(ws, viewers_key(audiences))
-            kept = self.cache.trail_parts(keys) if self.cache is not None and keys else {}
-            trails = trails_from(history, ws, audiences, keys, kept)
-            if self.cache is not None and keys:
-                self.cache.store_trail_parts(trails.parts)
+            viewers = viewers_key(audiences)
+            keys = self._trail_keys(ws, viewers)
+            cache, head = self.cache, self.head
+            kept = cache.trail_parts(keys) if cache is not None and keys else {}
+            # The same HEAD as a build before: only the candidates of projects not taken over are read.
+            stored = None
+            if cache is not None and head is not None and keys and prefetched is None:
+                stored = cache.trail_candidates(head, viewers, lambda pid: pid not in kept)
+            if stored is not None:
+                trails = filter_trails(stored.grouped, stored.warnings, stored.commits, ws, audiences, keys, kept)
+            else:
+                history = history_cached(self.root, audiences, cache, head, prefetched)
+                grouped = candidates_by_project(history)
+                if cache is not None and head is not None and keys:
+                    cache.store_trail_candidates(head, viewers, grouped, history.warnings, history.commits)
+                trails = filter_trails(grouped, history.warnings, history.commits, ws, audiences, keys, kept)
+            if cache is not None and keys:
+                cache.store_trail_parts(trails.parts)
             self._event_keys = {pid: part.key for pid, part in trails.parts.items() if part.key}
             return trails
 

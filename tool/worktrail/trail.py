@@ -289,6 +289,35 @@ def trails_from(
     settings). A project's events are taken from `kept` (parts of an earlier call) when its part
     there has the same key; a project without a key is always filtered again.
     """
+    grouped = candidates_by_project(history)
+    return filter_trails(grouped, history.warnings, history.commits, ws, audiences, keys, kept)
+
+
+Placed = tuple[tuple[int, Candidate], ...]
+
+
+def candidates_by_project(history: HistoryTrail) -> dict[str, Placed]:
+    """The history's candidates by project id ("": of no project), each with its place among all of them."""
+    grouped: dict[str, list[tuple[int, Candidate]]] = {}
+    for position, candidate in enumerate(history.candidates):
+        grouped.setdefault(candidate.event.entity.project or "", []).append((position, candidate))
+    return {pid: tuple(found) for pid, found in grouped.items()}
+
+
+def filter_trails(
+    grouped: Mapping[str, Placed],
+    warnings: Sequence[str],
+    commits: int,
+    ws: m.Workspace,
+    audiences: Sequence[m.Audience],
+    keys: Mapping[str, bytes] | None = None,
+    kept: Mapping[str, TrailPart] | None = None,
+) -> Trails:
+    """`trails_from` of a history given as its candidates by project (`candidates_by_project`).
+
+    A project taken over from `kept` needs no candidates in `grouped`; every other project's events
+    come from its candidates there.
+    """
     keys = keys or {}
     taken = {pid: part for pid, part in (kept or {}).items() if pid in keys and part.key == keys[pid]}
     policy_now = Policy(ws)
@@ -296,39 +325,35 @@ def trails_from(
     fmt = Formatter(settings.language, settings.currency, settings.timezone)
     viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
     summaries = {name: _Summaries(ws, policy_now, viewer, fmt) for name, viewer in viewers}
-    made: dict[str, dict[str, list[tuple[int, TrailEvent]]]] = {}
+    parts = dict(taken)
     settings_seen: dict[str, bool] = {}
     # Tens of thousands of events and verdicts are made beside a loaded workspace: with the cycle
     # collector on, its full runs walked that workspace again and again (2/3 of the time at 10,000
     # tasks). Nothing here makes a reference cycle (tests/test_gc_pause.py).
     with collector_paused():
-        for position, candidate in enumerate(history.candidates):
-            event = candidate.event
-            pid = event.entity.project or ""
+        for pid, placed in sorted(grouped.items()):
             if pid in taken:
                 continue
-            found = made.get(pid)
-            if found is None:
-                found = made[pid] = {name: [] for name, _ in viewers}
-            for name, viewer in viewers:
-                states = candidate.seen.get(name)
-                if not states or not seen_now(policy_now, viewer, event):
-                    continue
-                if states == "managers":
-                    if name not in settings_seen:
-                        settings_seen[name] = bool(policy_now.can_see(viewer, settings))
-                    if not settings_seen[name]:
+            found: dict[str, list[tuple[int, TrailEvent]]] = {name: [] for name, _ in viewers}
+            for position, candidate in placed:
+                event = candidate.event
+                for name, viewer in viewers:
+                    states = candidate.seen.get(name)
+                    if not states or not seen_now(policy_now, viewer, event):
                         continue
-                found[name].append((position, _trail_event(event, summaries[name], candidate.message)))
-        parts = dict(taken)
-        for pid, found in made.items():
+                    if states == "managers":
+                        if name not in settings_seen:
+                            settings_seen[name] = bool(policy_now.can_see(viewer, settings))
+                        if not settings_seen[name]:
+                            continue
+                    found[name].append((position, _trail_event(event, summaries[name], candidate.message)))
             parts[pid] = TrailPart(keys.get(pid, b""), {name: tuple(events) for name, events in found.items()})
         events: dict[str, list[TrailEvent]] = {}
         for name, _ in viewers:
-            placed = [item for _, part in sorted(parts.items()) for item in part.events.get(name, ())]
-            placed.sort(key=_place)
-            events[name] = [event for _, event in placed]
-    return Trails(events=events, warnings=list(history.warnings), commits=history.commits, parts=parts)
+            placed_events = [item for _, part in sorted(parts.items()) for item in part.events.get(name, ())]
+            placed_events.sort(key=_place)
+            events[name] = [event for _, event in placed_events]
+    return Trails(events=events, warnings=list(warnings), commits=commits, parts=parts)
 
 
 def _place(item: tuple[int, TrailEvent]) -> int:
