@@ -9,12 +9,13 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from tests.workspace_edits import age_inputs, aged_copy, replace_once, set_field
-from worktrail import buildcache
+from worktrail import buildcache, render_pool
 from worktrail import model as m
 from worktrail import site as site_module
 from worktrail.buildcache import CACHE_ENV, BuildCache, cache_folder, code_salt, input_signature
@@ -243,6 +244,38 @@ def test_an_edit_made_within_the_racy_window_is_never_missed(workspace: Path, tm
     set_field(_first_task(workspace), "title", "Racy title")
     assert not input_signature(workspace).trusted
     assert_incremental_equals_full(workspace, tmp_path)
+
+
+def test_the_input_signature_is_the_same_whether_a_worker_describes_half_of_the_projects(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(3):
+        (workspace / "projects" / f"extra-{number}").mkdir()
+        (workspace / "projects" / f"extra-{number}" / "notes.md").write_text(f"notes {number}\n", encoding="utf-8")
+    (workspace / "projects" / "stray.txt").write_text("a file beside the project folders\n", encoding="utf-8")
+    age_inputs(workspace)
+    monkeypatch.setattr(buildcache, "_SIGNATURE_SPLIT", 2)
+    monkeypatch.setattr(render_pool, "workers_available", lambda: False)
+    alone = input_signature(workspace)
+    monkeypatch.setattr(render_pool, "workers_available", lambda: True)
+    forked: list[bool] = []
+    real = render_pool.Forked.__init__
+
+    def counted(self: render_pool.Forked[Any], work: Callable[[], Any]) -> None:
+        forked.append(True)
+        real(self, work)
+
+    monkeypatch.setattr(render_pool.Forked, "__init__", counted)
+    split = input_signature(workspace)
+    assert forked == [True]
+    assert split.digest == alone.digest and split.trusted and split.whole
+    assert (split.stats, split.kinds, split.listed, split.unsettled) == (
+        alone.stats,
+        alone.kinds,
+        alone.listed,
+        alone.unsettled,
+    )
+    assert "projects/extra-2/notes.md" in split.stats and split.listed["projects"][-1] == "stray.txt"
 
 
 def test_validate_with_the_cache_reports_exactly_what_a_fresh_validation_reports(workspace: Path) -> None:

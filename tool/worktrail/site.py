@@ -99,6 +99,8 @@ ASSET_FILES: Final = ("assets/favicon.svg", "assets/site.js", "assets/style.css"
 SAFE_AUDIENCE_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 # Fixed namespace for feed and entry ids: ids stay stable across builds and machines.
+# Events newest first (sorted by this, reversed), ties broken by key and summary.
+_EVENT_ORDER: Final = operator.attrgetter("when", "key", "summary")
 FEED_NAMESPACE: Final = uuid.UUID("6f1c7d3e-8a51-4c0e-9d2b-2f4f5b1e7a10")
 # The Atom feed holds the newest this many events (the trail page holds them all): a feed reader fetches
 # the whole file at each poll, and a long history made it tens of megabytes.
@@ -1274,7 +1276,7 @@ class _Builder:
         # Raw commit messages can name hidden things: only a view that sees everything keeps them.
         if not view.sees_everything:
             events = [dataclasses.replace(e, message=None) for e in events]
-        self.events = sorted(events, key=lambda e: (e.when, e.key, e.summary), reverse=True)
+        self.events = sorted(events, key=_EVENT_ORDER, reverse=True)
         self._event_index: dict[tuple[str | None, str, str | None], list[TrailEvent]] | None = None
         self._project_events: dict[str, list[TrailEvent]] | None = None
         self.files_root = files_root
