@@ -5,8 +5,10 @@ from __future__ import annotations
 import errno
 import filecmp
 import os
+import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -289,6 +291,53 @@ def test_validate_with_the_cache_reports_exactly_what_a_fresh_validation_reports
     assert cached.exit_code == again.exit_code == fresh.exit_code == 1
     assert cached.output == again.output == fresh.output
     assert "unheard-of" in fresh.output
+
+
+def test_a_reload_reads_parsed_documents_only_to_place_a_finding_and_places_it_as_a_fresh_load_does(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, ["-C", str(workspace), "build", *args], env=ENV)
+
+    def edit(field: str, value: str) -> None:
+        # Only the edited file is described anew (aging every input would change every file's ctime).
+        task = _first_task(workspace)
+        set_field(task, field, value)
+        past = time.time() - 3600
+        os.utime(task, (past, past))
+
+    assert run().exit_code == 0
+    read: list[str] = []
+    real = BuildCache.get
+
+    def reading(self: BuildCache, name: str) -> object:
+        read.append(name)
+        return real(self, name)
+
+    monkeypatch.setattr(BuildCache, "get", reading)
+    asked: list[str] = []
+    real_doc = buildcache._StoredDocs.__getitem__
+
+    def asking(self: buildcache._StoredDocs, rel: str) -> object:
+        asked.append(rel)
+        return real_doc(self, rel)
+
+    monkeypatch.setattr(buildcache._StoredDocs, "__getitem__", asking)
+    edit("title", "Renamed")
+    assert run().exit_code == 0
+    # Loaded again file by file: the shards read are the edited file's (rewritten with its new parse) and
+    # those of the documents asked for to place the example's warnings, not all of them.
+    shards = {
+        f"parses-{buildcache._parse_shard(rel)}.pickle"
+        for rel in [*asked, _first_task(workspace).relative_to(workspace).as_posix()]
+    }
+    assert "load.pickle" in read and {name for name in read if name.startswith("parses-")} == shards
+    assert len(shards) < buildcache.PARSE_SHARDS
+    edit("assignee", "nobody-here")
+    cached, fresh = run(), run("--no-cache")
+    assert cached.exit_code == fresh.exit_code == 1
+    assert cached.output == fresh.output and "nobody-here" in fresh.output
+    assert re.search(r"tasks/[A-Z]+-1\.md:[0-9]+:[0-9]+", fresh.output), fresh.output
 
 
 def test_the_cache_lives_outside_the_workspace_and_the_site_folder(workspace: Path, cache_home: Path) -> None:

@@ -113,13 +113,16 @@ class _Checker:
             self.project(project)
         return self.findings
 
+    def settings_at(self, *path: str) -> Loc:
+        """Where a field of worktrail.yaml is (its document is read only to place a finding)."""
+        doc = self.result.docs.get("worktrail.yaml")
+        return doc.loc(path) if doc else self.ws.settings.loc
+
     def settings(self) -> None:
         settings = self.ws.settings
-        doc = self.result.docs.get("worktrail.yaml")
         if not _known_zone(settings.timezone):
-            where = doc.loc(("timezone",)) if doc else settings.loc
             self.err(
-                where,
+                self.settings_at("timezone"),
                 "value.timezone",
                 f"timezone: {settings.timezone!r} is not a known IANA time zone (like Europe/Paris)",
             )
@@ -174,21 +177,19 @@ class _Checker:
         plan = self.ws.settings.plan
         if plan.paid_seats is None:
             return
-        doc = self.result.docs.get("worktrail.yaml")
-        where = doc.loc(("plan",)) if doc else self.ws.settings.loc
         active = [p for p in self.ws.people.values() if p.active]
         paid = sorted(p.id for p in active if p.role in m.PAID_ROLES)
         readers = sorted(p.id for p in active if p.role == "reader")
         if len(paid) > plan.paid_seats:
             self.err(
-                where,
+                self.settings_at("plan"),
                 "quota.paid",
                 f"plan: {len(paid)} active people have paid roles (owner, admin, user) but paid_seats is {plan.paid_seats}: {', '.join(paid)}",
             )
         allowed = math.floor(plan.reader_ratio * plan.paid_seats)
         if len(readers) > allowed:
             self.err(
-                where,
+                self.settings_at("plan"),
                 "quota.readers",
                 f"plan: {len(readers)} active readers but reader_ratio x paid_seats allows {allowed}: {', '.join(readers)}",
             )

@@ -14,7 +14,7 @@ import os
 import re
 import stat
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -71,7 +71,8 @@ class LoadResult:
     root: Path
     workspace: m.Workspace | None
     findings: list[Finding] = field(default_factory=list)
-    docs: dict[str, Doc] = field(default_factory=dict)
+    # Each parsed file's document by path, in the loader's order (a rebuild's may read them only when asked).
+    docs: Mapping[str, Doc] = field(default_factory=dict)
     files: int = 0
     tree: Tree | None = None
     # Ids whose file exists but could not be loaded: references to them are not reported again.
@@ -311,7 +312,8 @@ class _Loader:
     def __init__(self, root: Path, tree: Tree, cache: ParseCache | None) -> None:
         self.root = TreePath(tree)
         self.cache = cache
-        self.result = LoadResult(root=root, workspace=None, tree=tree)
+        self.docs: dict[str, Doc] = {}
+        self.result = LoadResult(root=root, workspace=None, docs=self.docs, tree=tree)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -356,7 +358,7 @@ class _Loader:
         self.result.findings.extend(findings)
         doc = parsed_doc(value)
         if doc is not None:
-            self.result.docs[rel] = doc
+            self.docs[rel] = doc
         return None if findings else value
 
     def _parse(
@@ -1086,6 +1088,28 @@ def load_tree(tree: Tree, root: Path, cache: ParseCache | None = None) -> LoadRe
     return _Loader(root, tree, cache).load()
 
 
+class _DocsAfter(Mapping[str, Doc]):
+    """The documents of an earlier load with those of files read again over them (`before` is not copied)."""
+
+    def __init__(self, before: Mapping[str, Doc], again: Mapping[str, Doc]) -> None:
+        self._before = before
+        self._again = again
+
+    def __getitem__(self, rel: str) -> Doc:
+        found = self._again.get(rel)
+        return found if found is not None else self._before[rel]
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._again or rel in self._before
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._before
+        yield from (rel for rel in self._again if rel not in self._before)
+
+    def __len__(self) -> int:
+        return len(self._before) + sum(1 for rel in self._again if rel not in self._before)
+
+
 def reload_records(
     previous: LoadResult, changed: Iterable[str], tree: DiskTree, cache: ParseCache | None = None
 ) -> LoadResult | None:
@@ -1102,7 +1126,9 @@ def reload_records(
     if ws is None:
         return None
     with_findings = {finding.loc.path for finding in previous.findings}
-    docs = dict(previous.docs)
+    again: dict[str, Doc] = {}
+    # The previous documents are not copied: a cached load reads them only when one is asked for.
+    docs = _DocsAfter(previous.docs, again)
     projects = dict(ws.projects)
     for rel in changed:
         if rel not in docs or rel in with_findings:
@@ -1114,7 +1140,7 @@ def reload_records(
         record = load_record(previous.root, rel, raw, cache)
         if record is None or record.findings or record.doc is None or (record.kind != "time" and not record.entities):
             return None
-        docs[rel] = record.doc
+        again[rel] = record.doc
         project = projects.get(record.project)
         if project is None:
             continue  # the project did not load (its project.yaml has errors): its records are read, not kept
