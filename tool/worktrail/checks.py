@@ -308,23 +308,26 @@ class _Checker:
         return task
 
     def attachment(self, files_root: str, rel: str, entity: Any, *path: str | int) -> None:
-        where = self.at(entity, *path)
+        # Placed only when reported: a location reads the file's parsed document.
+        def where() -> Loc:
+            return self.at(entity, *path)
+
         parts = rel.split("/")
         # Never let a path or a link lead outside the project's files/ folder.
         if rel.startswith("/") or "\\" in rel or any(part in ("", ".", "..") for part in parts):
             self.err(
-                where,
+                where(),
                 "ref.file",
                 f"{describe_path(path)}: {rel!r} must be a plain path inside the project's files/ folder",
             )
             return
         # Sites do not publish hidden files, nor names that read differently from what they are.
         if any(part.startswith(".") for part in parts):
-            self.err(where, "ref.file", f"{describe_path(path)}: {rel!r} is a hidden file (a name starts with '.')")
+            self.err(where(), "ref.file", f"{describe_path(path)}: {rel!r} is a hidden file (a name starts with '.')")
             return
         if _ODD_NAME.search(rel):
             self.err(
-                where,
+                where(),
                 "ref.file",
                 f"{describe_path(path)}: {rel!r} holds a control character, tab, line break or direction override; "
                 "rename the file",
@@ -337,7 +340,7 @@ class _Checker:
         for current in chain:
             if self.tree.kind(current) == "link":
                 self.err(
-                    where,
+                    where(),
                     "ref.file",
                     f"{describe_path(path)}: {rel!r} goes through a symbolic link ({current}); links are not followed",
                 )
@@ -348,11 +351,11 @@ class _Checker:
                 None: f"no file {rel!r} in the project's files/ folder",
                 "dir": f"{rel!r} is a folder, not a file",
             }.get(kind, f"{rel!r} is not a regular file but a FIFO, socket or device")
-            self.err(where, "ref.file", f"{describe_path(path)}: {problem}")
+            self.err(where(), "ref.file", f"{describe_path(path)}: {problem}")
             return
         if rel == "index.yaml":
             self.err(
-                where, "ref.file", f"{describe_path(path)}: files/index.yaml is the documents index, not a document"
+                where(), "ref.file", f"{describe_path(path)}: files/index.yaml is the documents index, not a document"
             )
 
     def task(self, project: m.Project, task: m.Task, members: set[str], files_root: str) -> None:
