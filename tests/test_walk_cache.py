@@ -184,3 +184,30 @@ def test_a_history_is_cut_where_both_processes_have_as_much_work_the_later_commi
     # Known commits are left out; too few left to share: one process.
     assert source.halves({f"c{index}" for index in range(0, 3000, 2)}) is not None
     assert source.halves({f"c{index}" for index in range(2000)}) is None
+
+
+def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, tmp_path: Path) -> None:
+    """The cache keeps a walk as each project's candidates and the commits in order; put together, it is the walk."""
+    from worktrail.buildcache import BuildCache
+    from worktrail.trail import viewers_key
+
+    audiences = _audiences(example)
+    walked = read_candidates(example, audiences)
+    # Commits without a candidate (first, and between two with some) keep their place too.
+    order = list(walked.walked.items())
+    with_empty = {"0" * 40: (), **dict(order[:1]), "1" * 40: (), **dict(order[1:])}
+    full = HistoryTrail(walked=with_empty, warnings=["a warning"], commits=walked.commits + 2)
+    cache = BuildCache(example, tmp_path / "cache")
+    viewers = viewers_key(audiences)
+    assert cache.trail(None, viewers) is None and not cache.has_trail("abc")
+    cache.store_trail("abc", viewers, full)
+    for head in ("abc", None):
+        again = cache.trail(head, viewers)
+        assert again == full and again is not None and list(again.walked) == list(full.walked)
+    assert cache.has_trail("abc") and not cache.has_trail("def")
+    assert cache.trail("def", viewers) is None and cache.trail("abc", (("x", "y"),)) is None
+    # A later walk at another HEAD replaces it whole: no file of the earlier one is left.
+    before = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
+    cache.store_trail("def", viewers, full)
+    after = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
+    assert before and after and not before & after and cache.trail("abc", viewers) is None

@@ -48,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import itertools
 import os
 import pickle
 import shutil
@@ -76,7 +77,7 @@ if TYPE_CHECKING:
     from .render import MarkdownRenderer
     from .render_pool import Forked
     from .site import Keep, Parts, PreviousParts, ProjectRecord, Versions
-    from .trail import HistoryTrail, Placed, TrailPart, Trails
+    from .trail import Candidate, HistoryTrail, Placed, TrailPart, Trails
     from .validate import Report
 
 CACHE_ENV: Final = "WORKTRAIL_CACHE_DIR"
@@ -920,26 +921,33 @@ class BuildCache:
         """The history half of the trails (`trail.read_candidates`) walked for these viewers (`trail.viewers_key`).
 
         With `head`, only a walk at that HEAD; with None, the last walk at any HEAD, whose commits a
-        walk at a new HEAD passes over.
+        walk at a new HEAD passes over. Put together again from what `store_trail` kept.
         """
         from .trail import HistoryTrail
 
-        if head is None:
-            names = sorted(path.name for path in self.folder.glob("trail-*.pickle"))
-            if len(names) != 1:
+        index = self._trail_index()
+        if index is None or index.viewers != viewers or (head is not None and index.head != head):
+            return None
+        stored = self.trail_candidates(index.head, viewers, lambda _: True)
+        order = self.get(index.order)
+        if stored is None or not isinstance(order, list):
+            return None
+        walked: dict[str, tuple[Candidate, ...]] = dict.fromkeys(order, ())
+        placed = sorted((item for items in stored.grouped.values() for item in items), key=_first)
+        for commit, found in itertools.groupby((candidate for _, candidate in placed), key=_commit_of):
+            if commit not in walked:
                 return None
-            stored = self.get(names[0])
-        else:
-            stored = self.get(f"trail-{head}.pickle")
-        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == viewers:
-            history = stored[1]
-            return history if isinstance(history, HistoryTrail) else None
-        return None
+            walked[commit] = tuple(found)
+        return HistoryTrail(walked=walked, warnings=stored.warnings, commits=stored.commits)
 
     def has_trail(self, head: str) -> bool:
         """Whether the history at this HEAD was walked before (for some audiences)."""
-        self._prepare()
-        return self._path(f"trail-{head}.pickle").is_file()
+        index = self._trail_index()
+        return index is not None and index.head == head
+
+    def _trail_index(self) -> _TrailIndex | None:
+        index = self.get("candidates.pickle")
+        return index if isinstance(index, _TrailIndex) else None
 
     def trail_parts(self, keys: Mapping[str, bytes]) -> dict[str, TrailPart]:
         """The trail parts of the last build (`trail.TrailPart`) that have these keys, by project id.
@@ -988,47 +996,61 @@ class BuildCache:
     def trail_candidates(self, head: str, viewers: Hashable, needed: Callable[[str], bool]) -> StoredCandidates | None:
         """The history walked at this HEAD for these viewers as candidates by project (`trail.candidates_by_project`),
         with those of the projects `needed` says read: None when it was not kept, or a file is missing."""
-        index = self.get("candidates.pickle")
-        if not isinstance(index, tuple) or len(index) != 5 or index[:2] != (head, viewers):
+        index = self._trail_index()
+        if index is None or (index.head, index.viewers) != (head, viewers):
             return None
-        _, _, warnings, commits, files = index
         grouped: dict[str, Placed] = {}
-        for pid, name in files.items():
+        for pid, name in index.files.items():
             if not needed(pid):
                 continue
             stored = self.get(name)
             if not isinstance(stored, tuple):
                 return None
             grouped[pid] = stored
-        return StoredCandidates(grouped, list(warnings), commits)
+        return StoredCandidates(grouped, list(index.warnings), index.commits)
 
-    def store_trail_candidates(
-        self, head: str, viewers: Hashable, grouped: Mapping[str, Placed], warnings: Sequence[str], commits: int
-    ) -> None:
-        """Keep the history walked at this HEAD as candidates by project, one file each, unless kept already."""
+    def store_trail(self, head: str, viewers: Hashable, history: HistoryTrail) -> None:
+        """Keep the history walked at this HEAD: its candidates by project, one file each (a rebuild at the same
+        HEAD reads only those of the projects it filters again), and its commits in order (a walk at a new
+        HEAD passes over them). One HEAD at a time: a walk at this HEAD holds every commit an older one held
+        that still counts."""
+        from .trail import candidates_by_project
+
         self._prepare()
-        index = self.get("candidates.pickle")
-        if isinstance(index, tuple) and len(index) == 5 and index[:2] == (head, viewers):
-            return
         # Named by a generation of their own: a build storing beside this one never mixes its files in.
         generation = os.urandom(8).hex()
         files: dict[str, str] = {}
-        for number, (pid, placed) in enumerate(sorted(grouped.items())):
+        for number, (pid, placed) in enumerate(sorted(candidates_by_project(history).items())):
             files[pid] = f"candidates-{generation}-{number}.pickle"
             self.put(files[pid], placed)
-        self.put("candidates.pickle", (head, viewers, list(warnings), commits, files))
+        order = f"candidates-{generation}-commits.pickle"
+        self.put(order, list(history.walked))
+        self.put("candidates.pickle", _TrailIndex(head, viewers, list(history.warnings), history.commits, files, order))
         for old in self.folder.glob("candidates-*.pickle"):
             if not old.name.startswith(f"candidates-{generation}-"):
                 with contextlib.suppress(OSError):
                     old.unlink()
 
-    def store_trail(self, head: str, viewers: Hashable, history: HistoryTrail) -> None:
-        self._prepare()
-        # One HEAD at a time: the walk at this HEAD holds every commit an older one held that still counts.
-        for old in self.folder.glob("trail-*.pickle"):
-            with contextlib.suppress(OSError):
-                old.unlink()
-        self.put(f"trail-{head}.pickle", (viewers, history))
+
+@dataclass(frozen=True)
+class _TrailIndex:
+    """What `BuildCache.store_trail` kept of a walk: its HEAD and viewers, warnings and number of commits,
+    the file of each project's candidates, and the file of its commits in order."""
+
+    head: str
+    viewers: Hashable
+    warnings: list[str]
+    commits: int
+    files: dict[str, str]
+    order: str
+
+
+def _first(item: tuple[int, Candidate]) -> int:
+    return item[0]
+
+
+def _commit_of(candidate: Candidate) -> str:
+    return candidate.event.commit
 
 
 def _described_by_shard(signature: Signature) -> list[tuple[dict[str, bytes], frozenset[str]]]:
@@ -1256,8 +1278,6 @@ class BuildSession:
             else:
                 history = history_cached(self.root, audiences, cache, head, prefetched)
                 grouped = candidates_by_project(history)
-                if cache is not None and head is not None and keys:
-                    cache.store_trail_candidates(head, viewers, grouped, history.warnings, history.commits)
                 trails = filter_trails(grouped, history.warnings, history.commits, ws, audiences, keys, kept)
             if cache is not None and keys:
                 cache.store_trail_parts(trails.parts)
