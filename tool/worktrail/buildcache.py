@@ -1188,8 +1188,10 @@ class BuildSession:
 
     1. `unchanged()`: the folders of an identical earlier build whose files are untouched (skip all);
     2. `validate()`: the report and the loaded workspace, parsing only changed files;
-    3. `trails()`: the trail of each audience, the history half from the cache or a worker;
-    4. `site_hooks()`: the Markdown renderer and page renderers for `site.build_sites`;
+    3. `trails()`: the trail of each audience, the history half from the cache or a worker, each
+       project's events filtered again only when what filtering them reads changed;
+    4. `site_hooks(ws)`: the Markdown renderer, previous sites, project versions and event keys for
+       `site.build_sites`;
     5. `finish()`: remember this build.
     """
 

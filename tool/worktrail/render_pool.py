@@ -3,6 +3,8 @@
 - `build` walks the Git history for the trail in a worker while the main process validates the
   workspace (`buildcache` starts it with `Forked` and `light_audiences`): the two do not depend on
   each other, and each takes seconds on a large workspace.
+- `build_sites` builds the audience that sees most in the main process while one worker builds the
+  others; `buildcache.input_signature` has a worker describe half of the project folders.
 - Each site's files are made by the main process and one worker per further CPU (`run_jobs`): a
   job builds one page's context, renders it and writes the file (or makes the export, the feed, ...);
   each process takes the next few jobs until none is left, so no process waits while another works.
