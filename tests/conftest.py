@@ -6,7 +6,9 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -51,3 +53,19 @@ def one_process(monkeypatch: pytest.MonkeyPatch) -> None:
     from worktrail import render_pool
 
     monkeypatch.setattr(render_pool, "workers_available", lambda: False)
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """One entry per worker process forked (`render_pool.Forked`) while the test runs."""
+    from worktrail import render_pool
+
+    forked: list[bool] = []
+    real = render_pool.Forked.__init__
+
+    def counted(self: render_pool.Forked[Any], work: Callable[[], Any]) -> None:
+        forked.append(True)
+        real(self, work)
+
+    monkeypatch.setattr(render_pool.Forked, "__init__", counted)
+    return forked

@@ -11,7 +11,6 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -249,7 +248,7 @@ def test_an_edit_made_within_the_racy_window_is_never_missed(workspace: Path, tm
 
 
 def test_the_input_signature_is_the_same_whether_a_worker_describes_half_of_the_projects(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, forks: list[bool]
 ) -> None:
     for number in range(3):
         (workspace / "projects" / f"extra-{number}").mkdir()
@@ -260,16 +259,9 @@ def test_the_input_signature_is_the_same_whether_a_worker_describes_half_of_the_
     monkeypatch.setattr(render_pool, "workers_available", lambda: False)
     alone = input_signature(workspace)
     monkeypatch.setattr(render_pool, "workers_available", lambda: True)
-    forked: list[bool] = []
-    real = render_pool.Forked.__init__
-
-    def counted(self: render_pool.Forked[Any], work: Callable[[], Any]) -> None:
-        forked.append(True)
-        real(self, work)
-
-    monkeypatch.setattr(render_pool.Forked, "__init__", counted)
+    forks.clear()
     split = input_signature(workspace)
-    assert forked == [True]
+    assert forks == [True]
     assert split.digest == alone.digest and split.trusted and split.whole
     assert (split.stats, split.kinds, split.listed, split.unsettled) == (
         alone.stats,

@@ -752,7 +752,7 @@ def pooled(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_heavy_jobs_count_as_many_pages_toward_a_worker_and_are_taken_one_at_a_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[bool]
 ):
     """A rebuild has a few jobs that each make a file from every project (feed, export, ...) and little
     else: a worker pays for them, and no process takes two of them while another has none."""
@@ -768,14 +768,6 @@ def test_heavy_jobs_count_as_many_pages_toward_a_worker_and_are_taken_one_at_a_t
         ]
     monkeypatch.setattr(render_pool, "_cpus", lambda: 2)
     monkeypatch.setattr(render_pool, "workers_available", lambda: True)
-    forked: list[bool] = []
-    real = render_pool.Forked.__init__
-
-    def counted(self: render_pool.Forked[Any], work: Callable[[], Any]) -> None:
-        forked.append(True)
-        real(self, work)
-
-    monkeypatch.setattr(render_pool.Forked, "__init__", counted)
     ran = tmp_path / "ran"
 
     def job(number: int) -> Callable[[], None]:
@@ -787,13 +779,13 @@ def test_heavy_jobs_count_as_many_pages_toward_a_worker_and_are_taken_one_at_a_t
 
     jobs = [job(number) for number in range(5)]
     render_pool.run_jobs(jobs, heavy=0)
-    assert forked == [] and sorted(ran.read_text().split()) == ["0", "1", "2", "3", "4"]
+    assert forks == [] and sorted(ran.read_text().split()) == ["0", "1", "2", "3", "4"]
     ran.unlink()
     render_pool.run_jobs(jobs, heavy=3, weight=20)
-    assert forked == [] and sorted(ran.read_text().split()) == ["0", "1", "2", "3", "4"]
+    assert forks == [] and sorted(ran.read_text().split()) == ["0", "1", "2", "3", "4"]
     ran.unlink()
     render_pool.run_jobs(jobs, heavy=3, weight=64)
-    assert forked == [True] and sorted(ran.read_text().split()) == ["0", "1", "2", "3", "4"]
+    assert forks == [True] and sorted(ran.read_text().split()) == ["0", "1", "2", "3", "4"]
 
 
 def build_one(view: View, out: Path, renderer: MarkdownRenderer | None = None) -> dict[str, bytes]:
@@ -825,12 +817,17 @@ def _sites(
     return all_files(out)
 
 
+def _sites_alone(sample: m.Workspace, out: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Every audience's site built by this process alone (no worker)."""
+    with monkeypatch.context() as single:
+        single.setattr(render_pool, "workers_available", lambda: False)
+        return _sites(sample, out, MarkdownRenderer())
+
+
 def test_audiences_built_beside_in_a_worker_are_byte_identical_and_hand_back_their_markdown(
     sample: m.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pooled: None
 ):
-    with monkeypatch.context() as single:
-        single.setattr(render_pool, "workers_available", lambda: False)
-        expected = _sites(sample, tmp_path / "alone", MarkdownRenderer())
+    expected = _sites_alone(sample, tmp_path / "alone", monkeypatch)
     main_process = os.getpid()
     built_where: list[tuple[str, bool]] = []
     real = site_module.build_audience_site
@@ -854,9 +851,7 @@ def test_audiences_built_beside_in_a_worker_are_byte_identical_and_hand_back_the
 def test_audiences_of_a_worker_that_fails_are_built_again_by_the_main_process_and_its_warnings_told_once(
     sample: m.Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pooled: None
 ):
-    with monkeypatch.context() as single:
-        single.setattr(render_pool, "workers_available", lambda: False)
-        expected = _sites(sample, tmp_path / "alone", MarkdownRenderer())
+    expected = _sites_alone(sample, tmp_path / "alone", monkeypatch)
     main_process = os.getpid()
     real = site_module.build_audience_site
 
