@@ -6,7 +6,7 @@ measures wall time and peak memory (the largest resident set of the process tree
 
 - cold `validate` (no Worktrail cache), warm `validate` (cache filled, nothing changed);
 - full `build` of the 3 audiences (no cache, empty output), a rebuild with nothing changed, and a
-  rebuild after editing one task (its title changes, so its page, the lists, search and feeds do);
+  rebuild after editing one task (its title changes, so its page, the lists, search and the trail page do);
 - a build after one new commit with the cache of the previous build kept (what CI sees after a
   push: only the new commit is walked for the trail);
 - `audit` of the whole history (no cache), and after one new commit with the kept verdicts of the
