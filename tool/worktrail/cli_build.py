@@ -58,8 +58,8 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: boo
       worktrail -C sample-workspace build
       worktrail -C sample-workspace build --audience acme --out /tmp/sites
     """
+    from .buildbase import default_epoch
     from .buildcache import BuildSession
-    from .site import build_sites, default_epoch
 
     root = obj.workspace()
     target = out if out is not None else root / "site"
@@ -88,6 +88,9 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: boo
         for message in trails.warnings:
             warn(f"{message}; the sites have no trail")
         events = lambda view: trails.for_audience(view.audience.name)  # noqa: E731
+
+    # The builder is imported once the history walk, if any, has started in a worker.
+    from .site import build_sites
 
     with ExitStack() as stack:
         progress: Callable[[str], None] | None = None

@@ -71,7 +71,7 @@ def fail_with_findings(root: Path, findings: Iterable[Finding], files: int, mess
 @contextmanager
 def build_errors() -> Iterator[None]:
     """Exit on the site builder's refusals: an unknown audience exits 2 naming the known ones, other BuildErrors 1."""
-    from .site import BuildError, UnknownAudienceError
+    from .buildbase import BuildError, UnknownAudienceError
 
     try:
         yield

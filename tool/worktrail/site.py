@@ -60,6 +60,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import model as m
+from .buildbase import BuildError, TrailEvent, UnknownAudienceError, UnsafeOutputError, default_epoch
 from .gcpause import LongLived
 from .i18n import WEEKDAY_IDS, Formatter, Lang
 from .render import UNSAFE_CHARACTERS, Link, MarkdownRenderer, Remembered, clean_text, find_references
@@ -118,42 +119,6 @@ SNIPPET_LENGTH: Final = 240
 MAX_DOCUMENT_BYTES: Final = 50 * 1024 * 1024
 # What a copied document's name may not hold: what `clean_text` replaces, and tabs and line breaks.
 _ODD_NAME: Final = re.compile(f"{UNSAFE_CHARACTERS.pattern}|[\t\n]")
-
-
-class BuildError(Exception):
-    """The build could not run; nothing was changed in the output folder."""
-
-
-class UnknownAudienceError(BuildError):
-    """`--audience` named an audience that the workspace does not define."""
-
-    def __init__(self, unknown: Sequence[str], known: Sequence[str]) -> None:
-        self.unknown = tuple(unknown)
-        self.known = tuple(known)
-        super().__init__(f"unknown audience {', '.join(self.unknown)}; known audiences: {', '.join(self.known)}")
-
-
-class UnsafeOutputError(BuildError):
-    """The output folder holds something that is not a previous Worktrail build."""
-
-
-@dataclass(frozen=True)
-class TrailEvent:
-    """One history event already filtered for the audience (SPEC §3 Trail), e.g. "status open → review".
-
-    Supplied by the trail module; the site shows it on the trail page, the entity's history
-    section and the Atom feed. `message` (the raw commit message) is shown only to a view that
-    sees everything.
-    """
-
-    when: dt.datetime
-    summary: str
-    author: str
-    project: str | None = None
-    entity: str | None = None
-    kind: str = "task"
-    message: str | None = None
-    key: str = ""
 
 
 EventSource = Callable[["View"], Sequence[TrailEvent]]
@@ -3094,18 +3059,6 @@ def _vtimezone(name: str, first_year: int, last_year: int) -> list[str]:
 
 
 # ================================================================================== writing
-
-
-def default_epoch() -> int:
-    """The build time: `SOURCE_DATE_EPOCH` when set, else the start of the current UTC day."""
-    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if value:
-        try:
-            return int(value)
-        except ValueError:
-            raise BuildError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {value!r}") from None
-    now = int(time.time())
-    return now - now % 86400
 
 
 def render_page(env: jinja2.Environment, page: Page, site: SiteContext) -> bytes:

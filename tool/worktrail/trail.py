@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
+from .buildbase import TrailEvent
 from .gcpause import collector_paused
 from .history import Event, HistorySource, seen_in_states, seen_now, walk
 from .i18n import Formatter
 from .policy import Policy, Viewer, viewer_for_audience
-from .site import TrailEvent
 
 # Fields whose values are short enough, and plain enough, to show as "old → new".
 _SHOWN_FIELDS = frozenset(
