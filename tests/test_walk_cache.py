@@ -211,3 +211,37 @@ def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, 
     cache.store_trail("def", viewers, full)
     after = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
     assert before and after and not before & after and cache.trail("abc", viewers) is None
+
+
+def test_a_build_starts_walking_the_history_before_it_describes_its_inputs_and_not_when_nothing_changed(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk needs neither the input signature nor the validated workspace: it starts first."""
+    from worktrail import buildcache, render_pool
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(render_pool, "workers_available", lambda: True)
+    workspace = tmp_path / "demo"
+    shutil.copytree(example, workspace, symlinks=True)
+    steps: list[str] = []
+    prefetch, signature = buildcache.prefetch_history, buildcache.input_signature
+
+    def walking(root: Path, cache: Any) -> Any:
+        steps.append("walk")
+        return prefetch(root, cache)
+
+    def describing(root: Path) -> Any:
+        steps.append("signature")
+        return signature(root)
+
+    monkeypatch.setattr(buildcache, "prefetch_history", walking)
+    monkeypatch.setattr(buildcache, "input_signature", describing)
+    past = 1_700_000_000
+    for path in workspace.rglob("*"):
+        if ".git" not in path.parts:
+            os.utime(path, (past, past), follow_symlinks=False)
+    _build(workspace, tmp_path / "site")
+    assert steps[:2] == ["walk", "signature"]
+    steps.clear()
+    _build(workspace, tmp_path / "site")
+    assert steps == ["signature"], "built at this HEAD before: nothing to walk"

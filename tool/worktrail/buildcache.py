@@ -1203,14 +1203,18 @@ class BuildSession:
         self.trail = trail
         self.target = target.absolute()
         self.head = git_head(root) if trail else None
+        self._prefetch = None
+        walked = self.cache is not None and self.head is not None and self.cache.has_trail(self.head)
+        if trail and not walked:
+            # The history walk needs neither the input signature nor the validated workspace: it starts
+            # at once, beside them (a build with nothing changed was walked at this HEAD before).
+            self._prefetch = prefetch_history(root, self.cache)
         options = (sorted(names), str(self.target), trail, epoch)
         self.key = self.cache.build_key(self.head, options) if self.cache is not None else None
         self._unchanged = self.cache.unchanged_build(self.key) if self.cache is not None else None
-        self._prefetch = None
-        walked = self.cache is not None and self.head is not None and self.cache.has_trail(self.head)
-        if trail and not walked and self._unchanged is None:
-            # The history walk does not need the validated workspace: start it beside validation.
-            self._prefetch = prefetch_history(root, self.cache)
+        if self._unchanged is not None and self._prefetch is not None:
+            self._prefetch[1].cancel()
+            self._prefetch = None
         self._renderer: MarkdownRenderer | None = None
         self._pages: dict[str, PageCache] = {}
         self._held = LongLived()
