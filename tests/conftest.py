@@ -69,3 +69,13 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
     monkeypatch.setattr(render_pool.Forked, "__init__", counted)
     return forked
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every build cache of the test under tmp_path (not the run's shared cache folder)."""
+    from worktrail.buildcache import CACHE_ENV
+
+    home = tmp_path / "cache-home"
+    monkeypatch.setenv(CACHE_ENV, str(home))
+    return home

@@ -19,7 +19,7 @@ from tests.workspace_edits import age_inputs, aged_copy, replace_once, set_field
 from worktrail import buildcache, render_pool
 from worktrail import model as m
 from worktrail import site as site_module
-from worktrail.buildcache import CACHE_ENV, BuildCache, cache_folder, code_salt, input_signature
+from worktrail.buildcache import BuildCache, cache_folder, code_salt, input_signature
 from worktrail.cli import main
 from worktrail.resources import schemas_dir, templates_dir
 
@@ -27,12 +27,8 @@ EPOCH = "1774958400"  # 2026-03-31 12:00 UTC, "today" in the sample workspace
 ENV = {"SOURCE_DATE_EPOCH": EPOCH, "GIT_CONFIG_NOSYSTEM": "1"}
 
 
-@pytest.fixture(autouse=True)
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every cache of these tests under tmp_path (the default is the user's cache folder)."""
-    home = tmp_path / "cache-home"
-    monkeypatch.setenv(CACHE_ENV, str(home))
-    return home
+# Every cache of these tests under tmp_path (conftest `cache_home`).
+pytestmark = pytest.mark.usefixtures("cache_home")
 
 
 @pytest.fixture

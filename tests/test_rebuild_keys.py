@@ -23,25 +23,22 @@ from worktrail import buildcache, render_pool
 from worktrail import model as m
 from worktrail import site as site_module
 from worktrail import trail as trail_module
-from worktrail.buildcache import CACHE_ENV, PageCache, PageRecord
+from worktrail.buildcache import PageCache, PageRecord
 from worktrail.cli import main
 from worktrail.history import Event, seen_now
 from worktrail.load import load_workspace
 from worktrail.policy import Policy, Viewer
 from worktrail.redact import default_audiences
 from worktrail.site import TrailEvent
-from worktrail.trail import HistoryTrail, TrailPart, read_candidates, trails_from
+from worktrail.trail import TrailPart, read_candidates, trails_from
 
 EPOCH = "1774958400"  # 2026-03-31 12:00 UTC, "today" in the sample workspace
 ENV = {"SOURCE_DATE_EPOCH": EPOCH, "GIT_CONFIG_NOSYSTEM": "1"}
 SECRET = "The runners loved the trail pack previews"
 
 
-@pytest.fixture(autouse=True)
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "cache-home"
-    monkeypatch.setenv(CACHE_ENV, str(home))
-    return home
+# Every cache of these tests under tmp_path (conftest `cache_home`).
+pytestmark = pytest.mark.usefixtures("cache_home")
 
 
 @pytest.fixture
@@ -281,7 +278,7 @@ def test_a_rebuild_judges_again_only_the_trail_events_of_projects_whose_inputs_c
     walked: list[bool] = []
     real_history = buildcache.history_cached
 
-    def reading_history(*args: Any) -> HistoryTrail:
+    def reading_history(*args: Any) -> buildcache.StoredCandidates:
         walked.append(True)
         return real_history(*args)
 
