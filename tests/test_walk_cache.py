@@ -189,7 +189,7 @@ def test_a_history_is_cut_where_both_processes_have_as_much_work_the_later_commi
 def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, tmp_path: Path) -> None:
     """The cache keeps a walk as each project's candidates and the commits in order; put together, it is the walk."""
     from worktrail.buildcache import BuildCache
-    from worktrail.trail import viewers_key
+    from worktrail.trail import candidates_by_project, viewers_key
 
     audiences = _audiences(example)
     walked = read_candidates(example, audiences)
@@ -200,7 +200,7 @@ def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, 
     cache = BuildCache(example, tmp_path / "cache")
     viewers = viewers_key(audiences)
     assert cache.trail(None, viewers) is None and not cache.has_trail("abc")
-    cache.store_trail("abc", viewers, full)
+    cache.store_trail("abc", viewers, full, candidates_by_project(full))
     for head in ("abc", None):
         again = cache.trail(head, viewers)
         assert again == full and again is not None and list(again.walked) == list(full.walked)
@@ -208,7 +208,7 @@ def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, 
     assert cache.trail("def", viewers) is None and cache.trail("abc", (("x", "y"),)) is None
     # A later walk at another HEAD replaces it whole: no file of the earlier one is left.
     before = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
-    cache.store_trail("def", viewers, full)
+    cache.store_trail("def", viewers, full, candidates_by_project(full))
     after = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
     assert before and after and not before & after and cache.trail("abc", viewers) is None
 

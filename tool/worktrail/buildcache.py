@@ -49,6 +49,7 @@ import contextlib
 import dataclasses
 import hashlib
 import itertools
+import operator
 import os
 import pickle
 import shutil
@@ -499,14 +500,8 @@ class _StoredParses:
 
     def shard(self, index: int) -> ParseShard | None:
         if index not in self._shards:
-            name = f"parses-{index}.pickle"
-            stored = self._cache.get(name)
-            good = (
-                isinstance(stored, tuple)
-                and len(stored) == 2
-                and stored[0]
-                and stored[0] == self._generations.get(name)
-            )
+            stored = self._cache._stored_parses(index)
+            good = stored[0] and stored[0] == self._generations.get(f"parses-{index}.pickle")
             self._shards[index] = stored if good else None
         return self._shards[index]
 
@@ -580,8 +575,8 @@ class StoredLoad:
 
 @dataclass
 class StoredCandidates:
-    """The history at a HEAD as the cache keeps it for the trails: candidates by project (those asked for),
-    warnings from reading it, and its number of commits."""
+    """The history at a HEAD as the trails read it and the cache keeps it: candidates by project (those
+    asked for), warnings from reading it, and its number of commits."""
 
     grouped: dict[str, Placed]
     warnings: list[str]
@@ -933,7 +928,7 @@ class BuildCache:
         if stored is None or not isinstance(order, list):
             return None
         walked: dict[str, tuple[Candidate, ...]] = dict.fromkeys(order, ())
-        placed = sorted((item for items in stored.grouped.values() for item in items), key=_first)
+        placed = sorted((item for items in stored.grouped.values() for item in items), key=operator.itemgetter(0))
         for commit, found in itertools.groupby((candidate for _, candidate in placed), key=_commit_of):
             if commit not in walked:
                 return None
@@ -1009,18 +1004,16 @@ class BuildCache:
             grouped[pid] = stored
         return StoredCandidates(grouped, list(index.warnings), index.commits)
 
-    def store_trail(self, head: str, viewers: Hashable, history: HistoryTrail) -> None:
-        """Keep the history walked at this HEAD: its candidates by project, one file each (a rebuild at the same
-        HEAD reads only those of the projects it filters again), and its commits in order (a walk at a new
-        HEAD passes over them). One HEAD at a time: a walk at this HEAD holds every commit an older one held
-        that still counts."""
-        from .trail import candidates_by_project
-
+    def store_trail(self, head: str, viewers: Hashable, history: HistoryTrail, grouped: Mapping[str, Placed]) -> None:
+        """Keep the history walked at this HEAD: its candidates by project (`grouped`, its
+        `trail.candidates_by_project`), one file each (a rebuild at the same HEAD reads only those of the
+        projects it filters again), and its commits in order (a walk at a new HEAD passes over them). One
+        HEAD at a time: a walk at this HEAD holds every commit an older one held that still counts."""
         self._prepare()
         # Named by a generation of their own: a build storing beside this one never mixes its files in.
         generation = os.urandom(8).hex()
         files: dict[str, str] = {}
-        for number, (pid, placed) in enumerate(sorted(candidates_by_project(history).items())):
+        for number, (pid, placed) in enumerate(sorted(grouped.items())):
             files[pid] = f"candidates-{generation}-{number}.pickle"
             self.put(files[pid], placed)
         order = f"candidates-{generation}-commits.pickle"
@@ -1043,10 +1036,6 @@ class _TrailIndex:
     commits: int
     files: dict[str, str]
     order: str
-
-
-def _first(item: tuple[int, Candidate]) -> int:
-    return item[0]
 
 
 def _commit_of(candidate: Candidate) -> str:
@@ -1140,23 +1129,25 @@ def history_cached(
     cache: BuildCache | None,
     head: str | None,
     prefetched: HistoryTrail | None,
-) -> HistoryTrail:
-    """The history half of the trails: from the cache when HEAD is unchanged, else walked (or prefetched).
+) -> StoredCandidates:
+    """The history half of the trails, as candidates by project: from the cache when HEAD is unchanged,
+    else walked (or prefetched) and kept.
 
     A walk passes over the commits of the last walk stored for the same viewers (a CI build after a
     push walks only the pushed commits).
     """
-    from .trail import viewers_key
+    from .trail import candidates_by_project, viewers_key
 
     viewers = viewers_key(audiences)
     if cache is not None and head is not None:
-        stored = cache.trail(head, viewers)
+        stored = cache.trail_candidates(head, viewers, lambda _: True)
         if stored is not None:
             return stored
     history = prefetched if prefetched is not None else walk_history(root, audiences, cache)
+    grouped = candidates_by_project(history)
     if cache is not None and head is not None:
-        cache.store_trail(head, viewers, history)
-    return history
+        cache.store_trail(head, viewers, history, grouped)
+    return StoredCandidates(grouped, list(history.warnings), history.commits)
 
 
 def prefetch_history(root: Path, cache: BuildCache | None) -> tuple[tuple[Audience, ...], Forked[HistoryTrail]] | None:
@@ -1255,7 +1246,7 @@ class BuildSession:
         """Every audience's trail; the history is walked at most once per HEAD, and a project's events
         are filtered again only when the project or what else the filter reads changed."""
         from .redact import default_audiences
-        from .trail import candidates_by_project, filter_trails, viewers_key
+        from .trail import filter_trails, viewers_key
 
         audiences = default_audiences(ws)
         prefetched = None
@@ -1279,12 +1270,9 @@ class BuildSession:
             stored = None
             if cache is not None and head is not None and keys and prefetched is None:
                 stored = cache.trail_candidates(head, viewers, lambda pid: pid not in kept)
-            if stored is not None:
-                trails = filter_trails(stored.grouped, stored.warnings, stored.commits, ws, audiences, keys, kept)
-            else:
-                history = history_cached(self.root, audiences, cache, head, prefetched)
-                grouped = candidates_by_project(history)
-                trails = filter_trails(grouped, history.warnings, history.commits, ws, audiences, keys, kept)
+            if stored is None:
+                stored = history_cached(self.root, audiences, cache, head, prefetched)
+            trails = filter_trails(stored.grouped, stored.warnings, stored.commits, ws, audiences, keys, kept)
             if cache is not None and keys:
                 cache.store_trail_parts(trails.parts)
             self._event_keys = {pid: part.key for pid, part in trails.parts.items() if part.key}

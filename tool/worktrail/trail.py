@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -351,13 +352,9 @@ def filter_trails(
         events: dict[str, list[TrailEvent]] = {}
         for name, _ in viewers:
             placed_events = [item for _, part in sorted(parts.items()) for item in part.events.get(name, ())]
-            placed_events.sort(key=_place)
+            placed_events.sort(key=operator.itemgetter(0))
             events[name] = [event for _, event in placed_events]
     return Trails(events=events, warnings=list(warnings), commits=commits, parts=parts)
-
-
-def _place(item: tuple[int, TrailEvent]) -> int:
-    return item[0]
 
 
 def collect_trails(root: Path, ws: m.Workspace, audiences: Sequence[m.Audience]) -> Trails:
