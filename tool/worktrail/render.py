@@ -25,6 +25,8 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markupsafe import Markup
 
+from .fastmd import render_simple
+
 # `CR-3` is a change request of the text's own project; `WEB-12` a task of the project keyed `WEB`.
 REFERENCE: Final = re.compile(r"(?<![\w/-])([A-Z][A-Z0-9]*-[1-9][0-9]*)(?![\w-])")
 SAFE_SCHEMES: Final = frozenset({"http", "https", "mailto"})
@@ -114,18 +116,26 @@ class MarkdownRenderer:
         key = (text, tuple((ref, link.href, link.title) for ref, link in links), top)
         cached = self._html.get(key)
         if cached is None:
-            env = {"worktrail_links": dict(links), "worktrail_top": top}
-            tokens = self._md.parse(text, env)
-            # Rewritten for links, the tokens hold the same text as for `plain`: a linked reference
-            # keeps its text, refused links and images their label, headings only change level.
-            # So the plain text comes free, and search parses no page's text again.
-            if text not in self._plain:
-                self._plain[text] = _plain_text(tokens)
-            cached = self._md.renderer.render(tokens, self._md.options, env)
+            cached = self._render(text, dict(links), top)
             self._html[key] = cached
             self.renders += 1
         # Safe by construction: raw HTML is escaped and links are checked while rendering.
         return Markup(cached)  # noqa: S704
+
+    def _render(self, text: str, links: dict[str, Link], top: int) -> str:
+        """The HTML of a text (remembering its plain text): without a parser where `fastmd` reads it, else by markdown-it."""
+        html, plain = render_simple(text, links, top, REFERENCE) or self.render_parsed(text, links, top)
+        self._plain.setdefault(text, plain)
+        return html
+
+    def render_parsed(self, text: str, links: dict[str, Link], top: int) -> tuple[str, str]:
+        """markdown-it's HTML and plain text for a text (what `fastmd.render_simple` must equal where it answers)."""
+        env = {"worktrail_links": links, "worktrail_top": top}
+        tokens = self._md.parse(text, env)
+        # Rewritten for links, the tokens hold the same text as for `plain`: a linked reference
+        # keeps its text, refused links and images their label, headings only change level.
+        # So the plain text comes free, and search parses no page's text again.
+        return self._md.renderer.render(tokens, self._md.options, env), _plain_text(tokens)
 
     # -- what it remembers: kept between builds (buildcache) and handed back by workers (site) ------
 
@@ -154,7 +164,8 @@ class MarkdownRenderer:
         """The text content of a Markdown text on one line (for search snippets and feeds)."""
         cached = self._plain.get(text)
         if cached is None:
-            cached = _plain_text(self._md.parse(text, {"worktrail_links": {}}))
+            simple = render_simple(text, {}, 3, REFERENCE)
+            cached = simple[1] if simple is not None else _plain_text(self._md.parse(text, {"worktrail_links": {}}))
             self._plain[text] = cached
         return cached
 
