@@ -7,6 +7,7 @@ must be byte-identical on every machine, whatever its locale settings.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Final, Literal, get_args
@@ -461,6 +462,12 @@ class Formatter:
 
     def datetime(self, value: dt.datetime, timezone: str | None = None) -> str:
         """A date and time: "5 March 2026, 10:00 CET" / "5 mars 2026 à 10:00 CET"."""
-        local = self.local(value, timezone)
-        joiner = ", " if self.lang == "en" else " à "
-        return f"{self.date(local.date())}{joiner}{self.time(local, timezone)}"
+        return _datetime_text(self, value, timezone)
+
+
+# A site shows each event's time on several pages (its task's, the trail, the project's timeline).
+@functools.lru_cache(maxsize=1 << 16)
+def _datetime_text(fmt: Formatter, value: dt.datetime, timezone: str | None) -> str:
+    local = fmt.local(value, timezone)
+    joiner = ", " if fmt.lang == "en" else " à "
+    return f"{fmt.date(local.date())}{joiner}{local:%H:%M} {local.tzname() or ''}".rstrip()
