@@ -320,7 +320,8 @@ class TaskListPage:
 
     template: ClassVar[str] = "tasks.html"
     caption: str
-    rows: tuple[TaskRow, ...]
+    # Each row rendered (_task_row.html from a TaskRow): every variant shows the same rows.
+    rows: tuple[Markup, ...]
     headers: tuple[SortHeader, ...]
     status_links: tuple[NavLink, ...]
     total: int
@@ -872,9 +873,42 @@ def environment(bytecode_folder: str | None = None) -> jinja2.Environment:
         iso=_filter_iso,
         coord=_filter_coord,
     )
+    env.globals["chrome"] = _Chrome(env)
     for name in env.list_templates(filter_func=_is_page_template):
         env.get_template(name)
     return env
+
+
+class _Chrome:
+    """A piece of the pages' chrome (`base.html`: head links, header and menus, footer), rendered once for the pages that share it.
+
+    A piece is rendered from the page's site context without its title (the one field that differs
+    between the pages of a folder and section), and remembered under every other field, so a page
+    gets exactly what rendering it for that page would give.
+    """
+
+    _FIELDS: Final = tuple(field.name for field in dataclasses.fields(SiteContext) if field.name != "page_title")
+    _LIMIT: Final = 4096
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self.made: dict[tuple[object, ...], Markup] = {}
+
+    def __call__(self, name: str, site: SiteContext) -> Markup:
+        key = (name, *(getattr(site, field) for field in self._FIELDS))
+        found = self.made.get(key)
+        if found is None:
+            if len(self.made) >= self._LIMIT:
+                self.made.clear()
+            untitled = dataclasses.replace(site, page_title="")
+            found = self.made[key] = render_fragment(self.env.get_template(name), untitled)
+        return found
+
+
+def render_fragment(template: jinja2.Template, site: SiteContext, **values: object) -> Markup:
+    """A piece of pages rendered on its own, to be shown by a page template as it is (cleaned with the page)."""
+    # Safe: site templates escape every value they show (autoescape).
+    return Markup(template.render(site=site, **values))  # noqa: S704
 
 
 def _is_page_template(name: str) -> bool:
@@ -1563,7 +1597,10 @@ class _Builder:
                 key = job_key("task-lists", *self.task_list_inputs(project)) if previous is not None else b""
                 if kept(key, paths):
                     return
-                for page in self.task_list_pages(project):
+                # The rows show no chrome: the lists' site context lends them its formats.
+                site = self.site_context_at(paths[0], self.t("tasks"), "tasks", project)
+                row = functools.partial(render_fragment, env.get_template("_task_row.html"), site)
+                for page in self.task_list_pages(project, lambda task_row: row(row=task_row)):
                     write(page.path, render(page))
                 made(key, paths)
 
@@ -1960,13 +1997,17 @@ class _Builder:
         }
         return keys[key]
 
-    def task_list_pages(self, project: m.Project) -> list[Page]:
+    def task_list_pages(self, project: m.Project, row_html: Callable[[TaskRow], Markup]) -> list[Page]:
+        """Every variant of the project's task list; `row_html` renders a row (once a task: the variants share it)."""
         pages: list[Page] = []
+        # Every variant is in the same folder: a row links from each as from the first.
+        first = _Urls.tasks(project.id)
+        rows_of = {task.id: row_html(self.task_row(first, project, task)) for task in project.tasks}
         for variant, sort_key, status in _TASK_LIST_VARIANTS:
             path = _Urls.tasks(project.id, variant)
             tasks = [task for task in project.tasks if status is None or task.status == status]
             tasks.sort(key=self._task_sort_key(sort_key))
-            rows = tuple(self.task_row(path, project, task) for task in tasks)
+            rows = tuple(rows_of[task.id] for task in tasks)
             headers = tuple(
                 SortHeader(
                     key=key,
@@ -2434,9 +2475,12 @@ class _Builder:
     # -- chrome ---------------------------------------------------------------------------------
 
     def site_context(self, page: Page) -> SiteContext:
-        path = page.path
+        return self.site_context_at(page.path, page.title, page.section, page.project)
+
+    def site_context_at(self, path: str, title: str, section: str, project: m.Project | None) -> SiteContext:
+        """The chrome of the page at `path` with that title, in that section (of that project's menu)."""
         nav = tuple(
-            NavLink(self.t(key), _href(path, target), page.section == key)
+            NavLink(self.t(key), _href(path, target), section == key)
             for key, target in (
                 ("home", "index.html"),
                 ("people", "people.html"),
@@ -2445,7 +2489,6 @@ class _Builder:
             )
         )
         project_nav: tuple[NavLink, ...] = ()
-        project = page.project
         if project is not None:
             sections = (
                 ("overview", _Urls.project(project.id)),
@@ -2459,14 +2502,14 @@ class _Builder:
                 ("timeline", _Urls.section(project.id, "timeline")),
             )
             project_nav = tuple(
-                NavLink(self.t("scope_changes" if key == "scope" else key), _href(path, target), page.section == key)
+                NavLink(self.t("scope_changes" if key == "scope" else key), _href(path, target), section == key)
                 for key, target in sections
             )
         return SiteContext(
             lang=self.fmt.lang,
             site_name=self.site_name,
             audience_label=self.view.label,
-            page_title=page.title,
+            page_title=title,
             root="../" * path.count("/"),
             nav=nav,
             project_name=project.name if project is not None else None,
