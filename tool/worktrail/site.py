@@ -1278,6 +1278,8 @@ class _Builder:
         self.events = sorted(events, key=_EVENT_ORDER, reverse=True)
         self._event_index: dict[tuple[str | None, str, str | None], list[TrailEvent]] | None = None
         self._project_events: dict[str, list[TrailEvent]] | None = None
+        # Menus by (page folder, section, project id): `site_context_at`.
+        self._menus: dict[tuple[str, str, str | None], tuple[tuple[NavLink, ...], tuple[NavLink, ...]]] = {}
         self.files_root = files_root
         self.warn = warn
         self.site_name = settings.name or "Worktrail"
@@ -2479,6 +2481,29 @@ class _Builder:
 
     def site_context_at(self, path: str, title: str, section: str, project: m.Project | None) -> SiteContext:
         """The chrome of the page at `path` with that title, in that section (of that project's menu)."""
+        # The menus link from the page's folder: the pages of a folder and section share them.
+        where = (posixpath.dirname(path), section, project.id if project is not None else None)
+        menus = self._menus.get(where)
+        if menus is None:
+            menus = self._menus[where] = self._make_menus(path, section, project)
+        nav, project_nav = menus
+        return SiteContext(
+            lang=self.fmt.lang,
+            site_name=self.site_name,
+            audience_label=self.view.label,
+            page_title=title,
+            root="../" * path.count("/"),
+            nav=nav,
+            project_name=project.name if project is not None else None,
+            project_nav=project_nav,
+            build_date=self.today,
+            fmt=self.fmt,
+        )
+
+    def _make_menus(
+        self, path: str, section: str, project: m.Project | None
+    ) -> tuple[tuple[NavLink, ...], tuple[NavLink, ...]]:
+        """The main menu and the project's menu of a page at `path` in `section` (`site_context_at`)."""
         nav = tuple(
             NavLink(self.t(key), _href(path, target), section == key)
             for key, target in (
@@ -2505,18 +2530,7 @@ class _Builder:
                 NavLink(self.t("scope_changes" if key == "scope" else key), _href(path, target), section == key)
                 for key, target in sections
             )
-        return SiteContext(
-            lang=self.fmt.lang,
-            site_name=self.site_name,
-            audience_label=self.view.label,
-            page_title=title,
-            root="../" * path.count("/"),
-            nav=nav,
-            project_name=project.name if project is not None else None,
-            project_nav=project_nav,
-            build_date=self.today,
-            fmt=self.fmt,
-        )
+        return nav, project_nav
 
     # -- machine outputs ------------------------------------------------------------------------
 
