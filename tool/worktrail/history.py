@@ -669,6 +669,14 @@ class BlobStore:
         self.cache: OrderedDict[str, bytes] = OrderedDict()
         self.missing: set[str] = set()
 
+    def get(self, oid: str) -> bytes:
+        """`get_many` of one blob."""
+        hit = self.cache.get(oid)
+        if hit is None:
+            return self.get_many((oid,))[oid]
+        self.cache.move_to_end(oid)
+        return hit
+
     def get_many(self, oids: Iterable[str]) -> dict[str, bytes]:
         """Contents of these blobs; one Git does not have (or too large to read) reads as empty, noted in `missing`."""
         out: dict[str, bytes] = {}
@@ -753,7 +761,7 @@ class _Part:
         return cls(project.tasks, {}, project.time_entries, project.changes, project.meetings, project.feedback)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Loaded:
     settings: m.Settings | None = None
     people: dict[str, m.Person] = field(default_factory=dict)
@@ -781,7 +789,14 @@ class _Context:
         self.last_policy: Policy | None = None
 
     def shared_load(self, group: _Group) -> _Loaded:
-        key = (group.key, tuple(sorted((path, ref.oid, ref.link) for path, ref in group.files.items())))
+        files = group.files
+        if len(files) == 1:
+            # Most groups are one record's file: its key without sorting.
+            ((path, ref),) = files.items()
+            contents: tuple[tuple[str, str, bool], ...] = ((path, ref.oid, ref.link),)
+        else:
+            contents = tuple(sorted((path, ref.oid, ref.link) for path, ref in files.items()))
+        key = (group.key, contents)
         found = self.loaded.get(key)
         if found is None:
             found = self.loaded[key] = group._load(self)
@@ -824,12 +839,14 @@ class _Group:
         return files, links
 
     def _load(self, ctx: _Context) -> _Loaded:
+        if _DIRECT_RECORDS and self.is_record and len(self.files) == 1:
+            # Most groups: one record's file, read by itself (the maps of `_contents` are for trees).
+            ((rel, ref),) = self.files.items()
+            if not ref.link and _loader_reads(rel):
+                record = load_record(ctx.root, rel, ctx.store.get(ref.oid), ctx.cache)
+                if record is not None:
+                    return self._from_record(record)
         files, links = self._contents(ctx)
-        if _DIRECT_RECORDS and self.is_record and len(files) == 1 and len(self.files) == 1:
-            ((rel, raw),) = files.items()
-            record = load_record(ctx.root, rel, raw, ctx.cache)
-            if record is not None:
-                return self._from_record(record)
         out = _Loaded()
         project_id = self.project_id
         stand_ins: dict[str, bytes] = {WORKSPACE_FILE: _STAND_IN_SETTINGS}
@@ -1055,9 +1072,12 @@ class _Layered(Mapping[str, _V]):
 
     def updated(self, steps: Iterable[tuple[str, Any]]) -> _Layered[_V]:
         """This map after these steps, in order: (key, value) sets a key, (key, `_GONE`) removes it."""
+        steps = list(steps)
+        if not steps:
+            # Nothing changes: the map itself, which nothing changes either.
+            return self
         base, size = self._base, self._size
         top = dict(self._top)
-        steps = list(steps)
         for index, (key, value) in enumerate(steps):
             was = top.get(key, _ABSENT)
             if value is _GONE:
