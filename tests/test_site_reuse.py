@@ -158,31 +158,61 @@ def test_a_previous_page_whose_inputs_changed_is_made_again_not_kept(internal: V
     assert second.rendered < second.reused
 
 
-@pytest.mark.parametrize("count", [0, 3, 40])
-def test_an_export_whose_trail_comes_from_the_previous_file_is_byte_identical_to_one_made_whole(
-    internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int
+@pytest.mark.parametrize("count", [0, 3, 40, 400])
+def test_an_export_whose_trail_runs_come_from_the_previous_file_is_byte_identical_to_one_made_whole(
+    internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count: int, one_process: None
 ) -> None:
     read: list[bytes] = []
-    real = site_module._PreviousParts.read
+    real_read = site_module._PreviousParts.read
 
     def spying(self: site_module._PreviousParts, key: bytes) -> bytes | None:
-        found = real(self, key)
-        if found is not None and found.startswith(b"["):
-            read.append(found)
+        found = real_read(self, key)
+        if found is not None:
+            read.append(key)
         return found
 
+    runs: list[list[bytes]] = []
+    real_runs = site_module._Builder.export_trail_runs
+
+    def listing(self: site_module._Builder) -> list[tuple[bytes, int, int]]:
+        made = real_runs(self)
+        runs.append([key for key, _, _ in made])
+        return made
+
+    def made_again() -> list[bytes]:
+        """The runs of the last build's trail not read from the previous file."""
+        return [key for key in runs[-1] if key not in read]
+
+    def after(cache: PageCache, out: Path, trail: Sequence[TrailEvent]) -> PageCache:
+        """A build after the one `cache` recorded, into `out`: as if swapped into its place (read from there next)."""
+        previous = PageCache(cache.folder, dict(cache.current))
+        out.mkdir()
+        build_audience_site(internal, out, epoch=EPOCH, events=trail, files_root=SAMPLE, previous=previous)
+        made = PageCache(out, current=dict(previous.current))
+        made.record_written()
+        return made
+
     monkeypatch.setattr(site_module._PreviousParts, "read", spying)
-    first = build(internal, tmp_path / "first", events(count), PageCache(tmp_path / "first"))
-    second = build(internal, tmp_path / "second", events(count), again(first))
-    assert len(read) == 1
+    monkeypatch.setattr(site_module._Builder, "export_trail_runs", listing)
+    first = after(PageCache(tmp_path / "none"), tmp_path / "first", events(count))
+    second = after(first, tmp_path / "second", events(count))
+    assert made_again() == []
+    assert (count == 0) == (runs[-1] == []) and (count < 400 or len(runs[-1]) > 2)
     build(internal, tmp_path / "whole", events(count))
     for folder in ("first", "second"):
         assert (tmp_path / folder / "export.json").read_bytes() == (tmp_path / "whole/export.json").read_bytes()
-    # An event that reads otherwise: the trail part is made again.
-    build(internal, tmp_path / "third", events(count + 1, hostile=count), again(second))
-    assert len(read) == 1
-    build(internal, tmp_path / "third-whole", events(count + 1, hostile=count))
+    # An event that reads otherwise (in the middle, then one more at the end): only the runs that
+    # hold it (and, where it moves a cut, the next) are made again.
+    read.clear()
+    third = after(second, tmp_path / "third", events(count, retitled=count // 2))
+    assert len(made_again()) <= 2 and (count == 0 or len(made_again()) >= 1)
+    build(internal, tmp_path / "third-whole", events(count, retitled=count // 2))
     assert (tmp_path / "third/export.json").read_bytes() == (tmp_path / "third-whole/export.json").read_bytes()
+    read.clear()
+    after(third, tmp_path / "fourth", events(count + 1, retitled=count // 2, hostile=count))
+    assert 1 <= len(made_again()) <= 2
+    build(internal, tmp_path / "fourth-whole", events(count + 1, retitled=count // 2, hostile=count))
+    assert (tmp_path / "fourth/export.json").read_bytes() == (tmp_path / "fourth-whole/export.json").read_bytes()
 
 
 def test_where_hard_links_fail_unchanged_files_are_copied_and_the_copies_are_kept_by_the_next_build(

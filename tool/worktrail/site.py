@@ -2587,32 +2587,59 @@ class _Builder:
             "trail": self.events,
         }
 
-    def trail_key(self) -> bytes:
-        """A key of the trail's events as this view has them: from each project's `event_keys` when every
-        event's project has one (the same keys, the same events for this audience), else from the events."""
-        projects = {event.project or "" for event in self.events}
-        if projects <= self.event_keys.keys():
-            keys = sorted((pid, self.event_keys[pid]) for pid in projects)
-            return job_key("export-trail-keys", self.view.audience.name, keys)
+    def export_trail_runs(self) -> list[tuple[bytes, int, int]]:
+        """The export's trail in runs: each run's key (its events as the export holds them), first and end index.
+
+        Cut where the trail page's runs are (`_event_identity`), so runs stay the same wherever
+        events come in or change: a rebuild encodes again only the runs that hold a changed event.
+        """
         # Everything `_plain` keeps of each event (dates as ISO text: plain values pickle much faster).
         names = [name for name, _ in _plain_fields(TrailEvent) if name != "when"]
         rest = operator.attrgetter(*names)
-        return job_key("export-trail", [(event.when.isoformat(), rest(event)) for event in self.events])
+        runs: list[tuple[bytes, int, int]] = []
+        shown: list[tuple[str, object]] = []
+        start = 0
+        last = len(self.events) - 1
+        for index, event in enumerate(self.events):
+            shown.append((event.when.isoformat(), rest(event)))
+            if index == last or zlib.crc32(_event_identity(event)) % _TRAIL_RUN == 0:
+                runs.append((job_key("export-run", shown), start, index + 1))
+                shown, start = [], index + 1
+        return runs
 
     def write_export(self, writer: _SiteWriter, previous: PreviousSite) -> None:
-        """Write export.json; its trail (the longest part, the same after most edits) and each project
-        whose version is known (`project_version`: the same redacted project) come from the previous
-        file when unchanged.
+        """Write export.json; the runs of its trail (`export_trail_runs`) and each project whose version
+        is known (`project_version`: the same redacted project) come from the previous file when unchanged.
 
         The same bytes as `export_parts`. The file as a whole is always made again: no job asks
         for it by key.
         """
-        holes = {id(self.events): self.trail_key()}
+        runs = self.export_trail_runs()
+        holes = {id(self.events): b"trail"}
         for project in self.projects:
             version = self.project_version(project)
             if version is not None:
                 holes[id(project)] = job_key("export-project", version)
         where: dict[bytes, tuple[int, int]] = {}
+
+        def encoded(value: Any) -> bytes:
+            return "".join(_json_pieces(value)).encode("utf-8", "backslashreplace")
+
+        def trail(before: _PreviousParts, position: int) -> Iterator[bytes]:
+            # The JSON of the list of events: `[`, each event's JSON between commas, `]`.
+            yield b"["
+            position += 1
+            for number, (key, start, end) in enumerate(runs):
+                if number:
+                    yield b","
+                    position += 1
+                data = before.read(key)
+                if data is None:
+                    data = b",".join(encoded(event) for event in self.events[start:end])
+                where[key] = (position, len(data))
+                position += len(data)
+                yield data
+            yield b"]"
 
         def pieces(before: _PreviousParts) -> Iterator[bytes]:
             position = 0
@@ -2631,10 +2658,13 @@ class _Builder:
                         position += len(data)
                         yield data
                     key, value = piece
+                    if value is self.events:
+                        for data in trail(before, position):
+                            position += len(data)
+                            yield data
+                        continue
                     found = before.read(key)
-                    data = (
-                        found if found is not None else "".join(_json_pieces(value)).encode("utf-8", "backslashreplace")
-                    )
+                    data = found if found is not None else encoded(value)
                     where[key] = (position, len(data))
                 position += len(data)
                 yield data
