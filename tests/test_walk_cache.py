@@ -7,6 +7,8 @@ subset, one side of a merge), and that the build cache never reuses a walk made 
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import os
 import shutil
 import subprocess
@@ -20,7 +22,7 @@ from tests.audit_repo import base_repo, task_md
 from worktrail import trail
 from worktrail.buildcache import CACHE_ENV
 from worktrail.cli import main
-from worktrail.history import HistorySource, walk
+from worktrail.history import HistorySource, path_owner, walk
 from worktrail.load import load_workspace
 from worktrail.redact import default_audiences
 from worktrail.trail import HistoryTrail, read_candidates
@@ -136,28 +138,67 @@ def test_a_cached_walk_is_never_reused_for_an_audience_whose_viewer_changed(
     assert _same_tree(tmp_path / "incremental", tmp_path / "full") == []
 
 
-def test_a_walk_shared_by_two_processes_equals_a_walk_by_one(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("split", ["owners", "commits"])
+def test_a_walk_shared_by_two_processes_equals_a_walk_by_one(
+    example: Path, monkeypatch: pytest.MonkeyPatch, split: str
+) -> None:
+    """Two processes share a walk by owners (each derives the events of some projects) or, where that
+    cannot be done, by commits (each walks a part of the history); either equals one walk."""
     from worktrail import history, render_pool
 
     monkeypatch.setattr(history, "_PARALLEL_LEAST", 2)
     monkeypatch.setattr(render_pool, "workers_available", lambda: True)
     one = read_candidates(example, _audiences(example), parallel=False)
-    parts: list[int] = []
-    walk_part = trail._walk_part
+    if split == "commits":
+        monkeypatch.setattr(history.HistorySource, "owner_halves", lambda self, known: None)
+    parts: list[str] = []
+    for name in ("_walk_part", "_walk_placed"):
+        real = getattr(trail, name)
 
-    def counted(*args: Any) -> Any:
-        parts.append(len(parts))
-        return walk_part(*args)
+        def counted(*args: Any, real: Any = real, name: str = name) -> Any:
+            parts.append(name)
+            return real(*args)
 
-    monkeypatch.setattr(trail, "_walk_part", counted)
+        monkeypatch.setattr(trail, name, counted)
     two = read_candidates(example, _audiences(example))
     assert two.candidates == one.candidates and two.walked == one.walked
-    # This process walked one half; the worker's half came back (a failed worker's would be redone here).
-    assert parts == [0]
+    if split == "owners":
+        # A commit (the first) has events of both parts, one part's between the other's: put back in order.
+        with HistorySource(example) as source:
+            owners = source.owner_halves(frozenset())
+        assert owners is not None
+        parts_of = [[(c.event.entity.project or "") in owners[0] for c in found] for found in one.walked.values()]
+        assert any(sum(a != b for a, b in itertools.pairwise(sides)) >= 2 for sides in parts_of)
+    # This process walked its part; the worker's part came back (a failed worker's would be redone here).
+    assert parts == (["_walk_placed"] if split == "owners" else ["_walk_part"])
     # With some commits known too.
     order = list(one.walked)
     known = {oid: one.walked[oid] for oid in order[::3]}
     assert read_candidates(example, _audiences(example), known).candidates == one.candidates
+
+
+def test_a_walk_is_shared_by_owners_only_when_no_change_moves_a_file_between_them(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worktrail import history
+
+    monkeypatch.setattr(history, "_PARALLEL_LEAST", 2)
+    with HistorySource(example) as source:
+        owners = source.owner_halves(frozenset())
+        assert owners is not None
+        mine, theirs = owners
+        # Every project is in one part; the workspace's own files ("") in the first.
+        projects = {path_owner(change.path) for commit in source.commits for change in commit.changes}
+        assert "" in mine and not mine & theirs and mine | theirs == projects and theirs
+        moved = dataclasses.replace(
+            source.commits[-1].changes[0],
+            path="projects/elsewhere/tasks/X-1.md",
+            old_path="projects/web/tasks/WEB-1.md",
+        )
+        source.commits.append(dataclasses.replace(source.commits[-1], id="0" * 40, changes=(moved,)))
+        assert source.owner_halves(frozenset()) is None
+        # Commits known already are not walked: their changes do not count.
+        assert source.owner_halves(frozenset({"0" * 40})) == owners
 
 
 def test_a_history_is_cut_where_both_processes_have_as_much_work_the_later_commits_costing_more() -> None:

@@ -604,6 +604,11 @@ def classify_path(path: str) -> PathInfo:
     return PathInfo("other", match.group("project") if match else None)
 
 
+def path_owner(path: str) -> str:
+    """The project a workspace-relative path is in ("": the workspace's own files, settings, people, teams)."""
+    return classify_path(path).project or ""
+
+
 _RECORD_FOLDERS = frozenset({"tasks", "changes", "meetings", "feedback", "time"})
 
 
@@ -1918,6 +1923,39 @@ class HistorySource:
         ids = [oid for _, oid in todo]
         return ids[:cut], ids[cut:]
 
+    def owner_halves(self, known: Container[str]) -> tuple[frozenset[str], frozenset[str]] | None:
+        """The owners (`path_owner`) of the changes of the commits not in `known`, in two sets of about
+        as much work for two walks (`walk(derives=...)`), the first with "" (settings, people, teams);
+        None when there are too few commits or projects, or a change moves a file between owners
+        (its events read both).
+
+        Unlike a cut of the commits, neither walk loads a state whole to start from: each walks
+        every commit, and loads only the records its own events read.
+        """
+        weights: Counter[str] = Counter()
+        todo = 0
+        for commit in self.commits:
+            if commit.id in known:
+                continue
+            todo += 1
+            for change in commit.changes:
+                owner = path_owner(change.path)
+                if change.old_path != change.path and path_owner(change.old_path) != owner:
+                    return None
+                weights[owner] += 1
+        projects = sorted((weight, owner) for owner, weight in weights.items() if owner)
+        if todo < max(_PARALLEL_LEAST, 2) or len(projects) < 2:
+            return None
+        first: list[str] = [""]
+        second: list[str] = []
+        load = [weights[""], 0]
+        # The heaviest first, each to the lighter side.
+        for weight, owner in reversed(projects):
+            side = 0 if load[0] <= load[1] else 1
+            (first if side == 0 else second).append(owner)
+            load[side] += weight
+        return frozenset(first), frozenset(second)
+
     def outside(self, oid: str) -> Snapshot:
         """The state of a commit that is not in the log (a range's base, or an older parent)."""
         snapshot = self._outside.get(oid)
@@ -1927,8 +1965,9 @@ class HistorySource:
             self._outside[oid] = snapshot
         return snapshot
 
-    def prefetch(self, index: int, known: Container[str] = frozenset()) -> None:
-        """Read ahead, in one batch, the new file versions of the commits from `index` on (but `known` ones)."""
+    def prefetch(self, index: int, known: Container[str] = frozenset(), derives: Container[str] | None = None) -> None:
+        """Read ahead, in one batch, the new file versions of the commits from `index` on (but `known` ones),
+        of the owners a walk `derives` (`walk`) and of the workspace's settings, people and teams."""
         if index % _PREFETCH and self.commits[index - 1].id not in known:
             return
         oids = [
@@ -1936,7 +1975,10 @@ class HistorySource:
             for commit in self.commits[index : index + _PREFETCH]
             if commit.id not in known
             for change in commit.changes
-            if change.new is not None and not change.new.link and _loader_reads(change.path)
+            if change.new is not None
+            and not change.new.link
+            and _loader_reads(change.path)
+            and (derives is None or path_owner(change.path) in derives or not path_owner(change.path))
         ]
         self.context.store.get_many(oids)
 
@@ -2316,6 +2358,8 @@ class Step:
     changes: tuple[FileChange, ...]
     person: str | None
     events: tuple[Event, ...]
+    # With `walk(derives=...)`: for each event, the place of its change among `changes`.
+    orders: tuple[int, ...] = ()
 
 
 def commit_person(commit: Commit, before: Snapshot, after: Snapshot) -> str | None:
@@ -2325,12 +2369,19 @@ def commit_person(commit: Commit, before: Snapshot, after: Snapshot) -> str | No
     return after.person_for_email(commit.author_email)
 
 
-def walk(source: HistorySource, known: Container[str] = frozenset()) -> Iterator[Step]:
+def walk(
+    source: HistorySource, known: Container[str] = frozenset(), derives: Container[str] | None = None
+) -> Iterator[Step]:
     """Every commit of the source, oldest first, with its derived events (states kept only while needed).
 
     Commits in `known` are passed over (their results are kept elsewhere, see `trail.read_candidates`):
     a commit's events depend only on its own state and its parents', so a later commit whose parent
     was passed over starts from that parent's state read whole from Git (`HistorySource.outside`).
+
+    `derives`: the owners (`path_owner`) whose changes' events this walk derives (None: all). The
+    states are the same whichever: only the records those events read are loaded. Each event's
+    `Step.orders` entry is the place of its change among the commit's own changes, so the events
+    of walks that derive the other owners fit back in the order one walk gives (`trail.read_candidates`).
     """
     graph = source.graph
     keeper = Keeper(graph)
@@ -2346,7 +2397,7 @@ def walk(source: HistorySource, known: Container[str] = frozenset()) -> Iterator
         if commit.id in known:
             keeper.release(commit)
             continue
-        source.prefetch(index, known)
+        source.prefetch(index, known, derives)
         before = state(commit.parents[0]) if commit.parents else source.empty
         sides = [
             Side(state(p), tuple(state(b) for b in graph.bases.get((commit.id, p), ()))) for p in commit.parents[1:]
@@ -2357,8 +2408,18 @@ def walk(source: HistorySource, known: Container[str] = frozenset()) -> Iterator
         after = before.apply(edits)
         own = own_changes(commit, sides)
         person = commit_person(commit, before, after) if own else None
-        events = derive_events(commit, person, before, after, own, sides)
-        yield Step(commit, before, after, tuple(own), person, tuple(events))
+        orders: list[int] = []
+        if derives is None:
+            events = derive_events(commit, person, before, after, own, sides)
+        else:
+            # A change's events are those derive_events gives for it among the others (each alone).
+            events = []
+            for place, change in enumerate(own):
+                if path_owner(change.path) in derives:
+                    found = derive_events(commit, person, before, after, (change,), sides)
+                    events += found
+                    orders += [place] * len(found)
+        yield Step(commit, before, after, tuple(own), person, tuple(events), tuple(orders))
         keeper.put(commit.id, after)
         keeper.release(commit)
 

@@ -20,7 +20,7 @@ from typing import Any
 from . import model as m
 from .buildbase import TrailEvent
 from .gcpause import collector_paused
-from .history import Event, HistorySource, seen_in_states, seen_now, walk
+from .history import Event, HistorySource, Step, seen_in_states, seen_now, walk
 from .i18n import Formatter
 from .policy import Policy, Viewer, viewer_for_audience
 
@@ -224,8 +224,11 @@ def read_candidates(
 
     `known`: candidates of commits walked before for the same audiences (`HistoryTrail.walked`); only
     the other commits are walked, and the result is the same as a walk of every commit. With
-    `parallel` and a long history, a forked worker walks the later half of the commits while this
-    process walks the earlier half (a commit's candidates depend only on it and its parents).
+    `parallel` and a long history, a forked worker shares the walk: it derives the events of some
+    projects while this process derives the others' and the workspace's own (`_walk_owners`; a
+    project's events read only its records, settings, people and teams), or, when a change moves a
+    file between projects, it walks the later part of the commits while this process walks the
+    earlier (a commit's candidates depend only on it and its parents).
     """
     from .render_pool import Forked, workers_available
 
@@ -233,8 +236,12 @@ def read_candidates(
     known = known or {}
     out = HistoryTrail()
     with HistorySource(root) as source, collector_paused():
-        halves = source.halves(known) if parallel and workers_available() else None
-        if halves is None:
+        split = parallel and workers_available()
+        owners = source.owner_halves(known) if split else None
+        halves = source.halves(known) if split and owners is None else None
+        if owners is not None:
+            walked = _walk_owners(source, viewers, known, owners)
+        elif halves is None:
             walked = _walk_part(source, viewers, known)
         else:
             first, second = halves
@@ -251,28 +258,72 @@ def read_candidates(
     return out
 
 
+def _walk_owners(
+    source: HistorySource,
+    viewers: Sequence[tuple[str, Viewer]],
+    known: Mapping[str, tuple[Candidate, ...]],
+    owners: tuple[frozenset[str], frozenset[str]],
+) -> dict[str, tuple[Candidate, ...]]:
+    """`_walk_part` by two processes, each deriving the events of one set of owners (`HistorySource.owner_halves`).
+
+    Each commit's candidates are put back in the order of their changes among the commit's own
+    changes (`Step.orders`), which is the order of one walk deriving all of them.
+    """
+    from .render_pool import Forked
+
+    mine, theirs = owners
+    worker = Forked(lambda: _walk_placed(source.for_another_process(), viewers, known, theirs))
+    here = _walk_placed(source, viewers, known, mine)
+    there = worker.result()
+    if there is None:
+        # The worker failed: its owners are walked here (the same candidates, only later).
+        there = _walk_placed(source, viewers, known, theirs)
+    walked: dict[str, tuple[Candidate, ...]] = {}
+    for oid, placed in here.items():
+        both = [*placed, *there.get(oid, ())]
+        both.sort(key=operator.itemgetter(0))
+        walked[oid] = tuple(candidate for _, candidate in both)
+    return walked
+
+
+def _walk_placed(
+    source: HistorySource,
+    viewers: Sequence[tuple[str, Viewer]],
+    known: Mapping[str, tuple[Candidate, ...]],
+    derives: frozenset[str],
+) -> dict[str, tuple[tuple[int, Candidate], ...]]:
+    """The candidates of the changes of `derives` owners of every commit not in `known`, each with its change's place."""
+    walked: dict[str, tuple[tuple[int, Candidate], ...]] = {}
+    for step in walk(source, known, derives):
+        found = _candidates(step, viewers)
+        walked[step.commit.id] = tuple((step.orders[index], candidate) for index, candidate in found)
+    return walked
+
+
 def _walk_part(
     source: HistorySource, viewers: Sequence[tuple[str, Viewer]], known: Mapping[str, tuple[Candidate, ...]]
 ) -> dict[str, tuple[Candidate, ...]]:
     """The candidates of every commit of the source not in `known`, by commit id."""
-    walked: dict[str, tuple[Candidate, ...]] = {}
-    for step in walk(source, known):
-        found: list[Candidate] = []
-        for event in step.events:
-            # A project's record is judged by the rules over that project alone (see `Snapshot.policy_for`).
-            project = event.entity.project
-            before, after = step.before.policy_for(project), step.after.policy_for(project)
-            seen: dict[str, bool | str] = {}
-            for name, viewer in viewers:
-                states = seen_in_states(before, after, viewer, event)
-                if states:
-                    seen[name] = states
-            if seen:
-                if event.entity.kind not in ("time", "expense"):
-                    event = dataclasses.replace(event, before=None, after=None)
-                found.append(Candidate(event, step.commit.message, seen))
-        walked[step.commit.id] = tuple(found)
-    return walked
+    return {step.commit.id: tuple(c for _, c in _candidates(step, viewers)) for step in walk(source, known)}
+
+
+def _candidates(step: Step, viewers: Sequence[tuple[str, Viewer]]) -> list[tuple[int, Candidate]]:
+    """A step's events some audience saw before and after its commit, as candidates, each with the event's index."""
+    found: list[tuple[int, Candidate]] = []
+    for index, event in enumerate(step.events):
+        # A project's record is judged by the rules over that project alone (see `Snapshot.policy_for`).
+        project = event.entity.project
+        before, after = step.before.policy_for(project), step.after.policy_for(project)
+        seen: dict[str, bool | str] = {}
+        for name, viewer in viewers:
+            states = seen_in_states(before, after, viewer, event)
+            if states:
+                seen[name] = states
+        if seen:
+            if event.entity.kind not in ("time", "expense"):
+                event = dataclasses.replace(event, before=None, after=None)
+            found.append((index, Candidate(event, step.commit.message, seen)))
+    return found
 
 
 def trails_from(
