@@ -273,8 +273,12 @@ def _walk_owners(
 
     mine, theirs = owners
     worker = Forked(lambda: _walk_placed(source.for_another_process(), viewers, known, theirs))
-    here = _walk_placed(source, viewers, known, mine)
-    there = worker.result()
+    try:
+        here = _walk_placed(source, viewers, known, mine)
+        there = worker.result()
+    finally:
+        # Interrupted (or failed) half-way: the worker does not outlive the walk.
+        worker.cancel()
     if there is None:
         # The worker failed: its owners are walked here (the same candidates, only later).
         there = _walk_placed(source, viewers, known, theirs)
