@@ -1601,8 +1601,8 @@ class _Builder:
                     return
                 # The rows show no chrome: the lists' site context lends them its formats.
                 site = self.site_context_at(paths[0], self.t("tasks"), "tasks", project)
-                row = functools.partial(render_fragment, env.get_template("_task_row.html"), site)
-                for page in self.task_list_pages(project, lambda task_row: row(row=task_row)):
+                row = env.get_template("_task_row.html")
+                for page in self.task_list_pages(project, lambda task_row: render_fragment(row, site, row=task_row)):
                     write(page.path, render(page))
                 made(key, paths)
 
@@ -1837,17 +1837,13 @@ class _Builder:
         wherever events come in or change: an edit makes only the runs that show it again.
         """
         chrome = job_key("chrome", self.chrome())
-        runs: list[tuple[bytes, int, int]] = []
-        shown: list[tuple[object, ...]] = []
-        start = 0
-        last = len(self.events) - 1
-        for index, (event, subject) in enumerate(zip(self.events, subjects, strict=True)):
-            label, href = (subject.label, subject.href) if subject is not None else (None, None)
-            shown.append((event.when.isoformat(), event.summary, event.author, label, href, event.message))
-            if index == last or zlib.crc32(_event_identity(event)) % _TRAIL_RUN == 0:
-                runs.append((job_key("trail-run", chrome, shown), start, index + 1))
-                shown, start = [], index + 1
-        return runs
+        shown = (
+            (event.when.isoformat(), event.summary, event.author)
+            + ((subject.label, subject.href) if subject is not None else (None, None))
+            + (event.message,)
+            for event, subject in zip(self.events, subjects, strict=True)
+        )
+        return _event_runs(self.events, shown, "trail-run", chrome)
 
     def write_trail(
         self, env: jinja2.Environment, subjects: Sequence[LinkItem | None], writer: _SiteWriter, previous: PreviousSite
@@ -2596,16 +2592,7 @@ class _Builder:
         # Everything `_plain` keeps of each event (dates as ISO text: plain values pickle much faster).
         names = [name for name, _ in _plain_fields(TrailEvent) if name != "when"]
         rest = operator.attrgetter(*names)
-        runs: list[tuple[bytes, int, int]] = []
-        shown: list[tuple[str, object]] = []
-        start = 0
-        last = len(self.events) - 1
-        for index, event in enumerate(self.events):
-            shown.append((event.when.isoformat(), rest(event)))
-            if index == last or zlib.crc32(_event_identity(event)) % _TRAIL_RUN == 0:
-                runs.append((job_key("export-run", shown), start, index + 1))
-                shown, start = [], index + 1
-        return runs
+        return _event_runs(self.events, ((event.when.isoformat(), rest(event)) for event in self.events), "export-run")
 
     def write_export(self, writer: _SiteWriter, previous: PreviousSite) -> None:
         """Write export.json; the runs of its trail (`export_trail_runs`) and each project whose version
@@ -3245,6 +3232,27 @@ class _Sink:
 
 def _event_view(event: TrailEvent, subject: LinkItem | None) -> EventView:
     return EventView(event.when, event.summary, event.author, subject, event.message)
+
+
+def _event_runs(
+    events: Sequence[TrailEvent], shown: Iterable[object], kind: str, *context: object
+) -> list[tuple[bytes, int, int]]:
+    """`events` in runs, each run's key (`kind`, `context` and what `shown` gives for each of its
+    events, one value an event) with its first and end index.
+
+    A run ends after an event whose identity's CRC-32 says so (`_TRAIL_RUN`), and after the last:
+    the trail page and the export cut their events at the same places in every build.
+    """
+    runs: list[tuple[bytes, int, int]] = []
+    part: list[object] = []
+    start = 0
+    last = len(events) - 1
+    for index, (event, seen) in enumerate(zip(events, shown, strict=True)):
+        part.append(seen)
+        if index == last or zlib.crc32(_event_identity(event)) % _TRAIL_RUN == 0:
+            runs.append((job_key(kind, *context, part), start, index + 1))
+            part, start = [], index + 1
+    return runs
 
 
 def _event_identity(event: TrailEvent) -> bytes:
