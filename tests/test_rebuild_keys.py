@@ -263,6 +263,22 @@ def test_the_export_of_a_project_whose_version_did_not_change_is_read_from_the_p
     assert set(made) == {"acme-website"}
 
 
+def test_report_tables_are_taken_over_with_their_project_and_made_again_when_it_changed(
+    workspace: Path, tmp_path: Path
+) -> None:
+    build(workspace)
+
+    def tables(pid: str) -> Path:
+        return workspace / f"site/internal/projects/{pid}/reports/time-entries.csv"
+
+    before = {pid: tables(pid).stat().st_ino for pid in ("acme-app", "acme-website")}
+    set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
+    assert_rebuild_equals_full(workspace, tmp_path)
+    # The unchanged project's tables are the previous files; the edited project's are new files.
+    assert tables("acme-app").stat().st_ino == before["acme-app"]
+    assert tables("acme-website").stat().st_ino != before["acme-website"]
+
+
 def test_a_rebuild_judges_again_only_the_trail_events_of_projects_whose_inputs_changed(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,7 +17,7 @@ from worktrail.buildcache import PageCache
 from worktrail.redact import View
 from worktrail.render import MarkdownRenderer
 from worktrail.resources import templates_dir
-from worktrail.site import EventView, TrailEvent, build_audience_site
+from worktrail.site import EventView, SearchEntry, TrailEvent, build_audience_site
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample-workspace"
@@ -107,6 +107,82 @@ def test_a_trail_page_that_shows_more_of_its_events_than_their_items_is_rendered
     page = builder.trail_page()
     assert site_module._trail_frame(shared, page, builder.site_context(page)) is not None
     assert site_module._trail_frame(env, page, builder.site_context(page)) is None
+
+
+def retitled(view: View, task_id: str, title: str) -> View:
+    """The view with one task's title changed."""
+    ws = view.workspace
+    projects = {
+        pid: dataclasses.replace(
+            project,
+            tasks=tuple(dataclasses.replace(t, title=title) if t.id == task_id else t for t in project.tasks),
+        )
+        for pid, project in ws.projects.items()
+    }
+    return dataclasses.replace(view, workspace=dataclasses.replace(ws, projects=projects))
+
+
+def test_a_search_page_and_index_made_from_runs_of_the_previous_ones_are_byte_identical_to_whole_ones(
+    internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = build(internal, tmp_path / "first", events(3), PageCache(tmp_path / "first"))
+    # One run per project and one of the people.
+    assert len(first.current["search.html"].parts or {}) == len(internal.workspace.projects) + 1
+    assert len(first.current["search-index.json"].parts or {}) == len(internal.workspace.projects) + 1
+    edited = retitled(internal, "WEB-3", "Hostile \r\n\u202e <b>& title")
+    rendered: list[list[str]] = []
+    real = site_module._search_items
+
+    def counting(env: jinja2.Environment, site: site_module.SiteContext) -> Callable[[Sequence[SearchEntry]], str]:
+        items = real(env, site)
+
+        def render(run: Sequence[SearchEntry]) -> str:
+            if not any(entry in site_module._SEARCH_PROBES for entry in run):
+                rendered.append([entry.title for entry in run])
+            return items(run)
+
+        return render
+
+    monkeypatch.setattr(site_module, "_search_items", counting)
+    second = build(edited, tmp_path / "second", events(3), again(first))
+    monkeypatch.undo()
+    build(edited, tmp_path / "whole", events(3))
+    for name in ("search.html", "search-index.json"):
+        assert (tmp_path / f"second/{name}").read_bytes() == (tmp_path / f"whole/{name}").read_bytes()
+        assert (tmp_path / f"second/{name}").read_bytes() != (tmp_path / f"first/{name}").read_bytes()
+        assert second.current[name].parts
+    # Only the edited task's project was rendered again; the other project and the people came from the previous page.
+    assert len(rendered) == 1 and "WEB-3: Hostile \r\n\u202e <b>& title" in rendered[0]
+
+
+def test_an_unchanged_search_page_and_index_are_the_previous_files_linked(internal: View, tmp_path: Path) -> None:
+    first = build(internal, tmp_path / "first", events(3), PageCache(tmp_path / "first"))
+    build(internal, tmp_path / "second", events(3), again(first))
+    for name in ("search.html", "search-index.json"):
+        assert (tmp_path / f"first/{name}").stat().st_ino == (tmp_path / f"second/{name}").stat().st_ino
+
+
+def test_a_search_page_that_shows_more_of_its_entries_than_their_items_is_made_whole(
+    internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = site_module.environment()
+    source = (templates_dir() / "search.html").read_text(encoding="utf-8")
+    counted = source.replace(
+        "{{ search_items(page.entries) }}", "{{ page.entries|length }} {{ search_items(page.entries) }}"
+    )
+    assert counted != source and shared.loader is not None
+    env = shared.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({"search.html": counted}), shared.loader]))
+    monkeypatch.setattr(site_module, "environment", lambda *_: env)
+    first = build(internal, tmp_path / "first", events(3), PageCache(tmp_path / "first"))
+    edited = retitled(internal, "WEB-3", "Another title")
+    build(edited, tmp_path / "second", events(3), again(first))
+    build(edited, tmp_path / "whole", events(3))
+    # The page is rendered whole (it shows how many entries there are); the index still comes in runs.
+    assert not first.current["search.html"].parts and first.current["search-index.json"].parts
+    for name in ("search.html", "search-index.json"):
+        assert (tmp_path / f"second/{name}").read_bytes() == (tmp_path / f"whole/{name}").read_bytes()
+    page = (tmp_path / "second/search.html").read_text(encoding="utf-8")
+    assert "Another title" in page and f"\n{page.count('<li data-search')} " in page
 
 
 def test_the_site_writer_makes_a_new_file_where_one_is_left_and_never_writes_into_it(tmp_path: Path) -> None:

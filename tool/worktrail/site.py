@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar, cast
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -1522,7 +1522,8 @@ class _Builder:
         ]
 
     def project_paths(self, project: m.Project) -> tuple[str, ...]:
-        """The paths of every page of a project that has a key: those of `project_makers`, its task lists and task pages."""
+        """The paths of every file of a project that has a key: the pages of `project_makers`, its task lists and
+        task pages, and its report tables."""
         pid = project.id
         return (
             _Urls.project(pid),
@@ -1537,6 +1538,7 @@ class _Builder:
             _Urls.section(pid, "timeline"),
             *(_Urls.tasks(pid, variant) for variant, _, _ in _TASK_LIST_VARIANTS),
             *(_Urls.task(pid, task.id) for task in project.tasks),
+            *(_Urls.report_csv(pid, name) for name in CSV_FILES),
         )
 
     def jobs(
@@ -1632,18 +1634,35 @@ class _Builder:
 
         def search() -> None:
             # The search page and the search index show the same entries (both from the site root).
+            if previous is not None:
+                self.write_search(env, writer, previous)
+                return
             entries = self.search_entries("")
             write("search.html", render(self.search_page(entries)))
             write("search-index.json", self.search_index(entries))
 
         def calendar() -> None:
             write("calendar.ics", self.ical())
-            for rel, data in self.csv_files().items():
-                write(rel, data)
+
+        def report_tables(project: m.Project) -> Job:
+            # They read what the project's pages read (`project_version`): keyed by it, or made each time.
+            def job() -> None:
+                version = self.project_version(project) if previous is not None else None
+                key = job_key("report-tables", version) if version is not None else b""
+                paths = [_Urls.report_csv(project.id, name) for name in CSV_FILES]
+                if version is not None and kept(key, paths):
+                    return
+                for rel, data in self.project_csv_files(project).items():
+                    write(rel, data)
+                if version is not None:
+                    made(key, paths)
+
+            return job
 
         def project_jobs(project: m.Project) -> list[Job]:
             return [
                 task_lists(project),
+                report_tables(project),
                 *(page(make) for make in self.project_makers(project)),
                 *(task_page(project, task) for task in project.tasks),
             ]
@@ -1682,6 +1701,7 @@ class _Builder:
             *heavy,
             home,
             people,
+            *(report_tables(project) for project in by_page),
             *(page(make) for project in by_page for make in self.project_makers(project)),
             *(task_page(project, task) for project in by_page for task in project.tasks),
         ]
@@ -1871,23 +1891,11 @@ class _Builder:
             previous.made(key, (_TRAIL,))
             return
         items = _event_items(env, site)
-        where: dict[bytes, tuple[int, int]] = {}
 
-        def pieces(before: _PreviousParts) -> Iterator[bytes]:
-            head, tail = frame
-            yield head
-            position = len(head)
-            for run_key, start, end in runs:
-                data = before.read(run_key)
-                if data is None:
-                    data = clean_text(str(items(views(start, end)))).encode()
-                where[run_key] = (position, len(data))
-                position += len(data)
-                yield data
-            yield tail
+        def made(start: int, end: int) -> Callable[[], bytes]:
+            return lambda: clean_text(str(items(views(start, end)))).encode()
 
-        with _PreviousParts(previous.parts(_TRAIL)) as before:
-            writer.write(_TRAIL, pieces(before))
+        where = _write_runs(writer, _TRAIL, frame, ((key, made(start, end)) for key, start, end in runs), previous)
         previous.made(key, (_TRAIL,), {_TRAIL: where})
 
     def feed_inputs(self, subjects: Sequence[LinkItem | None]) -> tuple[object, ...]:
@@ -2439,29 +2447,39 @@ class _Builder:
         return ", ".join(f"{key}: {str(sees.get(key)).lower()}" for key in m.SEES_KEYS)
 
     def search_entries(self, page_path: str) -> list[SearchEntry]:
-        entries: list[SearchEntry] = []
+        """Every entry of the search page and index: each project's (`search_project_entries`), then the people's."""
+        entries = [entry for project in self.projects for entry in self.search_project_entries(project, page_path)]
+        return entries + self.search_people_entries(page_path)
 
-        def add(kind: str, title: str, target: str, text: str) -> None:
-            entries.append(SearchEntry(kind, self.t(f"kind.{kind}"), title, _href(page_path, target), _snippet(text)))
+    def _search_entry(self, kind: str, title: str, page_path: str, target: str, text: str) -> SearchEntry:
+        return SearchEntry(kind, self.t(f"kind.{kind}"), title, _href(page_path, target), _snippet(text))
 
+    def search_project_entries(self, project: m.Project, page_path: str) -> list[SearchEntry]:
+        """The search entries of a project and its records, linked from `page_path`."""
         plain = self.renderer.plain
-        for project in self.projects:
-            add("project", project.name, _Urls.project(project.id), " ".join(project.scope.objectives))
-            for task in sorted(project.tasks, key=lambda t: t.number):
-                add("task", f"{task.id}: {task.title}", _Urls.task(project.id, task.id), plain(task.body))
-            for cr in sorted(project.changes, key=lambda c: c.number):
-                add("change", f"{cr.id}: {cr.title}", _Urls.change(project.id, cr.id), plain(cr.body))
-            for meeting in sorted(project.meetings, key=lambda x: (x.date, x.id)):
-                text = " ".join((*meeting.decisions, plain(meeting.body)))
-                add("meeting", meeting.title, _Urls.meeting(project.id, meeting.id), text)
-            for doc in sorted(project.documents, key=lambda d: d.path):
-                add("document", doc.title, _Urls.section(project.id, "files"), doc.description or "")
-            for fb in sorted(project.feedback, key=lambda f: (f.date, f.id)):
-                title = f"{self.t('feedback')}: {self.name(fb.author)}"
-                add("feedback", title, _Urls.section(project.id, "feedback"), plain(fb.body))
-        for person in sorted(self.ws.people.values(), key=lambda p: (p.name.casefold(), p.id)):
-            add("person", person.name, "people.html", person.title or "")
+
+        def entry(kind: str, title: str, target: str, text: str) -> SearchEntry:
+            return self._search_entry(kind, title, page_path, target, text)
+
+        entries = [entry("project", project.name, _Urls.project(project.id), " ".join(project.scope.objectives))]
+        for task in sorted(project.tasks, key=lambda t: t.number):
+            entries.append(entry("task", f"{task.id}: {task.title}", _Urls.task(project.id, task.id), plain(task.body)))
+        for cr in sorted(project.changes, key=lambda c: c.number):
+            entries.append(entry("change", f"{cr.id}: {cr.title}", _Urls.change(project.id, cr.id), plain(cr.body)))
+        for meeting in sorted(project.meetings, key=lambda x: (x.date, x.id)):
+            text = " ".join((*meeting.decisions, plain(meeting.body)))
+            entries.append(entry("meeting", meeting.title, _Urls.meeting(project.id, meeting.id), text))
+        for doc in sorted(project.documents, key=lambda d: d.path):
+            entries.append(entry("document", doc.title, _Urls.section(project.id, "files"), doc.description or ""))
+        for fb in sorted(project.feedback, key=lambda f: (f.date, f.id)):
+            title = f"{self.t('feedback')}: {self.name(fb.author)}"
+            entries.append(entry("feedback", title, _Urls.section(project.id, "feedback"), plain(fb.body)))
         return entries
+
+    def search_people_entries(self, page_path: str) -> list[SearchEntry]:
+        """The search entries of the people, linked from `page_path`."""
+        people = sorted(self.ws.people.values(), key=lambda p: (p.name.casefold(), p.id))
+        return [self._search_entry("person", p.name, page_path, "people.html", p.title or "") for p in people]
 
     def search_page(self, entries: Sequence[SearchEntry] | None = None) -> Page:
         path = "search.html"
@@ -2469,6 +2487,52 @@ class _Builder:
         found = tuple(self.search_entries(path) if entries is None else entries)
         context = SearchPage(entries=found, index_href=_href(path, "search-index.json"))
         return Page(path, self.t("search"), context, "search")
+
+    def write_search(self, env: jinja2.Environment, writer: _SiteWriter, previous: PreviousSite) -> None:
+        """Write the search page and index in runs, one per project and one of the people: a run made
+        before (from the same project version, `project_version`, or the same entries) is read from the
+        previous files. The same bytes as the page rendered whole and `search_index`."""
+        chrome = self.chrome()
+        runs: list[tuple[bytes, Callable[[], list[SearchEntry]]]] = []
+        for project in self.projects:
+            version = self.project_version(project)
+            if version is not None:
+                runs.append(
+                    (job_key("search-run", version), _once(functools.partial(self.search_project_entries, project, "")))
+                )
+            else:
+                entries = self.search_project_entries(project, "")
+                runs.append((job_key("search-run", chrome, entries), functools.partial(list, entries)))
+        people = self.search_people_entries("")
+        runs.append((job_key("search-run", chrome, people), functools.partial(list, people)))
+        paths = ("search.html", "search-index.json")
+        key = job_key("search", chrome, [run_key for run_key, _ in runs])
+        if previous.reuse(key, paths, writer.keep):
+            return
+        page = self.search_page(())
+        site = self.site_context(page)
+        items = _search_items(env, site)
+        frame = _items_frame(env, self.search_page, site, items, _SEARCH_PROBES)
+        where: dict[str, dict[bytes, tuple[int, int]]] = {}
+        if frame is None:
+            entries = [entry for _, made in runs for entry in made()]
+            writer.write("search.html", render_page(env, self.search_page(entries), site))
+        else:
+
+            def html(made: Callable[[], list[SearchEntry]]) -> bytes:
+                return clean_text(str(items(made()))).encode()
+
+            html_runs = ((run_key, functools.partial(html, made)) for run_key, made in runs)
+            where["search.html"] = _write_runs(writer, "search.html", frame, html_runs, previous)
+
+        def records(made: Callable[[], list[SearchEntry]]) -> bytes:
+            return ",".join(_JSON_ENCODE(_search_record(entry)) for entry in made()).encode("utf-8", "backslashreplace")
+
+        # `_json_bytes` of the index: its keys sorted, "entries" before "language".
+        index = (b'{"entries":[', f'],"language":{_JSON_ENCODE(self.fmt.lang)}}}\n'.encode())
+        json_runs = ((run_key, functools.partial(records, made)) for run_key, made in runs)
+        where["search-index.json"] = _write_runs(writer, "search-index.json", index, json_runs, previous, b",")
+        previous.made(key, paths, where)
 
     # -- chrome ---------------------------------------------------------------------------------
 
@@ -2530,36 +2594,33 @@ class _Builder:
 
     # -- machine outputs ------------------------------------------------------------------------
 
-    def csv_files(self) -> dict[str, bytes]:
+    def project_csv_files(self, project: m.Project) -> dict[str, bytes]:
+        """A project's report tables (CSV_FILES) by path: hours by person and month, time entries, expenses."""
         out: dict[str, bytes] = {}
         costs = self.view.show_costs
-        for project in self.projects:
-            figures = self.figures[project.id]
-            cost_col = ["cost"] if costs else []
-            by_person = [["person", "name", "hours", *cost_col]]
-            for person, hours, cost in figures.by_person():
-                by_person.append([person, self.name(person), csv_number(hours), *([csv_number(cost)] if costs else [])])
-            by_month = [["month", "hours", *cost_col]]
-            for month, hours, cost in figures.by_month():
-                by_month.append([month, csv_number(hours), *([csv_number(cost)] if costs else [])])
-            entries = [["date", "person", "task", "hours", "billable", *cost_col, "note"]]
-            for e in figures.entries:
-                cells = [e.date.isoformat(), e.person, e.task, csv_number(e.hours), "yes" if e.billable else "no"]
-                entries.append([*cells, *([csv_number(e.cost)] if costs else []), e.note or ""])
-            expenses = [["date", "by", "task", "amount", "description"]]
-            for x in figures.expenses:
-                expenses.append([x.date.isoformat(), x.by, x.task or "", csv_number(x.amount), x.description])
-            tables = dict(zip(CSV_FILES, (by_person, by_month, entries, expenses), strict=True))
-            for name, rows in tables.items():
-                out[_Urls.report_csv(project.id, name)] = csv_bytes(rows)
+        figures = self.figures[project.id]
+        cost_col = ["cost"] if costs else []
+        by_person = [["person", "name", "hours", *cost_col]]
+        for person, hours, cost in figures.by_person():
+            by_person.append([person, self.name(person), csv_number(hours), *([csv_number(cost)] if costs else [])])
+        by_month = [["month", "hours", *cost_col]]
+        for month, hours, cost in figures.by_month():
+            by_month.append([month, csv_number(hours), *([csv_number(cost)] if costs else [])])
+        entries = [["date", "person", "task", "hours", "billable", *cost_col, "note"]]
+        for e in figures.entries:
+            cells = [e.date.isoformat(), e.person, e.task, csv_number(e.hours), "yes" if e.billable else "no"]
+            entries.append([*cells, *([csv_number(e.cost)] if costs else []), e.note or ""])
+        expenses = [["date", "by", "task", "amount", "description"]]
+        for x in figures.expenses:
+            expenses.append([x.date.isoformat(), x.by, x.task or "", csv_number(x.amount), x.description])
+        tables = dict(zip(CSV_FILES, (by_person, by_month, entries, expenses), strict=True))
+        for name, rows in tables.items():
+            out[_Urls.report_csv(project.id, name)] = csv_bytes(rows)
         return out
 
     def search_index(self, entries: Sequence[SearchEntry] | None = None) -> bytes:
         found = self.search_entries("") if entries is None else entries
-        records = [
-            {"kind": e.kind, "title": clean_text(e.title), "url": e.href, "text": clean_text(e.text)} for e in found
-        ]
-        return _json_bytes({"language": self.fmt.lang, "entries": records})
+        return _json_bytes({"language": self.fmt.lang, "entries": [_search_record(entry) for entry in found]})
 
     def export(self) -> bytes:
         """The JSON export of everything the view holds (see `export_parts`)."""
@@ -3271,22 +3332,35 @@ _PROBES: Final = (
 
 
 def _trail_frame(env: jinja2.Environment, page: Page, site: SiteContext) -> tuple[bytes, bytes] | None:
-    """The trail page's bytes before and after its events' items (`event_items` in _macros.html).
-
-    Found by rendering the page with one probe event, then two: None unless both pages are the
-    same frame around exactly their items, so a template that shows anything else of the events
-    (how many there are, say) is rendered whole instead.
-    """
-    if not isinstance(page.context, TrailPage):
+    """The trail page's bytes before and after its events' items (`event_items` in _macros.html), or None."""
+    context = page.context
+    if not isinstance(context, TrailPage):
         return None
-    items = _event_items(env, site)
+
+    def page_with(events: tuple[Any, ...]) -> Page:
+        return dataclasses.replace(page, context=dataclasses.replace(context, events=events))
+
+    return _items_frame(env, page_with, site, _event_items(env, site), _PROBES)
+
+
+def _items_frame(
+    env: jinja2.Environment,
+    page_with: Callable[[tuple[Any, ...]], Page],
+    site: SiteContext,
+    items: Callable[[Sequence[Any]], str],
+    probes: Sequence[Any],
+) -> tuple[bytes, bytes] | None:
+    """The bytes of a page before and after its items (`items`, a macro); `page_with(items)` is the page showing them.
+
+    Found by rendering the page with one probe item, then two: None unless both pages are the
+    same frame around exactly their items, so a template that shows anything else of them (how
+    many there are, say) is rendered whole instead.
+    """
     frame: tuple[bytes, bytes] | None = None
     for count in (1, 2):
-        probes = _PROBES[:count]
-        whole = render_page(
-            env, dataclasses.replace(page, context=dataclasses.replace(page.context, events=probes)), site
-        )
-        inner = clean_text(str(items(probes))).encode()
+        shown = tuple(probes[:count])
+        whole = render_page(env, page_with(shown), site)
+        inner = clean_text(str(items(shown))).encode()
         if whole.count(inner) != 1:
             return None
         before, _, after = whole.partition(inner)
@@ -3294,6 +3368,79 @@ def _trail_frame(env: jinja2.Environment, page: Page, site: SiteContext) -> tupl
             return None
         frame = (before, after)
     return frame
+
+
+def _write_runs(
+    writer: _SiteWriter,
+    path: str,
+    frame: tuple[bytes, bytes],
+    runs: Iterable[tuple[bytes, Callable[[], bytes]]],
+    previous: PreviousSite,
+    between: bytes = b"",
+) -> dict[bytes, tuple[int, int]]:
+    """Write the file at `path`: the frame's head, each run's bytes (`between` two that are not empty), its tail.
+
+    A run (its key, and what makes its bytes) is read from the previous file when that made it
+    from the same key (`PreviousSite.parts`). Returns where each run is in the new file, for
+    `PreviousSite.made`.
+    """
+    where: dict[bytes, tuple[int, int]] = {}
+
+    def pieces(before: _PreviousParts) -> Iterator[bytes]:
+        head, tail = frame
+        yield head
+        position = len(head)
+        empty = True
+        for key, make in runs:
+            data = before.read(key)
+            if data is None:
+                data = make()
+            if data and between and not empty:
+                yield between
+                position += len(between)
+            empty = empty and not data
+            where[key] = (position, len(data))
+            position += len(data)
+            yield data
+        yield tail
+
+    with _PreviousParts(previous.parts(path)) as before:
+        writer.write(path, pieces(before))
+    return where
+
+
+def _search_items(env: jinja2.Environment, site: SiteContext) -> Callable[[Sequence[SearchEntry]], str]:
+    """The `search_items` macro of _macros.html, as the search page calls it."""
+    module: Any = env.get_template("_macros.html").make_module({"site": site})
+    items: Callable[[Sequence[SearchEntry]], str] = module.search_items
+    return items
+
+
+# Two entries no search page shows, to find where its items go (`_items_frame`).
+_SEARCH_PROBES: Final = (
+    SearchEntry("task", "probe kind", "PROBE-1: probe one", "x.html", "probe text"),
+    SearchEntry("person", "probe kind", "probe two", "y.html", ""),
+)
+
+
+def _search_record(entry: SearchEntry) -> dict[str, str]:
+    """An entry as the search index holds it."""
+    return {"kind": entry.kind, "title": clean_text(entry.title), "url": entry.href, "text": clean_text(entry.text)}
+
+
+_T = TypeVar("_T")
+
+
+def _once(make: Callable[[], _T]) -> Callable[[], _T]:
+    """`make`, called at most once: later calls give what the first gave."""
+    made: list[_T] = []
+
+    def once() -> _T:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return once
 
 
 def _event_items(env: jinja2.Environment, site: SiteContext) -> Callable[[Sequence[EventView]], str]:
