@@ -229,7 +229,7 @@ def test_a_history_is_cut_where_both_processes_have_as_much_work_the_later_commi
 
 def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, tmp_path: Path) -> None:
     """The cache keeps a walk as each project's candidates and the commits in order; put together, it is the walk."""
-    from worktrail.buildcache import BuildCache
+    from worktrail.buildcache import BuildCache, Pickled
     from worktrail.trail import candidates_by_project, viewers_key
 
     audiences = _audiences(example)
@@ -241,7 +241,8 @@ def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, 
     cache = BuildCache(example, tmp_path / "cache")
     viewers = viewers_key(audiences)
     assert cache.trail(None, viewers) is None and not cache.has_trail("abc")
-    cache.store_trail("abc", viewers, full, candidates_by_project(full))
+    grouped = {pid: Pickled.of(placed) for pid, placed in candidates_by_project(full).items()}
+    cache.store_trail("abc", viewers, full, grouped)
     for head in ("abc", None):
         again = cache.trail(head, viewers)
         assert again == full and again is not None and list(again.walked) == list(full.walked)
@@ -249,9 +250,36 @@ def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, 
     assert cache.trail("def", viewers) is None and cache.trail("abc", (("x", "y"),)) is None
     # A later walk at another HEAD replaces it whole: no file of the earlier one is left.
     before = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
-    cache.store_trail("def", viewers, full, candidates_by_project(full))
+    cache.store_trail("def", viewers, full, grouped)
     after = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
     assert before and after and not before & after and cache.trail("abc", viewers) is None
+
+
+def test_the_worker_that_walks_ahead_keeps_the_walk_and_the_build_stores_none_of_it_again(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk is pickled once, by the worker that made it; the build's process only reads it."""
+    from worktrail import render_pool
+    from worktrail.buildcache import BuildCache
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(render_pool, "workers_available", lambda: True)
+    stored: list[str] = []
+    real = BuildCache.store_trail
+
+    def storing(self: BuildCache, head: str, *args: Any) -> None:
+        stored.append(head)  # only calls in this process are seen here
+        real(self, head, *args)
+
+    monkeypatch.setattr(BuildCache, "store_trail", storing)
+    _build(example, tmp_path / "site")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=example, capture_output=True, text=True, check=True)
+    assert stored == [] and BuildCache(example).has_trail(head.stdout.strip())
+    # Without a worker, this process walks and keeps it.
+    monkeypatch.setattr(render_pool, "workers_available", lambda: False)
+    shutil.rmtree(tmp_path / "cache")
+    _build(example, tmp_path / "site")
+    assert stored == [head.stdout.strip()]
 
 
 def test_a_build_starts_walking_the_history_before_it_describes_its_inputs_and_not_when_nothing_changed(
@@ -267,9 +295,9 @@ def test_a_build_starts_walking_the_history_before_it_describes_its_inputs_and_n
     steps: list[str] = []
     prefetch, signature = buildcache.prefetch_history, buildcache.input_signature
 
-    def walking(root: Path, cache: Any) -> Any:
+    def walking(root: Path, cache: Any, head: str | None) -> Any:
         steps.append("walk")
-        return prefetch(root, cache)
+        return prefetch(root, cache, head)
 
     def describing(root: Path) -> Any:
         steps.append("signature")

@@ -315,11 +315,30 @@ def _store(path: Path, value: Any) -> None:
         # The pickler's memo makes an object per object written: with the collector on, each of its
         # runs traversed every object of the process (a loaded workspace: ~1 s of 1.7 s at 10,000 tasks).
         with os.fdopen(handle, "wb") as out, collector_paused():
-            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+            if isinstance(value, Pickled):
+                out.write(value.data)
+            else:
+                pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
     except OSError:
         with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(temporary)
+
+
+@dataclass(frozen=True)
+class Pickled:
+    """A value pickled already: a cache file holds these bytes (`_store`), read back as the value."""
+
+    data: bytes
+
+    @classmethod
+    def of(cls, value: Any) -> Pickled:
+        with collector_paused():
+            return cls(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def value(self) -> Any:
+        with collector_paused():
+            return pickle.loads(self.data)  # noqa: S301 -- pickled by this tool (a cache file or a worker)
 
 
 class PersistentParseCache(ParseCache):
@@ -1004,11 +1023,12 @@ class BuildCache:
             grouped[pid] = stored
         return StoredCandidates(grouped, list(index.warnings), index.commits)
 
-    def store_trail(self, head: str, viewers: Hashable, history: HistoryTrail, grouped: Mapping[str, Placed]) -> None:
+    def store_trail(self, head: str, viewers: Hashable, history: HistoryTrail, grouped: Mapping[str, Pickled]) -> None:
         """Keep the history walked at this HEAD: its candidates by project (`grouped`, its
-        `trail.candidates_by_project`), one file each (a rebuild at the same HEAD reads only those of the
-        projects it filters again), and its commits in order (a walk at a new HEAD passes over them). One
-        HEAD at a time: a walk at this HEAD holds every commit an older one held that still counts."""
+        `trail.candidates_by_project`, each pickled), one file each (a rebuild at the same HEAD reads
+        only those of the projects it filters again), and its commits in order (a walk at a new HEAD
+        passes over them). One HEAD at a time: a walk at this HEAD holds every commit an older one held
+        that still counts."""
         self._prepare()
         # Named by a generation of their own: a build storing beside this one never mixes its files in.
         generation = os.urandom(8).hex()
@@ -1128,32 +1148,63 @@ def history_cached(
     audiences: Sequence[Audience],
     cache: BuildCache | None,
     head: str | None,
-    prefetched: HistoryTrail | None,
+    prefetched: StoredCandidates | None,
 ) -> StoredCandidates:
-    """The history half of the trails, as candidates by project: from the cache when HEAD is unchanged,
-    else walked (or prefetched) and kept.
+    """The history half of the trails, as candidates by project: `prefetched` (walked and kept by a
+    worker, `prefetch_history`), from the cache when HEAD is unchanged, else walked and kept.
 
     A walk passes over the commits of the last walk stored for the same viewers (a CI build after a
     push walks only the pushed commits).
     """
     from .trail import candidates_by_project, viewers_key
 
-    viewers = viewers_key(audiences)
+    if prefetched is not None:
+        return prefetched
     if cache is not None and head is not None:
-        stored = cache.trail_candidates(head, viewers, lambda _: True)
+        stored = cache.trail_candidates(head, viewers_key(audiences), lambda _: True)
         if stored is not None:
             return stored
-    history = prefetched if prefetched is not None else walk_history(root, audiences, cache)
+    history = walk_history(root, audiences, cache)
     grouped = candidates_by_project(history)
     if cache is not None and head is not None:
-        cache.store_trail(head, viewers, history, grouped)
+        cache.store_trail(head, viewers_key(audiences), history, {pid: Pickled.of(p) for pid, p in grouped.items()})
     return StoredCandidates(grouped, list(history.warnings), history.commits)
 
 
-def prefetch_history(root: Path, cache: BuildCache | None) -> tuple[tuple[Audience, ...], Forked[HistoryTrail]] | None:
+@dataclass(frozen=True)
+class WalkedAhead:
+    """The history walked by a worker (`prefetch_history`), kept in the cache when it has a HEAD: each
+    project's candidates as pickled for the cache, which is also how they cross to the build's process."""
+
+    grouped: dict[str, Pickled]
+    warnings: list[str]
+    commits: int
+
+    def stored(self, needed: Callable[[str], bool]) -> StoredCandidates:
+        """The candidates of the projects `needed` says (the others are not even unpickled)."""
+        grouped = {pid: placed.value() for pid, placed in self.grouped.items() if needed(pid)}
+        return StoredCandidates(grouped, self.warnings, self.commits)
+
+
+def _walk_ahead(root: Path, audiences: Sequence[Audience], cache: BuildCache | None, head: str | None) -> WalkedAhead:
+    """Walk the history (`walk_history`), keep it in the cache at `head`, and give it by project, pickled."""
+    from .trail import candidates_by_project, viewers_key
+
+    history = walk_history(root, audiences, cache)
+    grouped = {pid: Pickled.of(placed) for pid, placed in candidates_by_project(history).items()}
+    if cache is not None and head is not None:
+        cache.store_trail(head, viewers_key(audiences), history, grouped)
+    return WalkedAhead(grouped, list(history.warnings), history.commits)
+
+
+def prefetch_history(
+    root: Path, cache: BuildCache | None, head: str | None
+) -> tuple[tuple[Audience, ...], Forked[WalkedAhead]] | None:
     """Start walking the history for the trail in a worker; None when no worker can help.
 
-    The worker passes over the commits of the last walk in `cache` (see `walk_history`).
+    The worker passes over the commits of the last walk in `cache` (see `walk_history`) and keeps
+    its walk there at `head` itself (`_walk_ahead`): the build's process, busy until then, pickles
+    none of it again.
     """
     from .render_pool import Forked, light_audiences, workers_available
 
@@ -1163,7 +1214,7 @@ def prefetch_history(root: Path, cache: BuildCache | None) -> tuple[tuple[Audien
     if audiences is None:
         return None
 
-    return audiences, Forked(lambda: walk_history(root, audiences, cache))
+    return audiences, Forked(lambda: _walk_ahead(root, audiences, cache, head))
 
 
 def walk_history(root: Path, audiences: Sequence[Audience], cache: BuildCache | None) -> HistoryTrail:
@@ -1199,7 +1250,7 @@ class BuildSession:
         if trail and not walked:
             # The history walk needs neither the input signature nor the validated workspace: it starts
             # at once, beside them (a build with nothing changed was walked at this HEAD before).
-            self._prefetch = prefetch_history(root, self.cache)
+            self._prefetch = prefetch_history(root, self.cache, self.head)
         options = (sorted(names), str(self.target), trail, epoch)
         self.key = self.cache.build_key(self.head, options) if self.cache is not None else None
         self._unchanged = self.cache.unchanged_build(self.key) if self.cache is not None else None
@@ -1249,7 +1300,6 @@ class BuildSession:
         from .trail import filter_trails, viewers_key
 
         audiences = default_audiences(ws)
-        prefetched = None
         if self._prefetch is not None:
             light, worker = self._prefetch
             self._prefetch = None
@@ -1258,14 +1308,18 @@ class BuildSession:
             from .site import environment
 
             environment(str(self.cache.folder / "templates") if self.cache is not None else None)
-            value = worker.result()
+            ahead = worker.result()
             # The worker read the audiences without the projects: use its walk only if they agree.
-            prefetched = value if value is not None and tuple(light) == tuple(audiences) else None
+            if ahead is not None and tuple(light) != tuple(audiences):
+                ahead = None
+        else:
+            ahead = None
         with self._long_lived():
             viewers = viewers_key(audiences)
             keys = self._trail_keys(ws, viewers)
             cache, head = self.cache, self.head
             kept = cache.trail_parts(keys) if cache is not None and keys else {}
+            prefetched = ahead.stored(lambda pid: pid not in kept) if ahead is not None else None
             # The same HEAD as a build before: only the candidates of projects not taken over are read.
             stored = None
             if cache is not None and head is not None and keys and prefetched is None:
