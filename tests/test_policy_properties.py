@@ -264,6 +264,23 @@ def test_managers_and_the_role_viewer_see_everything(ws):
 
 @CHECKS
 @given(workspaces())
+def test_a_verdict_for_all_things_is_what_can_see_answers_for_each_thing(ws):
+    policy = Policy(ws)
+    found = 0
+    for viewer in viewers(ws):
+        verdict = policy.verdict_for_all(viewer)
+        if verdict is None:
+            continue
+        found += 1
+        for thing in things(ws):
+            assert policy.can_see(viewer, thing) == verdict, (viewer, thing)
+    # The role viewers always have one (admin and owner see all, other roles nothing).
+    assert found >= 3
+    assert policy.verdict_for_all(RoleViewer("admin")) and not policy.verdict_for_all(RoleViewer("user"))
+
+
+@CHECKS
+@given(workspaces())
 def test_inactive_and_unknown_people_and_other_roles_see_nothing(ws):
     policy = Policy(ws)
     blind: list[Viewer] = [PersonViewer(p.id) for p in ws.people.values() if not p.active]

@@ -2496,6 +2496,11 @@ def _container(ws: m.Workspace, ref: EntityRef) -> object | None:
 
 
 def _sees(policy: Policy, viewer: Viewer, ref: EntityRef, thing: object | None, field_name: str | None) -> bool:
+    # A viewer the rules answer alike for every thing (a role that sees everything, a manager) is not
+    # asked about this one: the policy gives that answer once per viewer.
+    verdict = policy.verdict_for_all(viewer)
+    if verdict is not None:
+        return bool(verdict)
     if thing is None:
         # The entity does not exist in this state: judge by what holds it, or managers only.
         holder = _container(policy.ws, ref)
@@ -2511,6 +2516,10 @@ def _sees(policy: Policy, viewer: Viewer, ref: EntityRef, thing: object | None, 
 
 def seen_now(policy_now: Policy, viewer: Viewer, event: Event) -> bool:
     """The "now" half of `event_visible`: the viewer sees the entity (and field) in the current workspace."""
+    verdict = policy_now.verdict_for_all(viewer)
+    if verdict is not None:
+        # The same answer for every thing: the entity need not be found (see `_sees`).
+        return bool(verdict)
     now_thing = find_entity(policy_now.ws, event.entity)
     if now_thing is None and event.entity.kind in ("time", "expense"):
         now_thing = event.after if event.after is not None else event.before

@@ -534,6 +534,17 @@ class Policy:
             RULE_TEAM, f"every active member of team {resolved.team} ({resolved.names}) sees {describe(thing)}"
         )
 
+    def verdict_for_all(self, viewer: Viewer) -> Verdict | None:
+        """The verdict `can_see` gives this viewer for every thing it knows, when that does not depend on the
+        thing: the role viewers, a manager, an unknown or inactive person, a team without active members.
+        None: the answer depends on the thing (ask `can_see`)."""
+        resolved = self._people.viewer(viewer)
+        if isinstance(resolved, Verdict):
+            return resolved
+        if isinstance(resolved, _Subject):
+            return resolved.manager_verdict
+        return None
+
     def _see(self, s: _Subject, thing: object) -> Verdict:
         handler = _known_handler(thing)
         if handler is None:
