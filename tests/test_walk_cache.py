@@ -90,6 +90,87 @@ def test_a_walk_knowing_one_side_of_a_merge_equals_a_walk_of_every_commit(tmp_pa
         assert _partial(root, full, order[:cut]).candidates == full.candidates
 
 
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The base of each log `HistorySource` reads (None: the whole history)."""
+    from worktrail import history
+
+    bases: list[str | None] = []
+    real = history.read_log
+
+    def reading(repo: Any, commits: Any, allowed_signers: Any = None) -> Any:
+        bases.append(commits.base)
+        return real(repo, commits, allowed_signers)
+
+    monkeypatch.setattr(history, "read_log", reading)
+    return bases
+
+
+def _linear_repo(tmp_path: Path) -> Any:
+    repo, _ = base_repo(tmp_path / "repo")
+    repo.write(WEB1, task_md("Home page", "in-progress", assignee="gus", created_by="uma"))
+    repo.commit("gus", "Start the home page")
+    return repo
+
+
+def _grow(repo: Any) -> None:
+    """New commits: one outside the workspace's data, then two that change it."""
+    repo.root.joinpath("NOTES.md").write_text("Not workspace data.\n", encoding="utf-8")
+    repo.commit("uma", "Notes")
+    repo.write(WEB1, task_md("Home page", "review", assignee="gus", created_by="uma"))
+    repo.commit("gus", "Ready for review")
+    repo.write(WEB2, task_md("Contact form, retitled", assignee="gina", created_by="uma"))
+    repo.commit("uma", "Retitle")
+
+
+def test_a_walk_after_new_commits_of_a_linear_history_reads_only_them_and_equals_a_walk_of_every_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _linear_repo(tmp_path)
+    root = repo.workspace
+    # The last walk's HEAD changes no workspace data: the first new commit's parent is the commit below it.
+    repo.root.joinpath("README.md").write_text("About.\n", encoding="utf-8")
+    head = repo.commit("uma", "Readme")
+    before = read_candidates(root, _audiences(root))
+    _grow(repo)
+    full = read_candidates(root, _audiences(root))
+    reads = _reads(monkeypatch)
+    again = read_candidates(root, _audiences(root), before.walked, known_head=head)
+    assert reads == [head], "only the commits after the last walk's HEAD are read"
+    assert again == full and list(again.walked) == list(full.walked) and again.commits == full.commits
+    assert len(full.walked) == len(before.walked) + 2 and full.candidates != before.candidates
+    # The new commits are read as reading the whole history reads them (parents rewritten alike).
+    with HistorySource(root) as whole, HistorySource(root, after=(head, list(before.walked))) as later:
+        assert later.passed == list(before.walked) and len(later.commits) == 2
+        assert later.commits == whole.commits[-2:] and [c.id for c in whole.commits[:-2]] == later.passed
+
+
+def test_a_walk_reads_every_commit_again_when_the_history_has_a_merge_or_lost_the_last_walks_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = _linear_repo(tmp_path)
+    root = repo.workspace
+    head = repo.head()
+    before = read_candidates(root, _audiences(root))
+    # The last walk's HEAD rewritten (amended): it is no longer in the history.
+    repo.git("commit", "-q", "--amend", "-m", "Start the home page, amended")
+    reads = _reads(monkeypatch)
+    rewritten = read_candidates(root, _audiences(root), before.walked, known_head=head)
+    assert reads == [None] and rewritten == read_candidates(root, _audiences(root))
+    # A merge after the last walk's HEAD.
+    head = repo.head()
+    before = read_candidates(root, _audiences(root))
+    repo.checkout("-b", "side")
+    repo.write(WEB1, task_md("Home page", "review", assignee="gus", created_by="uma"))
+    repo.commit("gus", "Ready for review")
+    repo.checkout("main")
+    repo.write(WEB2, task_md("Contact form v2", assignee="gina", created_by="uma"))
+    repo.commit("uma", "Retitle")
+    repo.merge("olga", "side")
+    reads.clear()
+    merged = read_candidates(root, _audiences(root), before.walked, known_head=head)
+    assert reads == [None] and merged == read_candidates(root, _audiences(root))
+
+
 def _build(workspace: Path, out: Path, *args: str) -> None:
     result = CliRunner().invoke(main, ["-C", str(workspace), "build", "--out", str(out), *args], env=ENV)
     assert result.exit_code == 0, result.output

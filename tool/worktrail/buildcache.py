@@ -937,10 +937,15 @@ class BuildCache:
         With `head`, only a walk at that HEAD; with None, the last walk at any HEAD, whose commits a
         walk at a new HEAD passes over. Put together again from what `store_trail` kept.
         """
+        found = self.last_walk(viewers)
+        return found[1] if found is not None and (head is None or found[0] == head) else None
+
+    def last_walk(self, viewers: Hashable) -> tuple[str, HistoryTrail] | None:
+        """The last walk kept for these viewers, with the HEAD it was walked at (see `trail`)."""
         from .trail import HistoryTrail
 
         index = self._trail_index()
-        if index is None or index.viewers != viewers or (head is not None and index.head != head):
+        if index is None or index.viewers != viewers:
             return None
         stored = self.trail_candidates(index.head, viewers, lambda _: True)
         order = self.get(index.order)
@@ -952,7 +957,7 @@ class BuildCache:
             if commit not in walked:
                 return None
             walked[commit] = tuple(found)
-        return HistoryTrail(walked=walked, warnings=stored.warnings, commits=stored.commits)
+        return index.head, HistoryTrail(walked=walked, warnings=stored.warnings, commits=stored.commits)
 
     def has_trail(self, head: str) -> bool:
         """Whether the history at this HEAD was walked before (for some audiences)."""
@@ -1221,8 +1226,11 @@ def walk_history(root: Path, audiences: Sequence[Audience], cache: BuildCache | 
     """Walk the history for these audiences, passing over the commits of the last walk `cache` holds for their viewers."""
     from .trail import read_candidates, viewers_key
 
-    previous = cache.trail(None, viewers_key(audiences)) if cache is not None else None
-    return read_candidates(root, audiences, previous.walked if previous is not None else None)
+    previous = cache.last_walk(viewers_key(audiences)) if cache is not None else None
+    if previous is None:
+        return read_candidates(root, audiences)
+    head, walked = previous
+    return read_candidates(root, audiences, walked.walked, known_head=head)
 
 
 class BuildSession:

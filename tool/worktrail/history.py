@@ -304,6 +304,31 @@ def _read_log_in_two(repo: Repository, revs: Sequence[str]) -> list[Commit]:
     return commits
 
 
+def _read_after(repo: Repository, tip: str, head: str, kept: Sequence[str]) -> list[Commit] | None:
+    """The commits of `read_log` from `head` (excluded) to `tip`, when the history of `tip` is that of
+    `head` (whose log kept the commits `kept`, oldest first) and a chain of new commits; None otherwise.
+
+    With no merge in the history, its log is one chain: the commits `head`'s log kept come first, in
+    their order, then the new ones, whatever else the log holds. The first new commit's parent is
+    rewritten to the last commit kept below it, as reading the whole log rewrites it.
+    """
+    if repo.prefix:
+        # A workspace in a sub-folder: git limits the log to it and rewrites parents itself.
+        return None
+    listing = repo.run(["rev-list", "--parents", "--end-of-options", tip, "--"])
+    lines = [line for line in listing.split(b"\n") if line]
+    if any(line.count(b" ") > 1 for line in lines):
+        return None
+    ids = {line.split(b" ", 1)[0].decode("ascii", "replace") for line in lines}
+    if head not in ids or not ids.issuperset(kept):
+        return None
+    later = read_log(repo, RevRange(head, tip))
+    if later and later[0].parents == (head,):
+        below = (kept[-1],) if kept else ()
+        later[0] = dataclasses.replace(later[0], parents=below)
+    return later
+
+
 # From how many commits a linear history's log is read in two parts.
 _SPLIT_LOG_LEAST = 400
 
@@ -1836,11 +1861,27 @@ class HistorySource:
     Without Git (no program, not a repository, no commits) `commits` is empty and `warnings` says why.
     """
 
-    def __init__(self, workspace: Path, revision: RevRange | None = None, allowed_signers: Path | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Path,
+        revision: RevRange | None = None,
+        allowed_signers: Path | None = None,
+        after: tuple[str, Sequence[str]] | None = None,
+    ) -> None:
+        """The history of `revision` (default: HEAD), its commits read with their changes.
+
+        `after`: a HEAD whose history was read before and the commits that read kept, oldest first.
+        When HEAD's history is that one plus a chain of new commits (no merge anywhere), only the new
+        commits are read (`commits`); the earlier ones are `passed`, by id, not read at all. Otherwise
+        every commit is read, as without it.
+        """
         self.workspace = workspace.resolve()
         self.warnings: list[str] = []
         self.repo: Repository | None = None
         self.commits: list[Commit] = []
+        # The commits before `after`'s HEAD, not read (ids, oldest first): their results are kept elsewhere.
+        self.passed: list[str] = []
+        self._after = after if revision is None and allowed_signers is None else None
         self.base: str | None = None
         self.tip: str | None = None
         self._reader: BlobReader | None = None
@@ -1880,6 +1921,11 @@ class HistorySource:
         if revision.symmetric:
             raise RevisionError("a symmetric range (A...B) has no single base; use A..B")
         self.tip, self.base = tip, base
+        if self._after is not None and base is None:
+            later = _read_after(repo, tip, *self._after)
+            if later is not None:
+                self.passed, self.commits = list(self._after[1]), later
+                return
         self.commits = read_log(repo, RevRange(base, tip), allowed_signers)
 
     def for_another_process(self) -> HistorySource:
@@ -1892,6 +1938,8 @@ class HistorySource:
         twin.warnings = list(self.warnings)
         twin.repo = self.repo
         twin.commits = self.commits
+        twin.passed = self.passed
+        twin._after = self._after
         twin.base, twin.tip = self.base, self.tip
         twin._outside = {}
         twin._reader = BlobReader(self.repo, MAX_FILE_BYTES + 1) if self.repo is not None else None

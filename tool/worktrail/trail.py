@@ -219,6 +219,7 @@ def read_candidates(
     known: Mapping[str, tuple[Candidate, ...]] | None = None,
     *,
     parallel: bool = True,
+    known_head: str | None = None,
 ) -> HistoryTrail:
     """Walk the workspace's Git history once; keep each event with the audiences that saw it before and after.
 
@@ -229,13 +230,18 @@ def read_candidates(
     project's events read only its records, settings, people and teams), or, when a change moves a
     file between projects, it walks the later part of the commits while this process walks the
     earlier (a commit's candidates depend only on it and its parents).
+
+    `known_head`: the HEAD at which `known` (then every commit of its history, in order) was walked.
+    When the history now is that one and new commits after it, with no merge, only the new commits
+    are read from Git (`HistorySource`'s `after`).
     """
     from .render_pool import Forked, workers_available
 
     viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
     known = known or {}
     out = HistoryTrail()
-    with HistorySource(root) as source, collector_paused():
+    after = (known_head, list(known)) if known_head is not None else None
+    with HistorySource(root, after=after) as source, collector_paused():
         split = parallel and workers_available()
         owners = source.owner_halves(known) if split else None
         halves = source.halves(known) if split and owners is None else None
@@ -250,11 +256,13 @@ def read_candidates(
             walked = _walk_part(source, viewers, {**known, **dict.fromkeys(second, ())})
             later = worker.result()
             walked.update(later if later is not None else _walk_part(source, viewers, {**known, **walked}))
+        for oid in source.passed:
+            out.walked[oid] = known[oid]
         for commit in source.commits:
             mine = walked.get(commit.id)
             out.walked[commit.id] = known[commit.id] if mine is None else mine
         out.warnings.extend(source.warnings)
-        out.commits = len(source.commits)
+        out.commits = len(source.passed) + len(source.commits)
     return out
 
 
