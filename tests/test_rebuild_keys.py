@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -314,6 +315,32 @@ def test_a_rebuild_judges_again_only_the_trail_events_of_projects_whose_inputs_c
     full = tmp_path / "full"
     build(workspace, "--no-cache", "--out", str(full))
     assert again == set(judged) and len(again) > 2
+    assert differing(workspace / "site", full) == []
+
+
+def test_a_build_after_a_new_commit_judges_again_only_the_trail_events_of_projects_it_gave_new_events(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(workspace)
+    judged: list[str] = []
+    real = seen_now
+
+    def counting(policy: Policy, viewer: Viewer, event: Event) -> bool:
+        judged.append(event.entity.project or "")
+        return real(policy, viewer, event)
+
+    monkeypatch.setattr(trail_module, "seen_now", counting)
+    set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed in a commit")
+    when = {"GIT_AUTHOR_DATE": "2026-03-30T10:00:00Z", "GIT_COMMITTER_DATE": "2026-03-30T10:00:00Z"}
+    subprocess.run(
+        ["git", "commit", "-qam", "WEB-9: renamed"], cwd=workspace, check=True, env={**os.environ, **ENV, **when}
+    )
+    _age_edited(workspace)
+    build(workspace)
+    # The trail's parts are keyed by their candidates, not by HEAD: the other project's are taken over.
+    assert set(judged) == {"acme-website"}
+    full = tmp_path / "full"
+    build(workspace, "--no-cache", "--out", str(full))
     assert differing(workspace / "site", full) == []
 
 

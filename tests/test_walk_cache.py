@@ -310,7 +310,7 @@ def test_a_history_is_cut_where_both_processes_have_as_much_work_the_later_commi
 
 def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, tmp_path: Path) -> None:
     """The cache keeps a walk as each project's candidates and the commits in order; put together, it is the walk."""
-    from worktrail.buildcache import BuildCache, Pickled
+    from worktrail.buildcache import BuildCache, Pickled, candidates_digest
     from worktrail.trail import candidates_by_project, viewers_key
 
     audiences = _audiences(example)
@@ -322,8 +322,10 @@ def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, 
     cache = BuildCache(example, tmp_path / "cache")
     viewers = viewers_key(audiences)
     assert cache.trail(None, viewers) is None and not cache.has_trail("abc")
-    grouped = {pid: Pickled.of(placed) for pid, placed in candidates_by_project(full).items()}
-    cache.store_trail("abc", viewers, full, grouped)
+    placed = candidates_by_project(full)
+    grouped = {pid: Pickled.of(candidates) for pid, candidates in placed.items()}
+    digests = {pid: candidates_digest(candidates) for pid, candidates in placed.items()}
+    cache.store_trail("abc", viewers, full, grouped, digests)
     for head in ("abc", None):
         again = cache.trail(head, viewers)
         assert again == full and again is not None and list(again.walked) == list(full.walked)
@@ -331,7 +333,7 @@ def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, 
     assert cache.trail("def", viewers) is None and cache.trail("abc", (("x", "y"),)) is None
     # A later walk at another HEAD replaces it whole: no file of the earlier one is left.
     before = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
-    cache.store_trail("def", viewers, full, grouped)
+    cache.store_trail("def", viewers, full, grouped, digests)
     after = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
     assert before and after and not before & after and cache.trail("abc", viewers) is None
 

@@ -595,11 +595,13 @@ class StoredLoad:
 @dataclass
 class StoredCandidates:
     """The history at a HEAD as the trails read it and the cache keeps it: candidates by project (those
-    asked for), warnings from reading it, and its number of commits."""
+    asked for), warnings from reading it, its number of commits, and for every project a digest of its
+    candidates (`candidates_digest`: what filtering them reads of the history)."""
 
     grouped: dict[str, Placed]
     warnings: list[str]
     commits: int
+    digests: dict[str, bytes]
 
 
 class BuildCache:
@@ -1026,14 +1028,29 @@ class BuildCache:
             if not isinstance(stored, tuple):
                 return None
             grouped[pid] = stored
-        return StoredCandidates(grouped, list(index.warnings), index.commits)
+        return StoredCandidates(grouped, list(index.warnings), index.commits, dict(index.digests))
 
-    def store_trail(self, head: str, viewers: Hashable, history: HistoryTrail, grouped: Mapping[str, Pickled]) -> None:
+    def trail_digests(self, head: str, viewers: Hashable) -> dict[str, bytes] | None:
+        """The digest of each project's candidates in the history walked at this HEAD for these viewers
+        (`StoredCandidates.digests`), without reading them; None when it was not kept."""
+        index = self._trail_index()
+        if index is None or (index.head, index.viewers) != (head, viewers):
+            return None
+        return dict(index.digests)
+
+    def store_trail(
+        self,
+        head: str,
+        viewers: Hashable,
+        history: HistoryTrail,
+        grouped: Mapping[str, Pickled],
+        digests: Mapping[str, bytes],
+    ) -> None:
         """Keep the history walked at this HEAD: its candidates by project (`grouped`, its
-        `trail.candidates_by_project`, each pickled), one file each (a rebuild at the same HEAD reads
-        only those of the projects it filters again), and its commits in order (a walk at a new HEAD
-        passes over them). One HEAD at a time: a walk at this HEAD holds every commit an older one held
-        that still counts."""
+        `trail.candidates_by_project`, each pickled, with their `digests`), one file each (a rebuild at
+        the same HEAD reads only those of the projects it filters again), and its commits in order (a
+        walk at a new HEAD passes over them). One HEAD at a time: a walk at this HEAD holds every commit
+        an older one held that still counts."""
         self._prepare()
         # Named by a generation of their own: a build storing beside this one never mixes its files in.
         generation = os.urandom(8).hex()
@@ -1043,7 +1060,8 @@ class BuildCache:
             self.put(files[pid], placed)
         order = f"candidates-{generation}-commits.pickle"
         self.put(order, list(history.walked))
-        self.put("candidates.pickle", _TrailIndex(head, viewers, list(history.warnings), history.commits, files, order))
+        index = _TrailIndex(head, viewers, list(history.warnings), history.commits, files, order, dict(digests))
+        self.put("candidates.pickle", index)
         for old in self.folder.glob("candidates-*.pickle"):
             if not old.name.startswith(f"candidates-{generation}-"):
                 with contextlib.suppress(OSError):
@@ -1061,6 +1079,7 @@ class _TrailIndex:
     commits: int
     files: dict[str, str]
     order: str
+    digests: dict[str, bytes]
 
 
 def _commit_of(candidate: Candidate) -> str:
@@ -1149,31 +1168,40 @@ def git_head(root: Path) -> str | None:
 
 
 def history_cached(
-    root: Path,
-    audiences: Sequence[Audience],
-    cache: BuildCache | None,
-    head: str | None,
-    prefetched: StoredCandidates | None,
+    root: Path, audiences: Sequence[Audience], cache: BuildCache | None, head: str | None
 ) -> StoredCandidates:
-    """The history half of the trails, as candidates by project: `prefetched` (walked and kept by a
-    worker, `prefetch_history`), from the cache when HEAD is unchanged, else walked and kept.
+    """The history half of the trails, as candidates by project: from the cache when HEAD is unchanged,
+    else walked and kept (with each project's digest, when there is a cache to key by it).
 
     A walk passes over the commits of the last walk stored for the same viewers (a CI build after a
     push walks only the pushed commits).
     """
     from .trail import candidates_by_project, viewers_key
 
-    if prefetched is not None:
-        return prefetched
     if cache is not None and head is not None:
         stored = cache.trail_candidates(head, viewers_key(audiences), lambda _: True)
         if stored is not None:
             return stored
     history = walk_history(root, audiences, cache)
     grouped = candidates_by_project(history)
+    digests = {pid: candidates_digest(placed) for pid, placed in grouped.items()}
     if cache is not None and head is not None:
-        cache.store_trail(head, viewers_key(audiences), history, {pid: Pickled.of(p) for pid, p in grouped.items()})
-    return StoredCandidates(grouped, list(history.warnings), history.commits)
+        pickled = {pid: Pickled.of(placed) for pid, placed in grouped.items()}
+        cache.store_trail(head, viewers_key(audiences), history, pickled, digests)
+    return StoredCandidates(grouped, list(history.warnings), history.commits, digests)
+
+
+def candidates_digest(placed: Placed) -> bytes:
+    """A digest of a project's candidates (`trail.candidates_by_project`): their places and commits.
+
+    A commit's candidates are the same whenever it is walked for the same viewers by the same code
+    (what the cache's salt and the walk's viewers hold): they depend only on the commit and its
+    ancestors, which its id names. So their places and commits say what they are, without reading
+    them (their pickled bytes would not: objects read back share differently than new ones).
+    """
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update("\n".join(f"{position} {candidate.event.commit}" for position, candidate in placed).encode())
+    return digest.digest()
 
 
 @dataclass(frozen=True)
@@ -1184,11 +1212,12 @@ class WalkedAhead:
     grouped: dict[str, Pickled]
     warnings: list[str]
     commits: int
+    digests: dict[str, bytes]
 
     def stored(self, needed: Callable[[str], bool]) -> StoredCandidates:
         """The candidates of the projects `needed` says (the others are not even unpickled)."""
         grouped = {pid: placed.value() for pid, placed in self.grouped.items() if needed(pid)}
-        return StoredCandidates(grouped, self.warnings, self.commits)
+        return StoredCandidates(grouped, self.warnings, self.commits, self.digests)
 
 
 def _walk_ahead(root: Path, audiences: Sequence[Audience], cache: BuildCache | None, head: str | None) -> WalkedAhead:
@@ -1196,10 +1225,12 @@ def _walk_ahead(root: Path, audiences: Sequence[Audience], cache: BuildCache | N
     from .trail import candidates_by_project, viewers_key
 
     history = walk_history(root, audiences, cache)
-    grouped = {pid: Pickled.of(placed) for pid, placed in candidates_by_project(history).items()}
+    placed = candidates_by_project(history)
+    grouped = {pid: Pickled.of(candidates) for pid, candidates in placed.items()}
+    digests = {pid: candidates_digest(candidates) for pid, candidates in placed.items()}
     if cache is not None and head is not None:
-        cache.store_trail(head, viewers_key(audiences), history, grouped)
-    return WalkedAhead(grouped, list(history.warnings), history.commits)
+        cache.store_trail(head, viewers_key(audiences), history, grouped, digests)
+    return WalkedAhead(grouped, list(history.warnings), history.commits, digests)
 
 
 def prefetch_history(
@@ -1324,24 +1355,42 @@ class BuildSession:
             ahead = None
         with self._long_lived():
             viewers = viewers_key(audiences)
-            keys = self._trail_keys(ws, viewers)
             cache, head = self.cache, self.head
+            # Each project's events are filtered from its candidates: the digest of those (not HEAD) keys
+            # its part, so after a push only the projects with new candidates are filtered again.
+            stored: StoredCandidates | None = None
+            if ahead is not None:
+                digests: dict[str, bytes] | None = ahead.digests
+            elif cache is not None and head is not None:
+                digests = cache.trail_digests(head, viewers)
+            else:
+                digests = None
+            if digests is None:
+                stored = history_cached(self.root, audiences, cache, head)
+                digests = stored.digests
+            keys = self._trail_keys(ws, viewers, digests)
             kept = cache.trail_parts(keys) if cache is not None and keys else {}
-            prefetched = ahead.stored(lambda pid: pid not in kept) if ahead is not None else None
-            # The same HEAD as a build before: only the candidates of projects not taken over are read.
-            stored = None
-            if cache is not None and head is not None and keys and prefetched is None:
-                stored = cache.trail_candidates(head, viewers, lambda pid: pid not in kept)
             if stored is None:
-                stored = history_cached(self.root, audiences, cache, head, prefetched)
+                # Only the candidates of projects not taken over are read (or unpickled).
+                needed = lambda pid: pid not in kept  # noqa: E731
+                if ahead is not None:
+                    stored = ahead.stored(needed)
+                elif cache is not None and head is not None:
+                    stored = cache.trail_candidates(head, viewers, needed)
+            if stored is None:
+                # A file of the kept walk is missing: walked again, keyed again.
+                stored = history_cached(self.root, audiences, cache, head)
+                keys = self._trail_keys(ws, viewers, stored.digests)
+                kept = cache.trail_parts(keys) if cache is not None and keys else {}
             trails = filter_trails(stored.grouped, stored.warnings, stored.commits, ws, audiences, keys, kept)
             if cache is not None and keys:
                 cache.store_trail_parts(trails.parts)
             self._event_keys = {pid: part.key for pid, part in trails.parts.items() if part.key}
             return trails
 
-    def _trail_keys(self, ws: m.Workspace, viewers: Hashable) -> dict[str, bytes]:
-        """By project id ("": events of no project), the key of what filtering its events reads (`trails_from`)."""
+    def _trail_keys(self, ws: m.Workspace, viewers: Hashable, digests: Mapping[str, bytes]) -> dict[str, bytes]:
+        """By project id ("": events of no project), the key of what filtering its events reads (`trails_from`):
+        its candidates (`digests`), the viewers, and what judging and summarising them reads of `ws`."""
         from .site import job_key
 
         versions = self._versions_of(ws)
@@ -1349,8 +1398,8 @@ class BuildSession:
             return {}
         skeleton, known = versions
         return {
-            "": job_key("trail", self.head, viewers, skeleton),
-            **{pid: job_key("trail", self.head, viewers, skeleton, stamp) for pid, stamp in known.items()},
+            "": job_key("trail", digests.get(""), viewers, skeleton),
+            **{pid: job_key("trail", digests.get(pid), viewers, skeleton, stamp) for pid, stamp in known.items()},
         }
 
     def _versions_of(self, ws: m.Workspace) -> Versions | None:
