@@ -1278,6 +1278,7 @@ class _Builder:
         self.events = sorted(events, key=_EVENT_ORDER, reverse=True)
         self._event_index: dict[tuple[str | None, str, str | None], list[TrailEvent]] | None = None
         self._project_events: dict[str, list[TrailEvent]] | None = None
+        self._event_times: list[str] | None = None
         # Menus by (page folder, section, project id): `site_context_at`.
         self._menus: dict[tuple[str, str, str | None], tuple[tuple[NavLink, ...], tuple[NavLink, ...]]] = {}
         self.files_root = files_root
@@ -1857,13 +1858,25 @@ class _Builder:
         wherever events come in or change: an edit makes only the runs that show it again.
         """
         chrome = job_key("chrome", self.chrome())
+        times = self.event_times()
         shown = (
-            (event.when.isoformat(), event.summary, event.author)
+            (when, event.summary, event.author)
             + ((subject.label, subject.href) if subject is not None else (None, None))
             + (event.message,)
-            for event, subject in zip(self.events, subjects, strict=True)
+            for event, when, subject in zip(self.events, times, subjects, strict=True)
         )
-        return _event_runs(self.events, shown, "trail-run", chrome)
+        return _event_runs(self.events, times, shown, "trail-run", chrome)
+
+    def event_times(self) -> list[str]:
+        """Each event's time in ISO 8601, as the trail's runs are keyed and cut by it (worked out once a process)."""
+        if self._event_times is None:
+            # The events of a commit share its time: each time object is written out once.
+            texts: dict[int, str] = {}
+            self._event_times = [
+                texts.get(id(event.when)) or texts.setdefault(id(event.when), event.when.isoformat())
+                for event in self.events
+            ]
+        return self._event_times
 
     def write_trail(
         self, env: jinja2.Environment, subjects: Sequence[LinkItem | None], writer: _SiteWriter, previous: PreviousSite
@@ -2653,7 +2666,9 @@ class _Builder:
         # Everything `_plain` keeps of each event (dates as ISO text: plain values pickle much faster).
         names = [name for name, _ in _plain_fields(TrailEvent) if name != "when"]
         rest = operator.attrgetter(*names)
-        return _event_runs(self.events, ((event.when.isoformat(), rest(event)) for event in self.events), "export-run")
+        times = self.event_times()
+        shown = ((when, rest(event)) for event, when in zip(self.events, times, strict=True))
+        return _event_runs(self.events, times, shown, "export-run")
 
     def write_export(self, writer: _SiteWriter, previous: PreviousSite) -> None:
         """Write export.json; the runs of its trail (`export_trail_runs`) and each project whose version
@@ -3296,10 +3311,10 @@ def _event_view(event: TrailEvent, subject: LinkItem | None) -> EventView:
 
 
 def _event_runs(
-    events: Sequence[TrailEvent], shown: Iterable[object], kind: str, *context: object
+    events: Sequence[TrailEvent], times: Sequence[str], shown: Iterable[object], kind: str, *context: object
 ) -> list[tuple[bytes, int, int]]:
     """`events` in runs, each run's key (`kind`, `context` and what `shown` gives for each of its
-    events, one value an event) with its first and end index.
+    events, one value an event) with its first and end index. `times`: `_Builder.event_times`.
 
     A run ends after an event whose identity's CRC-32 says so (`_TRAIL_RUN`), and after the last:
     the trail page and the export cut their events at the same places in every build.
@@ -3308,17 +3323,18 @@ def _event_runs(
     part: list[object] = []
     start = 0
     last = len(events) - 1
-    for index, (event, seen) in enumerate(zip(events, shown, strict=True)):
+    for index, (event, when, seen) in enumerate(zip(events, times, shown, strict=True)):
         part.append(seen)
-        if index == last or zlib.crc32(_event_identity(event)) % _TRAIL_RUN == 0:
+        if index == last or zlib.crc32(_event_identity(event, when)) % _TRAIL_RUN == 0:
             runs.append((job_key(kind, *context, part), start, index + 1))
             part, start = [], index + 1
     return runs
 
 
-def _event_identity(event: TrailEvent) -> bytes:
-    """What tells a trail event from the others, the same in every build (where runs of the trail page end)."""
-    return f"{event.key}\0{event.when.isoformat()}\0{event.summary}".encode("utf-8", "surrogatepass")
+def _event_identity(event: TrailEvent, when: str) -> bytes:
+    """What tells a trail event from the others, the same in every build (where runs of the trail page end);
+    `when`: its time in ISO 8601."""
+    return f"{event.key}\0{when}\0{event.summary}".encode("utf-8", "surrogatepass")
 
 
 # A run of the trail page's events ends after an event whose identity's CRC-32 is a multiple of
