@@ -231,3 +231,34 @@ def test_a_long_lived_hold_leaves_objects_someone_else_froze_as_they_are(monkeyp
         assert unfrozen == [] and 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_build_keeps_its_results_until_the_process_ends_only_when_the_program_ends_without_teardown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import weakref
+
+    from click.testing import CliRunner
+
+    from worktrail.cli import main
+    from worktrail.load import LoadResult
+
+    class Thing:
+        pass
+
+    # Run inside a longer-lived process (as here): nothing is kept.
+    monkeypatch.setattr(gcpause, "_kept", None)
+    thing = Thing()
+    ref = weakref.ref(thing)
+    gcpause.keep_until_exit(thing)
+    del thing
+    assert ref() is None
+    # Set to end with os._exit (`cli.entry`): what a build loaded is kept, not freed when it returns.
+    gcpause.end_without_teardown()
+    workspace = tmp_path / "sample"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "sample-workspace", workspace)
+    result = CliRunner().invoke(main, ["-C", str(workspace), "build", "--no-cache", "--no-trail"])
+    assert result.exit_code == 0, result.output
+    kept = gcpause._kept
+    assert kept is not None and any(isinstance(item, LoadResult) for item in kept)
+    assert any(isinstance(item, BuildSession) for item in kept)

@@ -210,10 +210,14 @@ def entry() -> None:
     """The `worktrail` program: `main`, then an exit that leaves the heap to the operating system.
 
     A large audit or build ends with hundreds of thousands of objects in caches; tearing the
-    interpreter down freed them one by one (~0.5 s at 10,000 tasks). Every file a command writes is
-    closed (and renamed into place) before it returns, and its workers and git processes have ended:
-    only the standard streams need flushing, done here.
+    interpreter down freed them one by one (~0.5 s at 10,000 tasks), and so did a command's return
+    for what it loaded, unless it keeps it (`gcpause.keep_until_exit`). Every file a command writes
+    is closed (and renamed into place) before it returns, and its workers and git processes have
+    ended: only the standard streams need flushing, done here.
     """
+    from .gcpause import end_without_teardown
+
+    end_without_teardown()
     try:
         main()
     except SystemExit as exc:

@@ -60,6 +60,7 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: boo
     """
     from .buildbase import default_epoch
     from .buildcache import BuildSession
+    from .gcpause import keep_until_exit
 
     root = obj.workspace()
     target = out if out is not None else root / "site"
@@ -120,3 +121,5 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: boo
             fail(f"cannot write the sites: {exc}")
     for folder in folders:
         obj.info(f"built {folder.name}: open {folder / 'index.html'}")
+    # The program ends now: what the build loaded is left to the operating system, not freed object by object.
+    keep_until_exit(session, result, events)
