@@ -8,7 +8,7 @@ measures wall time and peak memory (the largest resident set of the process tree
 - full `build` of the 3 audiences (no cache, empty output), a rebuild with nothing changed, and a
   rebuild after editing one task (its title changes, so its page, the lists, search and the trail page do);
 - a build after one new commit with the cache of the previous build kept (what CI sees after a
-  push: only the new commit is walked for the trail);
+  push: only the new commit is walked for the trail; each run adds one more commit on top);
 - `audit` of the whole history (no cache), and after one new commit with the kept verdicts of the
   previous audit; `worktrail --help`;
 - Hugo building the same task pages (Markdown with front matter, comments included) as ONE site,
@@ -193,8 +193,9 @@ class Bench:
         return done.stdout.strip()
 
     def new_commit(self) -> None:
-        """Back to the generated history, then one new commit editing one task (what a CI run after a push sees)."""
-        self.git("reset", "-q", "--hard", self.generated_head)
+        """One new commit editing one task, on top of the last one (what a CI run after a push sees: the
+        previous run's HEAD is the new commit's parent). `worktrail_steps` goes back to the generated
+        history before the first and after the last."""
         self.edit_one_task()
         task = "projects/p01-alpha/tasks/ALPHA-7.md"
         # By the person who last changed the task (a manager of its project), so the audit finds it clean.
@@ -210,9 +211,10 @@ class Bench:
         self.measure("build (full, 3 audiences)", build, before=self.clear_all)
         self.measure("rebuild (nothing changed)", build)
         self.measure("rebuild (one task edited)", build, before=self.edit_one_task)
-        self.git("checkout", "-q", "--", ".")
+        self.git("reset", "-q", "--hard", self.generated_head)
         # CI after a push: the cache of the previous run is there, the history has one more commit.
         self.measure("build after one new commit (cache kept)", build, before=self.new_commit)
+        self.git("reset", "-q", "--hard", self.generated_head)
         self.measure("audit (whole history)", audit, before=self.clear_cache)
         self.measure("audit after one new commit (cache kept)", audit, before=self.new_commit)
         self.git("reset", "-q", "--hard", self.generated_head)
