@@ -8,7 +8,8 @@ measures wall time and peak memory (the largest resident set of the process tree
 - full `build` of the 3 audiences (no cache, empty output), a rebuild with nothing changed, and a
   rebuild after editing one task (its title changes, so its page, the lists, search and the trail page do);
 - a build after one new commit with the cache of the previous build kept (what CI sees after a
-  push: only the new commit is walked for the trail; each run adds one more commit on top);
+  push: each run adds one more commit on top, in a fresh checkout, every file just written; only the
+  new commit is walked for the trail);
 - `audit` of the whole history (no cache), and after one new commit with the kept verdicts of the
   previous audit; `worktrail --help`;
 - Hugo building the same task pages (Markdown with front matter, comments included) as ONE site,
@@ -193,14 +194,19 @@ class Bench:
         return done.stdout.strip()
 
     def new_commit(self) -> None:
-        """One new commit editing one task, on top of the last one (what a CI run after a push sees: the
-        previous run's HEAD is the new commit's parent). `worktrail_steps` goes back to the generated
-        history before the first and after the last."""
+        """One new commit editing one task, on top of the last one, in a fresh checkout: what a CI run after
+        a push sees (the previous run's HEAD is the new commit's parent, and every file of the workspace
+        was just written by the clone, so the cache knows the files by content only). `worktrail_steps`
+        goes back to the generated history before the first and after the last."""
         self.edit_one_task()
         task = "projects/p01-alpha/tasks/ALPHA-7.md"
         # By the person who last changed the task (a manager of its project), so the audit finds it clean.
         author = self.git("log", "-1", "--format=%an <%ae>", "--", task)
         self.git("commit", "-q", f"--author={author}", "-m", "ALPHA-7: retitled", "--", task)
+        now = time.time()
+        for path in self.workspace.rglob("*"):
+            if ".git" not in path.parts:
+                os.utime(path, (now, now), follow_symlinks=False)
 
     def worktrail_steps(self) -> None:
         build = lambda: self.wt("build", "--out", str(self.out))  # noqa: E731
