@@ -212,6 +212,16 @@ class FixtureRepo:
     def checkout(self, *args: str) -> None:
         self.git("checkout", "-q", *args)
 
+    def fork_side(self) -> None:
+        """Branch "side" (gus puts WEB-1 up for review) off main, then a commit on main (uma retitles
+        WEB-2); main stays checked out, ready to merge side."""
+        self.checkout("-b", "side")
+        self.write("projects/web/tasks/WEB-1.md", task_md("Home page", "review", assignee="gus", created_by="uma"))
+        self.commit("gus", "Ready for review")
+        self.checkout("main")
+        self.write("projects/web/tasks/WEB-2.md", task_md("Contact form v2", assignee="gina", created_by="uma"))
+        self.commit("uma", "Retitle")
+
     def merge(self, who: str, branch: str, message: str = "Merge") -> str:
         self.git(
             "merge", "-q", "--no-ff", "-m", message, branch, author=EMAILS.get(who, who), committer=EMAILS.get(who, who)

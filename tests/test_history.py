@@ -140,12 +140,7 @@ def test_a_merge_repeats_no_event_of_its_branches(tmp_path: Path) -> None:
 
 def test_a_merge_s_own_change_is_an_event_of_the_merge(tmp_path: Path) -> None:
     repo, start = base_repo(tmp_path / "repo")
-    repo.checkout("-b", "side")
-    repo.write(WEB1, task_md("Home page", "review", assignee="gus", created_by="uma"))
-    repo.commit("gus", "Ready for review")
-    repo.checkout("main")
-    repo.write(WEB2, task_md("Contact form v2", assignee="gina", created_by="uma"))
-    repo.commit("uma", "Retitle")
+    repo.fork_side()
     repo.git("merge", "-q", "--no-ff", "--no-commit", "side", author=EMAILS["olga"])
     repo.write(WEB2, task_md("Contact form, settled in the merge", assignee="gina", created_by="uma"))
     merge = repo.commit("olga", "Merge side")

@@ -280,10 +280,8 @@ def test_report_tables_are_taken_over_with_their_project_and_made_again_when_it_
     assert tables("acme-website").stat().st_ino != before["acme-website"]
 
 
-def test_a_rebuild_judges_again_only_the_trail_events_of_projects_whose_inputs_changed(
-    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    build(workspace)
+def _judged(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The project ("" for none) of each event the trail filter judges "now", as they are judged."""
     judged: list[str] = []
     real = seen_now
 
@@ -292,6 +290,14 @@ def test_a_rebuild_judges_again_only_the_trail_events_of_projects_whose_inputs_c
         return real(policy, viewer, event)
 
     monkeypatch.setattr(trail_module, "seen_now", counting)
+    return judged
+
+
+def test_a_rebuild_judges_again_only_the_trail_events_of_projects_whose_inputs_changed(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build(workspace)
+    judged = _judged(monkeypatch)
     walked: list[bool] = []
     real_history = buildcache.history_cached
 
@@ -322,14 +328,7 @@ def test_a_build_after_a_new_commit_judges_again_only_the_trail_events_of_projec
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build(workspace)
-    judged: list[str] = []
-    real = seen_now
-
-    def counting(policy: Policy, viewer: Viewer, event: Event) -> bool:
-        judged.append(event.entity.project or "")
-        return real(policy, viewer, event)
-
-    monkeypatch.setattr(trail_module, "seen_now", counting)
+    judged = _judged(monkeypatch)
     set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed in a commit")
     when = {"GIT_AUTHOR_DATE": "2026-03-30T10:00:00Z", "GIT_COMMITTER_DATE": "2026-03-30T10:00:00Z"}
     subprocess.run(

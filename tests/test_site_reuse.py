@@ -8,6 +8,7 @@ import errno
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
@@ -17,7 +18,7 @@ from worktrail.buildcache import PageCache
 from worktrail.redact import View
 from worktrail.render import MarkdownRenderer
 from worktrail.resources import templates_dir
-from worktrail.site import EventView, SearchEntry, TrailEvent, build_audience_site
+from worktrail.site import TrailEvent, build_audience_site
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample-workspace"
@@ -52,23 +53,35 @@ def again(cache: PageCache) -> PageCache:
     return PageCache(cache.folder, dict(cache.current))
 
 
-def count_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many events each run rendered (not read from the previous page) holds (probes for the frame aside)."""
-    rendered: list[int] = []
-    real = site_module._event_items
+def rendered_runs(monkeypatch: pytest.MonkeyPatch, macro: str, probes: Sequence[object]) -> list[list[Any]]:
+    """The runs of items that `site_module.<macro>` (`_event_items`, `_search_items`) renders from now on,
+    not read from the previous file (runs of `probes`, which find the page's frame, aside)."""
+    rendered: list[list[Any]] = []
+    real: Callable[[jinja2.Environment, site_module.SiteContext], Callable[[Sequence[Any]], str]]
+    real = getattr(site_module, macro)
 
-    def counting(env: jinja2.Environment, site: site_module.SiteContext) -> Callable[[Sequence[EventView]], str]:
+    def counting(env: jinja2.Environment, site: site_module.SiteContext) -> Callable[[Sequence[Any]], str]:
         items = real(env, site)
 
-        def render(run: Sequence[EventView]) -> str:
-            if not any(view in site_module._PROBES for view in run):
-                rendered.append(len(run))
+        def render(run: Sequence[Any]) -> str:
+            if not any(item in probes for item in run):
+                rendered.append(list(run))
             return items(run)
 
         return render
 
-    monkeypatch.setattr(site_module, "_event_items", counting)
+    monkeypatch.setattr(site_module, macro, counting)
     return rendered
+
+
+def overlaid(name: str, old: str, new: str) -> jinja2.Environment:
+    """The build's environment with template `name` changed (`old` replaced by `new`), as an overlay:
+    the shared environment stays as it is."""
+    shared = site_module.environment()
+    source = (templates_dir() / name).read_text(encoding="utf-8")
+    changed = source.replace(old, new)
+    assert changed != source and shared.loader is not None
+    return shared.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({name: changed}), shared.loader]))
 
 
 def test_a_trail_page_made_from_runs_of_the_previous_one_is_byte_identical_to_one_rendered_whole(
@@ -78,13 +91,13 @@ def test_a_trail_page_made_from_runs_of_the_previous_one_is_byte_identical_to_on
     assert len(first.current["trail.html"].parts or {}) > 3
     # A new event (the newest: first on the page), one that reads otherwise, one with hostile text.
     later = events(701, retitled=350, hostile=500)
-    rendered = count_runs(monkeypatch)
+    rendered = rendered_runs(monkeypatch, "_event_items", site_module._PROBES)
     second = build(internal, tmp_path / "second", later, again(first))
     monkeypatch.undo()
     build(internal, tmp_path / "whole", later)
     assert (tmp_path / "second/trail.html").read_bytes() == (tmp_path / "whole/trail.html").read_bytes()
     # Only the runs that show a change (or the new event) were rendered; the rest came from the previous page.
-    assert 0 < len(rendered) <= 3 and sum(rendered) < 701 / 2
+    assert 0 < len(rendered) <= 3 and sum(map(len, rendered)) < 701 / 2
     assert second.current["trail.html"].parts
 
 
@@ -95,17 +108,11 @@ def test_an_unchanged_trail_is_the_previous_page_linked(internal: View, tmp_path
 
 
 def test_a_trail_page_that_shows_more_of_its_events_than_their_items_is_rendered_whole(internal: View) -> None:
-    shared = site_module.environment()
-    source = (templates_dir() / "trail.html").read_text(encoding="utf-8")
-    counted = source.replace(
-        "{{ events_list(page.events) }}", "{{ page.events|length }} {{ events_list(page.events) }}"
-    )
-    assert counted != source and shared.loader is not None
-    # An overlay: the build's environment is shared, and stays as it is.
-    env = shared.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({"trail.html": counted}), shared.loader]))
+    items = "{{ events_list(page.events) }}"
+    env = overlaid("trail.html", items, "{{ page.events|length }} " + items)
     builder = site_module._Builder(internal, EPOCH, MarkdownRenderer(), events(3), SAMPLE, lambda _: None)
     page = builder.trail_page()
-    assert site_module._trail_frame(shared, page, builder.site_context(page)) is not None
+    assert site_module._trail_frame(site_module.environment(), page, builder.site_context(page)) is not None
     assert site_module._trail_frame(env, page, builder.site_context(page)) is None
 
 
@@ -130,20 +137,7 @@ def test_a_search_page_and_index_made_from_runs_of_the_previous_ones_are_byte_id
     assert len(first.current["search.html"].parts or {}) == len(internal.workspace.projects) + 1
     assert len(first.current["search-index.json"].parts or {}) == len(internal.workspace.projects) + 1
     edited = retitled(internal, "WEB-3", "Hostile \r\n\u202e <b>& title")
-    rendered: list[list[str]] = []
-    real = site_module._search_items
-
-    def counting(env: jinja2.Environment, site: site_module.SiteContext) -> Callable[[Sequence[SearchEntry]], str]:
-        items = real(env, site)
-
-        def render(run: Sequence[SearchEntry]) -> str:
-            if not any(entry in site_module._SEARCH_PROBES for entry in run):
-                rendered.append([entry.title for entry in run])
-            return items(run)
-
-        return render
-
-    monkeypatch.setattr(site_module, "_search_items", counting)
+    rendered = rendered_runs(monkeypatch, "_search_items", site_module._SEARCH_PROBES)
     second = build(edited, tmp_path / "second", events(3), again(first))
     monkeypatch.undo()
     build(edited, tmp_path / "whole", events(3))
@@ -152,7 +146,7 @@ def test_a_search_page_and_index_made_from_runs_of_the_previous_ones_are_byte_id
         assert (tmp_path / f"second/{name}").read_bytes() != (tmp_path / f"first/{name}").read_bytes()
         assert second.current[name].parts
     # Only the edited task's project was rendered again; the other project and the people came from the previous page.
-    assert len(rendered) == 1 and "WEB-3: Hostile \r\n\u202e <b>& title" in rendered[0]
+    assert len(rendered) == 1 and "WEB-3: Hostile \r\n\u202e <b>& title" in [entry.title for entry in rendered[0]]
 
 
 def test_an_unchanged_search_page_and_index_are_the_previous_files_linked(internal: View, tmp_path: Path) -> None:
@@ -165,13 +159,8 @@ def test_an_unchanged_search_page_and_index_are_the_previous_files_linked(intern
 def test_a_search_page_that_shows_more_of_its_entries_than_their_items_is_made_whole(
     internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shared = site_module.environment()
-    source = (templates_dir() / "search.html").read_text(encoding="utf-8")
-    counted = source.replace(
-        "{{ search_items(page.entries) }}", "{{ page.entries|length }} {{ search_items(page.entries) }}"
-    )
-    assert counted != source and shared.loader is not None
-    env = shared.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({"search.html": counted}), shared.loader]))
+    items = "{{ search_items(page.entries) }}"
+    env = overlaid("search.html", items, "{{ page.entries|length }} " + items)
     monkeypatch.setattr(site_module, "environment", lambda *_: env)
     first = build(internal, tmp_path / "first", events(3), PageCache(tmp_path / "first"))
     edited = retitled(internal, "WEB-3", "Another title")

@@ -72,12 +72,7 @@ def test_the_walk_yields_no_step_for_a_known_commit(example: Path) -> None:
 
 def test_a_walk_knowing_one_side_of_a_merge_equals_a_walk_of_every_commit(tmp_path: Path) -> None:
     repo, _ = base_repo(tmp_path / "repo")
-    repo.checkout("-b", "side")
-    repo.write(WEB1, task_md("Home page", "review", assignee="gus", created_by="uma"))
-    repo.commit("gus", "Ready for review")
-    repo.checkout("main")
-    repo.write(WEB2, task_md("Contact form v2", assignee="gina", created_by="uma"))
-    repo.commit("uma", "Retitle")
+    repo.fork_side()
     repo.git("merge", "-q", "--no-ff", "--no-commit", "side", author="olga@fixture.test")
     repo.write(WEB2, task_md("Contact form, settled in the merge", assignee="gina", created_by="uma"))
     repo.commit("olga", "Merge side")
@@ -159,12 +154,7 @@ def test_a_walk_reads_every_commit_again_when_the_history_has_a_merge_or_lost_th
     # A merge after the last walk's HEAD.
     head = repo.head()
     before = read_candidates(root, _audiences(root))
-    repo.checkout("-b", "side")
-    repo.write(WEB1, task_md("Home page", "review", assignee="gus", created_by="uma"))
-    repo.commit("gus", "Ready for review")
-    repo.checkout("main")
-    repo.write(WEB2, task_md("Contact form v2", assignee="gina", created_by="uma"))
-    repo.commit("uma", "Retitle")
+    repo.fork_side()
     repo.merge("olga", "side")
     reads.clear()
     merged = read_candidates(root, _audiences(root), before.walked, known_head=head)
