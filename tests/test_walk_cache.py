@@ -159,6 +159,30 @@ def test_a_walk_reads_every_commit_again_when_the_history_has_a_merge_or_lost_th
     reads.clear()
     merged = read_candidates(root, _audiences(root), before.walked, known_head=head)
     assert reads == [None] and merged == read_candidates(root, _audiences(root))
+    # A merge before the last walk's HEAD, and only a plain commit after it.
+    head = repo.head()
+    before = read_candidates(root, _audiences(root))
+    repo.write(WEB1, task_md("Home page", "done", assignee="gus", created_by="uma"))
+    repo.commit("gus", "Done")
+    reads.clear()
+    later = read_candidates(root, _audiences(root), before.walked, known_head=head)
+    assert reads == [None] and later == read_candidates(root, _audiences(root))
+
+
+def test_a_walk_of_a_workspace_in_a_sub_folder_reads_every_commit_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git limits the log to the sub-folder and rewrites parents itself: nothing is passed over."""
+    repo, _ = base_repo(tmp_path / "repo", "team/work")
+    root = repo.workspace
+    repo.write(WEB1, task_md("Home page", "in-progress", assignee="gus", created_by="uma"))
+    head = repo.commit("gus", "Start the home page")
+    before = read_candidates(root, _audiences(root))
+    _grow(repo)
+    reads = _reads(monkeypatch)
+    later = read_candidates(root, _audiences(root), before.walked, known_head=head)
+    assert reads == [None] and later == read_candidates(root, _audiences(root))
+    assert len(later.walked) == len(before.walked) + 2
 
 
 def _build(workspace: Path, out: Path, *args: str) -> None:
