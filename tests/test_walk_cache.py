@@ -335,21 +335,23 @@ def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, 
     full = HistoryTrail(walked=with_empty, warnings=["a warning"], commits=walked.commits + 2)
     cache = BuildCache(example, tmp_path / "cache")
     viewers = viewers_key(audiences)
-    assert cache.trail(None, viewers) is None and not cache.has_trail("abc")
+    assert cache.last_walk(viewers) is None and not cache.has_trail("abc")
     placed = candidates_by_project(full)
     grouped = {pid: Pickled.of(candidates) for pid, candidates in placed.items()}
     digests = {pid: candidates_digest(candidates) for pid, candidates in placed.items()}
     cache.store_trail("abc", viewers, full, grouped, digests)
-    for head in ("abc", None):
-        again = cache.trail(head, viewers)
-        assert again == full and again is not None and list(again.walked) == list(full.walked)
+    found = cache.last_walk(viewers)
+    assert found is not None and found[0] == "abc"
+    assert found[1] == full and list(found[1].walked) == list(full.walked)
     assert cache.has_trail("abc") and not cache.has_trail("def")
-    assert cache.trail("def", viewers) is None and cache.trail("abc", (("x", "y"),)) is None
+    assert cache.last_walk((("x", "y"),)) is None
     # A later walk at another HEAD replaces it whole: no file of the earlier one is left.
     before = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
     cache.store_trail("def", viewers, full, grouped, digests)
     after = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
-    assert before and after and not before & after and cache.trail("abc", viewers) is None
+    found = cache.last_walk(viewers)
+    assert before and after and not before & after and found is not None and found[0] == "def"
+    assert not cache.has_trail("abc")
 
 
 def test_the_worker_that_walks_ahead_keeps_the_walk_and_the_build_stores_none_of_it_again(

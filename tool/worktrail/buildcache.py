@@ -933,17 +933,10 @@ class BuildCache:
 
     # -- trail ------------------------------------------------------------------------------------
 
-    def trail(self, head: str | None, viewers: Hashable) -> HistoryTrail | None:
-        """The history half of the trails (`trail.read_candidates`) walked for these viewers (`trail.viewers_key`).
-
-        With `head`, only a walk at that HEAD; with None, the last walk at any HEAD, whose commits a
-        walk at a new HEAD passes over. Put together again from what `store_trail` kept.
-        """
-        found = self.last_walk(viewers)
-        return found[1] if found is not None and (head is None or found[0] == head) else None
-
     def last_walk(self, viewers: Hashable) -> tuple[str, HistoryTrail] | None:
-        """The last walk kept for these viewers, with the HEAD it was walked at (see `trail`)."""
+        """The history half of the trails (`trail.read_candidates`) last walked for these viewers
+        (`trail.viewers_key`), with the HEAD it was walked at: a walk at a new HEAD passes over its
+        commits. Put together again from what `store_trail` kept."""
         from .trail import HistoryTrail
 
         index = self._trail_index()
@@ -1171,24 +1164,37 @@ def history_cached(
     root: Path, audiences: Sequence[Audience], cache: BuildCache | None, head: str | None
 ) -> StoredCandidates:
     """The history half of the trails, as candidates by project: from the cache when HEAD is unchanged,
-    else walked and kept (with each project's digest, when there is a cache to key by it).
+    else walked and kept, with each project's digest.
 
     A walk passes over the commits of the last walk stored for the same viewers (a CI build after a
     push walks only the pushed commits).
     """
-    from .trail import candidates_by_project, viewers_key
+    from .trail import viewers_key
 
     if cache is not None and head is not None:
         stored = cache.trail_candidates(head, viewers_key(audiences), lambda _: True)
         if stored is not None:
             return stored
+    history, placed, _, digests = _walk_by_project(root, audiences, cache, head, pickle_all=False)
+    return StoredCandidates(placed, list(history.warnings), history.commits, digests)
+
+
+def _walk_by_project(
+    root: Path, audiences: Sequence[Audience], cache: BuildCache | None, head: str | None, *, pickle_all: bool
+) -> tuple[HistoryTrail, dict[str, Placed], dict[str, Pickled], dict[str, bytes]]:
+    """Walk the history (`walk_history`) and keep it in the cache at `head`: the walk, its candidates by
+    project with their digests (`candidates_digest`), and each project's pickled (when kept, or `pickle_all`)."""
+    from .trail import candidates_by_project, viewers_key
+
     history = walk_history(root, audiences, cache)
-    grouped = candidates_by_project(history)
-    digests = {pid: candidates_digest(placed) for pid, placed in grouped.items()}
+    placed = candidates_by_project(history)
+    digests = {pid: candidates_digest(candidates) for pid, candidates in placed.items()}
+    pickled: dict[str, Pickled] = {}
+    if pickle_all or (cache is not None and head is not None):
+        pickled = {pid: Pickled.of(candidates) for pid, candidates in placed.items()}
     if cache is not None and head is not None:
-        pickled = {pid: Pickled.of(placed) for pid, placed in grouped.items()}
         cache.store_trail(head, viewers_key(audiences), history, pickled, digests)
-    return StoredCandidates(grouped, list(history.warnings), history.commits, digests)
+    return history, placed, pickled, digests
 
 
 def candidates_digest(placed: Placed) -> bytes:
@@ -1221,16 +1227,9 @@ class WalkedAhead:
 
 
 def _walk_ahead(root: Path, audiences: Sequence[Audience], cache: BuildCache | None, head: str | None) -> WalkedAhead:
-    """Walk the history (`walk_history`), keep it in the cache at `head`, and give it by project, pickled."""
-    from .trail import candidates_by_project, viewers_key
-
-    history = walk_history(root, audiences, cache)
-    placed = candidates_by_project(history)
-    grouped = {pid: Pickled.of(candidates) for pid, candidates in placed.items()}
-    digests = {pid: candidates_digest(candidates) for pid, candidates in placed.items()}
-    if cache is not None and head is not None:
-        cache.store_trail(head, viewers_key(audiences), history, grouped, digests)
-    return WalkedAhead(grouped, list(history.warnings), history.commits, digests)
+    """Walk the history and keep it in the cache at `head` (`_walk_by_project`); give it by project, pickled."""
+    history, _, pickled, digests = _walk_by_project(root, audiences, cache, head, pickle_all=True)
+    return WalkedAhead(pickled, list(history.warnings), history.commits, digests)
 
 
 def prefetch_history(

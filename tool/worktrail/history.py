@@ -1881,7 +1881,6 @@ class HistorySource:
         self.commits: list[Commit] = []
         # The commits before `after`'s HEAD, not read (ids, oldest first): their results are kept elsewhere.
         self.passed: list[str] = []
-        self._after = after if revision is None and allowed_signers is None else None
         self.base: str | None = None
         self.tip: str | None = None
         self._reader: BlobReader | None = None
@@ -1896,10 +1895,10 @@ class HistorySource:
         self.context = _Context(self.workspace, BlobStore(store_reader), BoundedParseCache())
         self.empty = Snapshot.of_files(self.context, {})
         if self.repo is not None:
-            self._read(revision or RevRange(None, "HEAD"), allowed_signers)
+            self._read(revision or RevRange(None, "HEAD"), allowed_signers, after if revision is None else None)
         self.graph = CommitGraph(self.commits, self.repo)
 
-    def _read(self, revision: RevRange, allowed_signers: Path | None) -> None:
+    def _read(self, revision: RevRange, allowed_signers: Path | None, after: tuple[str, Sequence[str]] | None) -> None:
         repo = self.repo
         assert repo is not None
         if repo.shallow:
@@ -1921,10 +1920,10 @@ class HistorySource:
         if revision.symmetric:
             raise RevisionError("a symmetric range (A...B) has no single base; use A..B")
         self.tip, self.base = tip, base
-        if self._after is not None and base is None:
-            later = _read_after(repo, tip, *self._after)
+        if after is not None and base is None and allowed_signers is None:
+            later = _read_after(repo, tip, *after)
             if later is not None:
-                self.passed, self.commits = list(self._after[1]), later
+                self.passed, self.commits = list(after[1]), later
                 return
         self.commits = read_log(repo, RevRange(base, tip), allowed_signers)
 
@@ -1939,7 +1938,6 @@ class HistorySource:
         twin.repo = self.repo
         twin.commits = self.commits
         twin.passed = self.passed
-        twin._after = self._after
         twin.base, twin.tip = self.base, self.tip
         twin._outside = {}
         twin._reader = BlobReader(self.repo, MAX_FILE_BYTES + 1) if self.repo is not None else None
@@ -2545,10 +2543,14 @@ def _container(ws: m.Workspace, ref: EntityRef) -> object | None:
 
 def _sees(policy: Policy, viewer: Viewer, ref: EntityRef, thing: object | None, field_name: str | None) -> bool:
     # A viewer the rules answer alike for every thing (a role that sees everything, a manager) is not
-    # asked about this one: the policy gives that answer once per viewer.
+    # asked about this one: the policy gives that answer once per viewer, and the entity need not be found.
     verdict = policy.verdict_for_all(viewer)
     if verdict is not None:
         return bool(verdict)
+    return _sees_thing(policy, viewer, ref, thing, field_name)
+
+
+def _sees_thing(policy: Policy, viewer: Viewer, ref: EntityRef, thing: object | None, field_name: str | None) -> bool:
     if thing is None:
         # The entity does not exist in this state: judge by what holds it, or managers only.
         holder = _container(policy.ws, ref)
@@ -2571,7 +2573,7 @@ def seen_now(policy_now: Policy, viewer: Viewer, event: Event) -> bool:
     now_thing = find_entity(policy_now.ws, event.entity)
     if now_thing is None and event.entity.kind in ("time", "expense"):
         now_thing = event.after if event.after is not None else event.before
-    return _sees(policy_now, viewer, event.entity, now_thing, event.field)
+    return _sees_thing(policy_now, viewer, event.entity, now_thing, event.field)
 
 
 def seen_in_states(

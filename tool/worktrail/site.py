@@ -3427,9 +3427,7 @@ def _write_runs(
 
 def _search_items(env: jinja2.Environment, site: SiteContext) -> Callable[[Sequence[SearchEntry]], str]:
     """The `search_items` macro of _macros.html, as the search page calls it."""
-    module: Any = env.get_template("_macros.html").make_module({"site": site})
-    items: Callable[[Sequence[SearchEntry]], str] = module.search_items
-    return items
+    return _macro(env, site, "search_items")
 
 
 # Two entries no search page shows, to find where its items go (`_items_frame`).
@@ -3461,8 +3459,13 @@ def _once(make: Callable[[], _T]) -> Callable[[], _T]:
 
 def _event_items(env: jinja2.Environment, site: SiteContext) -> Callable[[Sequence[EventView]], str]:
     """The `event_items` macro of _macros.html, as pages with this chrome call it."""
+    return _macro(env, site, "event_items")
+
+
+def _macro(env: jinja2.Environment, site: SiteContext, name: str) -> Callable[[Sequence[Any]], str]:
+    """A macro of _macros.html that renders a run of items, as a page with this site context calls it."""
     module: Any = env.get_template("_macros.html").make_module({"site": site})
-    items: Callable[[Sequence[EventView]], str] = module.event_items
+    items: Callable[[Sequence[Any]], str] = getattr(module, name)
     return items
 
 
