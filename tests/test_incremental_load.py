@@ -2,10 +2,13 @@
 
 The build cache keeps the last load; when only record files changed in place (tasks, comments,
 change requests, meetings, feedback, months of time), and each loads without a finding before and
-after, only those files are read again. Any other edit (people, teams, settings, a project, a file
-added or removed, a file made invalid or fixed) loads the whole workspace. Every test compares
-the cached load with a cold `load_workspace`: model, findings (with the cross-file checks), parsed
-documents (line numbers) in the loader's order, broken ids and the number of files read.
+after, only those files are read again. A file written again with the same bytes (a fresh checkout)
+or one the loader does not read (an attachment) changes nothing. Any other edit (people, teams,
+settings, a project, a file added or removed, a file made invalid or fixed) loads the whole
+workspace. Every test compares the cached load with a cold `load_workspace`: model, findings (with
+the cross-file checks), parsed documents (line numbers) in the loader's order, broken ids and the
+number of files read. A project's generation (`BuildCache.stamps`) changes exactly when what its
+load reads changed.
 """
 
 from __future__ import annotations
@@ -124,6 +127,15 @@ def _task_and_comment(ws: Path) -> None:
     _append(ws / APP / "tasks/APP-13/comments/c2.md", "\nBoth.\n")
 
 
+def _checkout_again(ws: Path) -> None:
+    """Every input file written anew with the bytes it holds (new inode and times), as a fresh clone writes them."""
+    for path in sorted(ws.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            path.unlink()
+            path.write_bytes(data)
+
+
 def _link_task(ws: Path) -> None:
     task = ws / APP / "tasks/APP-7.md"
     if not task.is_symlink():
@@ -151,7 +163,13 @@ RECORD_EDITS: dict[str, Callable[[Path], object]] = {
     ),
     "a feedback rating": lambda ws: _set(ws / APP / "feedback/prototype-sign-off.md", "rating", "2"),
     "a task and its comment together": _task_and_comment,
+}
+
+# Edits after which nothing is loaded again: the bytes the loader reads are the same.
+UNSEEN_EDITS: dict[str, Callable[[Path], object]] = {
     "the same text written again": lambda ws: _append(ws / APP / "tasks/APP-2.md", ""),
+    "an attachment's content": lambda ws: _append(ws / APP / "files/specs/architecture.md", "\nMore.\n"),
+    "every file written again as it was (a fresh checkout)": _checkout_again,
 }
 
 # Edits after which the whole workspace is loaded.
@@ -162,7 +180,6 @@ WHOLE_EDITS: dict[str, Callable[[Path], object]] = {
     "a project name": lambda ws: _set(ws / APP / "project.yaml", "name", "Trail app"),
     "an expense": lambda ws: _replace(ws / APP / "expenses.yaml", "amount: 219", "amount: 220"),
     "a document title": lambda ws: _replace(ws / APP / "files/index.yaml", "title: App requirements", "title: Reqs"),
-    "an attachment's content": lambda ws: _append(ws / APP / "files/specs/architecture.md", "\nMore.\n"),
     "a task added": _new_task,
     "a comment added": _new_comment,
     "an unexpected file added": lambda ws: (ws / APP / "tasks/notes.txt").write_text("x", encoding="utf-8"),
@@ -198,6 +215,93 @@ def test_an_edited_record_is_read_again_alone_and_the_load_equals_a_cold_one(
     assert_same_load(kept, load_workspace(workspace))
 
 
+@pytest.mark.parametrize("edit", sorted(UNSEEN_EDITS))
+def test_files_written_with_the_same_bytes_or_not_read_by_the_loader_load_nothing_again(
+    edit: str, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = Loads(workspace, monkeypatch)
+    loads.load()
+    generations = _generations(workspace)
+    UNSEEN_EDITS[edit](workspace)
+    _age_recent(workspace)
+    cached, how = loads.load()
+    assert how == "kept"
+    assert_same_load(cached, load_workspace(workspace))
+    assert _generations(workspace) == generations
+    # The new descriptions are kept: the next run neither loads nor hashes any file again.
+    hashed: list[str] = []
+    same_bytes = buildcache._same_bytes
+
+    def spy(tree: Any, rel: str, digest: bytes) -> bool:
+        hashed.append(rel)
+        return same_bytes(tree, rel, digest)
+
+    monkeypatch.setattr(buildcache, "_same_bytes", spy)
+    cached, how = loads.load()
+    assert (how, hashed) == ("kept", [])
+    assert_same_load(cached, load_workspace(workspace))
+
+
+def test_after_a_fresh_checkout_with_one_record_edited_only_it_is_read_again_and_only_its_project_changes_generation(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = Loads(workspace, monkeypatch)
+    loads.load()
+    generations = _generations(workspace)
+    rel = f"{APP}/tasks/APP-11.md"
+    _set(workspace / rel, "title", "Pushed title")
+    _checkout_again(workspace)
+    _age_recent(workspace)
+    cached, how = loads.load()
+    assert (how, loads.again[-1]) == ("again", [rel])
+    assert_same_load(cached, load_workspace(workspace))
+    now = _generations(workspace)
+    assert now["acme-website"] == generations["acme-website"]
+    assert now["acme-app"] != generations["acme-app"]
+
+
+# A project's generation changes with what its load reads (each edit: the projects that keep theirs).
+GENERATION_EDITS: dict[str, tuple[Callable[[Path], object], set[str]]] = {
+    "a task added to a project": (_new_task, {"acme-website"}),
+    "a file added to a project that the loader refuses": (
+        lambda ws: (ws / APP / "tasks/notes.txt").write_text("x", encoding="utf-8"),
+        {"acme-website"},
+    ),
+    "a project's settings": (lambda ws: _set(ws / APP / "project.yaml", "name", "Trail app"), {"acme-website"}),
+    "a person renamed": (lambda ws: _set(ws / "people/ana.yaml", "name", "Ana Renamed"), set()),
+    "a team added": (lambda ws: (ws / "teams/new.yaml").write_text("name: New team\n", encoding="utf-8"), set()),
+    "the workspace settings": (lambda ws: _set(ws / "worktrail.yaml", "name", "Southwind Studio"), set()),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(GENERATION_EDITS))
+def test_a_whole_load_keeps_the_generation_of_every_project_whose_inputs_are_unchanged(
+    edit: str, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = Loads(workspace, monkeypatch)
+    loads.load()
+    before = _generations(workspace)
+    change, keeping = GENERATION_EDITS[edit]
+    change(workspace)
+    _age_recent(workspace)
+    cached, how = loads.load()
+    assert how == "whole"
+    assert_same_load(cached, load_workspace(workspace))
+    after = _generations(workspace)
+    assert {pid for pid in after if after[pid] == before[pid]} == keeping
+    # Each project's stored load is its load now: the next run takes them all as they are.
+    cached, how = loads.load()
+    assert how == "kept"
+    assert_same_load(cached, load_workspace(workspace))
+
+
+def _generations(ws: Path) -> dict[str, str]:
+    """Each project's generation as a run taking the last load finds it."""
+    cache = BuildCache(ws)
+    validate_cached(ws, cache)
+    return {pid: generation for pid, (_, generation) in cache.stamps().items()}
+
+
 @pytest.mark.parametrize("edit", sorted(WHOLE_EDITS))
 def test_any_other_edit_loads_the_whole_workspace_and_equals_a_cold_load(
     edit: str, workspace: Path, monkeypatch: pytest.MonkeyPatch
@@ -227,6 +331,7 @@ def test_a_record_made_invalid_and_fixed_again_loads_as_a_cold_load_each_time(
     steps = [
         ("invalid", lambda: _set(task, "status", "unheard-of"), "whole"),
         ("still invalid, otherwise", lambda: _set(task, "title", "Another title"), "whole"),
+        ("written again as it is", lambda: task.write_bytes(task.read_bytes()), "kept"),
         ("fixed", lambda: task.write_bytes(good), "whole"),
         ("edited while valid", lambda: _set(task, "title", "Valid again"), "again"),
     ]
@@ -268,7 +373,7 @@ def test_comments_of_a_task_that_does_not_load_are_read_again_and_stay_dropped(
     assert_same_load(cached, load_workspace(workspace))
 
 
-def test_a_file_written_in_the_racy_window_is_read_again_by_the_next_run(
+def test_a_file_written_in_the_racy_window_is_compared_by_its_bytes_by_the_next_run(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     loads = Loads(workspace, monkeypatch)
@@ -278,10 +383,16 @@ def test_a_file_written_in_the_racy_window_is_read_again_by_the_next_run(
     cached, how = loads.load()
     assert how == "again"
     assert_same_load(cached, load_workspace(workspace))
-    # Nothing changed since, but the file was unsettled when described: it is read again.
+    # The file was unsettled when described: its bytes are compared, not its time.
+    racy = task.stat()
+    _set(task, "title", "Written just new")
+    os.utime(task, ns=(racy.st_atime_ns, racy.st_mtime_ns))
     cached, how = loads.load()
     assert how == "again"
     assert loads.again[-1] == [f"{APP}/tasks/APP-11.md"]
+    assert_same_load(cached, load_workspace(workspace))
+    cached, how = loads.load()
+    assert how == "kept"
     assert_same_load(cached, load_workspace(workspace))
 
 
@@ -301,12 +412,18 @@ def test_an_edit_of_a_record_rewrites_only_its_shards_its_project_and_the_index(
     _age_recent(workspace)
     assert loads.load()[1] == "again"
     after = written()
+    project = [name for name in after if name.startswith("load-project-acme-app-")]
     assert sorted(name for name in after if after[name] != before.get(name)) == [
-        "load-project-acme-app.pickle",
+        *project,
         "load.pickle",
         f"parses-{buildcache._parse_shard(rel)}.pickle",
         f"paths-{buildcache._parse_shard(rel)}.pickle",
         "report.pickle",
+    ]
+    # The project's file of the previous generation is gone, the other project's kept as it was.
+    assert len(project) == 1 and project[0] not in before
+    assert sorted(name for name in before if name not in after) == [
+        name for name in before if name.startswith("load-project-acme-app-")
     ]
 
 
@@ -314,19 +431,19 @@ def test_a_shard_of_another_load_is_never_mixed_in(workspace: Path, monkeypatch:
     loads = Loads(workspace, monkeypatch)
     loads.load()
     folder = buildcache.cache_folder(workspace)
-    shard = folder / "load-project-acme-app.pickle"
-    older = shard.read_bytes()
+    [older] = [path.read_bytes() for path in folder.glob("load-project-acme-app-*.pickle")]
     _set(workspace / APP / "tasks/APP-11.md", "title", "Newer title")
     _age_recent(workspace)
     assert loads.load()[1] == "again"
-    # As if a run had written this shard, then another run the rest: generations differ.
+    # As if a run had written this file, then another run the rest: generations differ.
+    [shard] = folder.glob("load-project-acme-app-*.pickle")
     shard.write_bytes(older)
     cached, how = loads.load()
     assert how == "whole"
     assert_same_load(cached, load_workspace(workspace))
 
 
-EDIT_NAMES = sorted(RECORD_EDITS) + sorted(WHOLE_EDITS)
+EDIT_NAMES = sorted(RECORD_EDITS) + sorted(UNSEEN_EDITS) + sorted(WHOLE_EDITS)
 
 
 @settings(max_examples=12)
@@ -336,7 +453,7 @@ def test_after_any_sequence_of_edits_the_cached_load_equals_a_cold_load(edits: l
         ws = _copy(Path(folder) / "ws")
         validate_cached(ws, BuildCache(ws))
         for name in edits:
-            {**RECORD_EDITS, **WHOLE_EDITS}[name](ws)
+            {**RECORD_EDITS, **UNSEEN_EDITS, **WHOLE_EDITS}[name](ws)
             _age_recent(ws)
             _, cached = validate_cached(ws, BuildCache(ws))
             assert cached is not None

@@ -16,11 +16,16 @@ What it keeps, each keyed by content so that a stale entry is never used:
   hash of its bytes (a full load still reads every file; it skips only parsing and checking), in
   shards by path, so that an edit rewrites one shard;
 - **the last load**: its projects, findings and the rest of its LoadResult, with each input path
-  as the signature described it then (path shards beside the parse shards). When only record files
-  (tasks, comments, change requests, meetings, feedback, months of time) changed since, each
-  loading without a finding before and after, only those are read again and put in place
-  (`BuildCache.reloaded`, `load.reload_records`); any other change loads the whole workspace.
-  A file described in the racy window counts as changed;
+  as the signature described it then and the hash of the bytes the load read of it (path shards
+  beside the parse shards). A file described otherwise since (or then in the racy window) is read
+  and hashed: the same bytes, or a file the loader does not read (an attachment), change nothing,
+  so a fresh checkout of the same commit loads nothing again. When only record files (tasks,
+  comments, change requests, meetings, feedback, months of time) changed, each loading without a
+  finding before and after, only those are read again and put in place (`BuildCache.reloaded`,
+  `load.reload_records`); any other change loads the whole workspace. Each project's load is kept
+  under its generation, a hash of everything loading it read (its folder and the files outside
+  the project folders): a project whose inputs did not change keeps its generation through any
+  load, and its pages are then taken over whole;
 - **reports**: the `validate` report of an input signature;
 - **Markdown**: each rendered text, keyed by text, resolved links and heading level (as in one build),
   in segments: each build adds one with what it rendered;
@@ -57,7 +62,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -68,10 +73,19 @@ from . import __version__
 from . import model as m
 from .findings import Finding
 from .gcpause import LongLived, collector_paused
-from .load import WORKSPACE_FILE, LoadResult, ParseCache, ScanTree, load_workspace, parsed_doc, reload_records
+from .load import (
+    WORKSPACE_FILE,
+    LoadResult,
+    ParseCache,
+    ScanTree,
+    load_workspace,
+    parsed_doc,
+    read_input,
+    reload_records,
+)
 from .resources import schemas_dir, templates_dir
-from .tree import Kind, kind_of_entry, kind_of_mode
-from .yamlio import Doc
+from .tree import Kind, Tree, kind_of_entry, kind_of_mode
+from .yamlio import Doc, SourceError
 
 if TYPE_CHECKING:
     from .model import Audience
@@ -82,7 +96,7 @@ if TYPE_CHECKING:
     from .validate import Report
 
 CACHE_ENV: Final = "WORKTRAIL_CACHE_DIR"
-FORMAT: Final = 2
+FORMAT: Final = 3
 INPUT_ROOTS: Final = (WORKSPACE_FILE, "people", "teams", "projects")
 # Files changed this recently may change again within the same timestamp tick (see the module doc).
 RACY_NS: Final = 2_000_000_000
@@ -354,7 +368,7 @@ class PersistentParseCache(ParseCache):
 
     @staticmethod
     def _key(key: ParseKey) -> tuple[str, str, bytes]:
-        return (key[0], key[1], hashlib.blake2b(key[2], digest_size=20).digest())
+        return (key[0], key[1], content_digest(key[2]))
 
     def get(self, key: ParseKey) -> tuple[Any, list[Finding]] | None:
         short = self._key(key)
@@ -496,17 +510,113 @@ class PageCache:
             record.stat = (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
-# The parse cache and the last load are kept in files of one generation each (new each time the
-# file is written): the index of the last load (`load.pickle`) names the generation of every file
-# it was made with, so files of two loads never mix. By path (`_parse_shard`), `parses-<n>.pickle`
-# holds the parses the last load used, and `paths-<n>.pickle` the input paths as the signature
-# described them when that load ran (a folder as `_FOLDER`: its times do not matter), with the
-# files then unsettled (modified in the racy window).
+# The parse cache and the last load are kept in files of one generation each: the index of the
+# last load (`load.pickle`) names the generation of every file it was made with, so files of two
+# loads never mix. By path (`_parse_shard`), `parses-<n>.pickle` holds the parses the last load
+# used, and `paths-<n>.pickle` the input paths as the signature described them when that load ran
+# (a folder as `_FOLDER`: its times do not matter), with the files then unsettled (modified in the
+# racy window) and what the load read of each file (`_shard_contents`). A shard's generation is new
+# each time it is written; a project's is the hash of everything its load read (`_project_generations`).
 ParseShard = tuple[str, dict[ParseKey, tuple[Any, list[Finding]]]]
-PathShard = tuple[str, dict[str, bytes], frozenset[str]]
+PathShard = tuple[str, dict[str, bytes], frozenset[str], dict[str, bytes]]
 _NO_PARSES: ParseShard = ("", {})
-_NO_PATHS: PathShard = ("", {}, frozenset())
+_NO_PATHS: PathShard = ("", {}, frozenset(), {})
 _FOLDER: Final = b"dir"
+# What `_shard_contents` says of a file the load never read (nor tried to: no finding names it).
+_UNREAD: Final = b""
+
+
+def content_digest(data: bytes) -> bytes:
+    """The hash a file's bytes are known by in the parse cache and the path shards."""
+    return hashlib.blake2b(data, digest_size=20).digest()
+
+
+def _shard_contents(paths: Mapping[str, bytes], read: Iterable[ParseKey], findings_at: set[str]) -> dict[str, bytes]:
+    """What a load read of each file of a path shard: the hash of its bytes (`read`: the parse keys of the
+    shard's files), or `_UNREAD` for a file it did not read and no finding names. A file left out (one
+    with a finding, or read twice otherwise) is changed whenever it is described otherwise.
+
+    The loader sees of the inputs only their paths, kinds and the bytes of the files it reads: with the
+    same paths and kinds, a file whose bytes hash the same, or one it did not read, loads the same.
+    """
+    digests: dict[str, bytes] = {}
+    twice: set[str] = set()
+    for rel, _, digest in read:
+        if digests.setdefault(rel, digest) != digest:
+            twice.add(rel)
+    out: dict[str, bytes] = {}
+    for rel, described in paths.items():
+        if described == _FOLDER or rel in twice:
+            continue
+        known = digests.get(rel)
+        if known is not None:
+            out[rel] = known
+        elif rel not in findings_at and _described_kind(described) == "file":
+            out[rel] = _UNREAD
+    return out
+
+
+def _project_generations(shards: Iterable[tuple[Mapping[str, bytes], Mapping[str, bytes]]]) -> dict[str, str]:
+    """By project folder, the generation of its loaded project: a hash of every input path outside the
+    project folders and inside its own, each with what the load read of it (`_shard_contents`) or, for
+    a file it says nothing of, its description (a folder's is `_FOLDER`).
+
+    The same generation is the same loaded project: a load sees only paths, kinds and the bytes it
+    reads, and a project is made from its own folder and the files outside every project folder (the
+    cache starts over when the tool's code changes: `code_salt`).
+    """
+    outside: list[tuple[str, bytes]] = []
+    inside: dict[str, list[tuple[str, bytes]]] = {}
+    for paths, contents in shards:
+        for rel, described in paths.items():
+            seen = contents.get(rel)
+            entry = (rel, described if seen is None else seen)
+            parts = rel.split("/", 2)
+            if parts[0] == "projects" and len(parts) > 1:
+                inside.setdefault(parts[1], []).append(entry)
+            else:
+                outside.append(entry)
+
+    def hashed(entries: list[tuple[str, bytes]], into: Any) -> None:
+        for rel, seen in sorted(entries):
+            name = rel.encode("utf-8", "surrogateescape")
+            into.update(b"%d:%s%d:%s" % (len(name), name, len(seen), seen))
+
+    base = hashlib.blake2b(b"worktrail project generation\n", digest_size=16)
+    hashed(outside, base)
+    out: dict[str, str] = {}
+    for folder, entries in inside.items():
+        digest = base.copy()
+        hashed(entries, digest)
+        out[folder] = digest.hexdigest()
+    return out
+
+
+def _project_name(pid: str) -> str:
+    """What the index of the last load names a project's generation by."""
+    return f"load-project-{pid}.pickle"
+
+
+def _project_file(pid: str, generation: str) -> str:
+    """The file of a project's load of that generation."""
+    return f"load-project-{pid}-{generation}.pickle"
+
+
+def _same_bytes(tree: Tree, rel: str, digest: bytes) -> bool:
+    """Whether the file `rel` now holds bytes of that hash (False when it cannot be read as the loader reads it)."""
+    try:
+        return content_digest(read_input(tree, rel)) == digest
+    except (OSError, SourceError):
+        return False
+
+
+@dataclass
+class Changes:
+    """The files described otherwise since the last load (`StoredLoad.changed`): those to read again, and
+    those whose bytes are as that load read them, or that it did not read (a fresh checkout, a touch)."""
+
+    changed: list[str]
+    restated: list[str]
 
 
 class _StoredParses:
@@ -569,14 +679,14 @@ class StoredLoad:
     paths: list[PathShard]
     generations: dict[str, str]
 
-    def changed(self, signature: Signature) -> list[str] | None:
-        """The files described otherwise now, or unsettled then; None when a path came, went or
-        changed kind, or anything but a regular file changed."""
+    def changed(self, signature: Signature, tree: Tree) -> Changes | None:
+        """The files described otherwise now, or unsettled then, each read again when the load read it;
+        None when a path came, went or changed kind, or anything but a regular file changed."""
         stats, kinds = signature.stats, signature.kinds
         if len(stats) != sum(len(shard[1]) for shard in self.paths):
             return None
-        out: list[str] = []
-        for _, paths, unsettled in self.paths:
+        out = Changes([], [])
+        for _, paths, unsettled, contents in self.paths:
             for rel, old in paths.items():
                 now = stats.get(rel)
                 if now is None:
@@ -588,8 +698,14 @@ class StoredLoad:
                     continue
                 if kind != "file" or old == _FOLDER or _described_kind(old) != "file":
                     return None
-                out.append(rel)
-        return sorted(out)
+                seen = contents.get(rel)
+                if seen is not None and (seen == _UNREAD or _same_bytes(tree, rel, seen)):
+                    out.restated.append(rel)
+                else:
+                    out.changed.append(rel)
+        out.changed.sort()
+        out.restated.sort()
+        return out
 
 
 @dataclass
@@ -688,7 +804,7 @@ class BuildCache:
 
     def _stored_paths(self, index: int) -> PathShard:
         stored = self.get(f"paths-{index}.pickle")
-        return stored if isinstance(stored, tuple) and len(stored) == 3 else _NO_PATHS
+        return stored if isinstance(stored, tuple) and len(stored) == 4 else _NO_PATHS
 
     def store_load(self, result: LoadResult, parses: PersistentParseCache, *, model: bool = True) -> None:
         """Keep a full load of the inputs as the signature saw them: the parses it used (parses of old
@@ -697,7 +813,9 @@ class BuildCache:
         entries: list[dict[ParseKey, tuple[Any, list[Finding]]]] = [{} for _ in range(PARSE_SHARDS)]
         for key, value in parses.used.items():
             entries[_parse_shard(key[0])][key] = value
+        findings_at = {finding.loc.path for finding in result.findings}
         generations: dict[str, str] = {}
+        shards: list[tuple[dict[str, bytes], dict[str, bytes]]] = []
         for index, (paths, unsettled) in enumerate(_described_by_shard(self.signature())):
             name = f"parses-{index}.pickle"
             parsed = parses.shards[index] if index < len(parses.shards) else _NO_PARSES
@@ -706,13 +824,15 @@ class BuildCache:
             else:
                 generations[name] = self._put_shard(name, (entries[index],))
             name = f"paths-{index}.pickle"
+            contents = _shard_contents(paths, entries[index], findings_at)
+            shards.append((paths, contents))
             described = self._stored_paths(index)
-            if described[0] and described[1:] == (paths, unsettled):
+            if described[0] and described[1:] == (paths, unsettled, contents):
                 generations[name] = described[0]
             else:
-                generations[name] = self._put_shard(name, (paths, unsettled))
+                generations[name] = self._put_shard(name, (paths, unsettled, contents))
         if model:
-            self._store_index(result, generations, None)
+            self._store_index(result, generations, shards)
 
     def _put_shard(self, name: str, value: tuple[Any, ...]) -> str:
         generation = os.urandom(8).hex()
@@ -721,34 +841,41 @@ class BuildCache:
 
     # -- loading again file by file ------------------------------------------------------------------
     # The last load is kept in the parse shards (its parsed documents), the path shards (each input
-    # path as described then), `load-project-<id>.pickle` (its projects) and `load.pickle`, the
-    # index: the generation of each of those files, and the rest of the LoadResult. An edit of a
-    # record file rewrites the index, the two shards of its path and its project.
+    # path as described then), `load-project-<id>-<generation>.pickle` (its projects) and
+    # `load.pickle`, the index: the generation of each of those files (a project's under the name
+    # `load-project-<id>.pickle`), and the rest of the LoadResult. An edit of a record file writes
+    # the index, the two shards of its path and its project's file of a new generation.
 
     def reloaded(self) -> LoadResult | None:
         """The last load with the record files changed since loaded again, when that equals a full load now.
 
         Every input path must be as it was (same paths, same kinds, the same description for every
-        file but changed record files; a file described in the racy window counts as changed), and
-        each changed file a record that loads without findings, now and before (`load.reload_records`).
+        file but changed record files), and each changed file a record that loads without findings,
+        now and before (`load.reload_records`). A file described otherwise, or described in the racy
+        window, whose bytes hash as the load read them, or that the load did not read, is unchanged
+        (`StoredLoad.changed`): after a fresh checkout of the same files nothing is loaded again.
         """
         signature = self.signature()
         stored = self._stored_load() if signature.whole else None
         if stored is None:
             return None
-        changed = stored.changed(signature)
-        if changed is None:
-            return None
         tree = signature.tree(self.workspace)
-        if not changed:
-            self._stamp(stored.result, stored.generations)
-            return dataclasses.replace(stored.result, tree=tree)
-        parses = ParseCache()
-        result = reload_records(stored.result, changed, tree, parses)
-        if result is None:
+        changes = stored.changed(signature, tree)
+        if changes is None:
             return None
-        self._store_reloaded(result, stored, changed, parses)
-        return result
+        if not changes.changed:
+            result = dataclasses.replace(stored.result, tree=tree)
+            if changes.restated:
+                self._store_reloaded(result, stored, changes, ParseCache())
+            else:
+                self._stamp(stored.result, stored.generations)
+            return result
+        parses = ParseCache()
+        again = reload_records(stored.result, changes.changed, tree, parses)
+        if again is None:
+            return None
+        self._store_reloaded(again, stored, changes, parses)
+        return again
 
     def _stored_load(self) -> StoredLoad | None:
         index = self.get("load.pickle")
@@ -759,10 +886,10 @@ class BuildCache:
         if ws is None:
             return None
         paths = [self._stored_paths(number) for number in range(PARSE_SHARDS)]
-        projects = [self.get(f"load-project-{pid}.pickle") for pid in project_ids]
+        projects = [self.get(_project_file(pid, generations.get(_project_name(pid), ""))) for pid in project_ids]
         names = [
             *(f"paths-{number}.pickle" for number in range(PARSE_SHARDS)),
-            *(f"load-project-{pid}.pickle" for pid in project_ids),
+            *(_project_name(pid) for pid in project_ids),
         ]
         for name, stored in zip(names, [*paths, *projects], strict=True):
             # A file of another load (one was interrupted, or ran beside this one) is never mixed in.
@@ -774,48 +901,70 @@ class BuildCache:
         result = dataclasses.replace(skeleton, workspace=workspace, docs=docs)
         return StoredLoad(result, parses, paths, generations)
 
-    def _store_reloaded(
-        self, result: LoadResult, stored: StoredLoad, changed: Sequence[str], parses: ParseCache
-    ) -> None:
-        """Rewrite the shards of the files loaded again (their new parses and descriptions), their projects, the index."""
+    def _store_reloaded(self, result: LoadResult, stored: StoredLoad, changes: Changes, parses: ParseCache) -> None:
+        """Rewrite the shards of the files loaded again (their new parses, descriptions and hashes) and of those
+        restated (their descriptions), the projects loaded again, the index."""
         signature = self.signature()
         generations = dict(stored.generations)
-        by_shard: dict[int, set[str]] = {}
-        for rel in changed:
-            by_shard.setdefault(_parse_shard(rel), set()).add(rel)
+        again_by_shard: dict[int, set[str]] = {}
+        for rel in changes.changed:
+            again_by_shard.setdefault(_parse_shard(rel), set()).add(rel)
+        restated_by_shard: dict[int, set[str]] = {}
+        for rel in changes.restated:
+            restated_by_shard.setdefault(_parse_shard(rel), set()).add(rel)
         new_entries = {PersistentParseCache._key(key): value for key, value in parses.entries.items()}
-        for index, again in by_shard.items():
-            shard = stored.parses.shard(index)
-            if shard is None:
-                # Rewritten by another load since this one: the index is not written (the next run loads all).
-                with contextlib.suppress(OSError):
-                    self._path("load.pickle").unlink()
-                return
-            entries = {key: value for key, value in shard[1].items() if key[0] not in again}
-            entries.update((key, value) for key, value in new_entries.items() if key[0] in again)
-            generations[f"parses-{index}.pickle"] = self._put_shard(f"parses-{index}.pickle", (entries,))
-            _, old_paths, old_unsettled = stored.paths[index]
-            paths = {**old_paths, **{rel: signature.stats[rel] for rel in again}}
-            unsettled = (old_unsettled - again) | (again & signature.unsettled)
-            generations[f"paths-{index}.pickle"] = self._put_shard(f"paths-{index}.pickle", (paths, unsettled))
-        self._store_index(result, generations, stored)
+        shards = [(paths, contents) for _, paths, _, contents in stored.paths]
+        for index in sorted(again_by_shard.keys() | restated_by_shard.keys()):
+            again = again_by_shard.get(index, set())
+            _, old_paths, old_unsettled, old_contents = stored.paths[index]
+            contents = old_contents
+            if again:
+                shard = stored.parses.shard(index)
+                if shard is None:
+                    # Rewritten by another load since this one: the index is not written (the next run loads all).
+                    with contextlib.suppress(OSError):
+                        self._path("load.pickle").unlink()
+                    return
+                entries = {key: value for key, value in shard[1].items() if key[0] not in again}
+                entries.update((key, value) for key, value in new_entries.items() if key[0] in again)
+                generations[f"parses-{index}.pickle"] = self._put_shard(f"parses-{index}.pickle", (entries,))
+                # Files loaded again load without a finding (`reload_records`): each was read.
+                contents = {**old_contents, **_shard_contents({rel: old_paths[rel] for rel in again}, entries, set())}
+            described = again | restated_by_shard.get(index, set())
+            paths = {**old_paths, **{rel: signature.stats[rel] for rel in described}}
+            unsettled = (old_unsettled - described) | (described & signature.unsettled)
+            name = f"paths-{index}.pickle"
+            generations[name] = self._put_shard(name, (paths, unsettled, contents))
+            shards[index] = (paths, contents)
+        self._store_index(result, generations, shards)
 
-    def _store_index(self, result: LoadResult, generations: dict[str, str], previous: StoredLoad | None) -> None:
-        """Write the projects (with `previous`: those that are new objects) and the index naming all files."""
+    def _store_index(
+        self,
+        result: LoadResult,
+        generations: dict[str, str],
+        shards: Sequence[tuple[Mapping[str, bytes], Mapping[str, bytes]]],
+    ) -> None:
+        """Write the projects whose generation (`_project_generations` of `shards`, the path shards as now
+        stored) the last index does not name, and the index naming all files (`generations`)."""
         ws = result.workspace
         if ws is None or not self.signature().whole:
             with contextlib.suppress(OSError):
                 self._path("load.pickle").unlink()
             return
-        before = previous.result.workspace.projects if previous and previous.result.workspace else {}
-        if previous is None:
-            for old in self.folder.glob("load-project-*.pickle"):
+        projects = _project_generations(shards)
+        kept: set[str] = set()
+        for pid, project in ws.projects.items():
+            generation = projects.get(pid) or os.urandom(8).hex()
+            file = _project_file(pid, generation)
+            # A file is named by its project's generation, and written whole or not at all (`put`).
+            if not self._path(file).is_file():
+                self.put(file, (generation, project))
+            generations[_project_name(pid)] = generation
+            kept.add(file)
+        for old in self.folder.glob("load-project-*.pickle"):
+            if old.name not in kept:
                 with contextlib.suppress(OSError):
                     old.unlink()
-        for pid, project in ws.projects.items():
-            name = f"load-project-{pid}.pickle"
-            if before.get(pid) is not project or name not in generations:
-                generations[name] = self._put_shard(name, (project,))
         skeleton = dataclasses.replace(result, workspace=dataclasses.replace(ws, projects={}), docs={}, tree=None)
         self.put("load.pickle", (generations, skeleton, list(ws.projects), "\0".join(result.docs)))
         self._stamp(result, generations)
@@ -826,16 +975,17 @@ class BuildCache:
         self._stamps = {
             pid: (project, generations[name])
             for pid, project in projects.items()
-            if (name := f"load-project-{pid}.pickle") in generations
+            if (name := _project_name(pid)) in generations
         }
 
     def stamps(self) -> dict[str, tuple[m.Project, str]]:
-        """Each project of the last load this run made or took, with the generation of its file in the cache.
+        """Each project of the last load this run made or took, with its generation in the cache.
 
-        A project's file is written again (a new generation) whenever the project is a new object:
-        loaded again with an edited record, or by a load of the whole workspace (after any edit of
-        settings, people, teams or a project's own files). The same generation in two builds is the
-        same project, loaded from the same bytes (`site` takes a project's pages over whole then).
+        A project's generation is a hash of what loading it read (`_project_generations`): its own
+        folder and every file outside the project folders, by path, kind and bytes. It changes with
+        any edit of settings, people, teams or the project's own files, and with nothing else (a
+        fresh checkout, another project's edit). The same generation in two builds is the same
+        project, loaded from the same bytes (`site` takes a project's pages over whole then).
         """
         return dict(self._stamps)
 

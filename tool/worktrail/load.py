@@ -261,6 +261,11 @@ def _read_capped(path: TreePath) -> bytes:
         return data + handle.read(MAX_FILE_BYTES + 1 - len(data))
 
 
+def read_input(tree: Tree, rel: str) -> bytes:
+    """The bytes of the input file `rel` as the loader reads them (raises OSError or SourceError)."""
+    return _read_capped(TreePath(tree, rel))
+
+
 def parsed_doc(value: Any) -> Doc | None:
     """The document of a file's parse, as `LoadResult.docs` holds it (None: the file did not parse)."""
     if isinstance(value, FrontMatterDoc):
@@ -1134,7 +1139,7 @@ def reload_records(
         if rel not in docs or rel in with_findings:
             return None  # not read as a record, or it had findings
         try:
-            raw = _read_capped(TreePath(tree, rel))
+            raw = read_input(tree, rel)
         except (OSError, SourceError):
             return None
         record = load_record(previous.root, rel, raw, cache)
