@@ -26,6 +26,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.workspace_edits import checkout_again
 from worktrail import buildcache
 from worktrail.buildcache import BuildCache, validate_cached
 from worktrail.load import LoadResult, load_workspace, reload_records
@@ -127,15 +128,6 @@ def _task_and_comment(ws: Path) -> None:
     _append(ws / APP / "tasks/APP-13/comments/c2.md", "\nBoth.\n")
 
 
-def _checkout_again(ws: Path) -> None:
-    """Every input file written anew with the bytes it holds (new inode and times), as a fresh clone writes them."""
-    for path in sorted(ws.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            data = path.read_bytes()
-            path.unlink()
-            path.write_bytes(data)
-
-
 def _link_task(ws: Path) -> None:
     task = ws / APP / "tasks/APP-7.md"
     if not task.is_symlink():
@@ -169,7 +161,7 @@ RECORD_EDITS: dict[str, Callable[[Path], object]] = {
 UNSEEN_EDITS: dict[str, Callable[[Path], object]] = {
     "the same text written again": lambda ws: _append(ws / APP / "tasks/APP-2.md", ""),
     "an attachment's content": lambda ws: _append(ws / APP / "files/specs/architecture.md", "\nMore.\n"),
-    "every file written again as it was (a fresh checkout)": _checkout_again,
+    "every file written again as it was (a fresh checkout)": checkout_again,
 }
 
 # Edits after which the whole workspace is loaded.
@@ -250,7 +242,7 @@ def test_after_a_fresh_checkout_with_one_record_edited_only_it_is_read_again_and
     generations = _generations(workspace)
     rel = f"{APP}/tasks/APP-11.md"
     _set(workspace / rel, "title", "Pushed title")
-    _checkout_again(workspace)
+    checkout_again(workspace)
     _age_recent(workspace)
     cached, how = loads.load()
     assert (how, loads.again[-1]) == ("again", [rel])

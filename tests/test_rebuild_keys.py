@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.workspace_edits import age_inputs, aged_copy, replace_once, set_field
+from tests.workspace_edits import age_inputs, aged_copy, checkout_again, replace_once, set_field
 from worktrail import buildcache, render_pool
 from worktrail import model as m
 from worktrail import site as site_module
@@ -141,6 +141,7 @@ EDITS: dict[str, tuple[Callable[[Path], object], Callable[[Path], object]]] = {
         ),
     ),
     "a person renamed": (lambda ws: None, lambda ws: set_field(ws / "people/karen.yaml", "name", "Karen Renamed")),
+    "every file written again as it was (a fresh checkout)": (lambda ws: None, checkout_again),
     "a document's bytes": (
         lambda ws: None,
         lambda ws: _app(ws, "files/design/onboarding-flow.svg").write_text("<svg/>\n", encoding="utf-8"),
@@ -190,6 +191,28 @@ def test_a_project_whose_inputs_did_not_change_is_taken_over_whole_without_keyin
     # Nothing changed since: every project is taken over whole.
     assert "(unchanged)" not in build(workspace, "--audience", "internal").output
     assert keyed == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(checkout_again, id="a fresh checkout"),
+        pytest.param(
+            lambda ws: _web(ws, "tasks/WEB-90.md").write_text(
+                "---\ntitle: New one\nstatus: open\n---\n\nA new task.\n", encoding="utf-8"
+            ),
+            id="a task added to the other project",
+        ),
+    ],
+)
+def test_a_project_whose_files_did_not_change_is_taken_over_whole_after_any_load(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: Callable[[Path], object]
+) -> None:
+    build(workspace)
+    keyed = _keyed_projects(monkeypatch)
+    change(workspace)
+    assert_rebuild_equals_full(workspace, tmp_path)
+    assert "acme-app" not in {entry.split(":")[1] for entry in keyed}
 
 
 def test_a_project_is_keyed_page_by_page_again_when_a_title_its_texts_show_changes_in_another_project(

@@ -41,3 +41,14 @@ def aged_copy(workspace: Path, folder: Path) -> Path:
     shutil.copytree(workspace, copy, symlinks=True)
     age_inputs(copy)
     return copy
+
+
+def checkout_again(folder: Path) -> None:
+    """Every input file written anew with the bytes it holds (a new inode and times), as a fresh clone
+    writes them; the history and the built sites are left as they are."""
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).parts
+        if ".git" not in rel and rel[0] != "site" and path.is_file() and not path.is_symlink():
+            data = path.read_bytes()
+            path.unlink()
+            path.write_bytes(data)
