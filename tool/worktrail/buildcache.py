@@ -62,7 +62,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
@@ -556,10 +556,12 @@ def _shard_contents(paths: Mapping[str, bytes], read: Iterable[ParseKey], findin
     return out
 
 
-def _project_generations(shards: Iterable[tuple[Mapping[str, bytes], Mapping[str, bytes]]]) -> dict[str, str]:
-    """By project folder, the generation of its loaded project: a hash of every input path outside the
-    project folders and inside its own, each with what the load read of it (`_shard_contents`) or, for
-    a file it says nothing of, its description (a folder's is `_FOLDER`).
+def _project_generations(
+    shards: Iterable[tuple[Mapping[str, bytes], Mapping[str, bytes]]], wanted: Container[str] | None = None
+) -> dict[str, str]:
+    """By project folder (those `wanted`, default all), the generation of its loaded project: a hash of
+    every input path outside the project folders and inside its own, each with what the load read of
+    it (`_shard_contents`) or, for a file it says nothing of, its description (a folder's is `_FOLDER`).
 
     The same generation is the same loaded project: a load sees only paths, kinds and the bytes it
     reads, and a project is made from its own folder and the files outside every project folder (the
@@ -569,18 +571,21 @@ def _project_generations(shards: Iterable[tuple[Mapping[str, bytes], Mapping[str
     inside: dict[str, list[tuple[str, bytes]]] = {}
     for paths, contents in shards:
         for rel, described in paths.items():
-            seen = contents.get(rel)
-            entry = (rel, described if seen is None else seen)
-            parts = rel.split("/", 2)
-            if parts[0] == "projects" and len(parts) > 1:
-                inside.setdefault(parts[1], []).append(entry)
+            if rel.startswith("projects/"):
+                folder = rel[9:].split("/", 1)[0]
+                if wanted is not None and folder not in wanted:
+                    continue
+                entries = inside.get(folder)
+                if entries is None:
+                    entries = inside[folder] = []
             else:
-                outside.append(entry)
+                entries = outside
+            seen = contents.get(rel)
+            entries.append((rel, described if seen is None else seen))
 
     def hashed(entries: list[tuple[str, bytes]], into: Any) -> None:
-        for rel, seen in sorted(entries):
-            name = rel.encode("utf-8", "surrogateescape")
-            into.update(b"%d:%s%d:%s" % (len(name), name, len(seen), seen))
+        named = sorted((rel.encode("utf-8", "surrogateescape"), seen) for rel, seen in entries)
+        into.update(b"".join(b"%d:%s%d:%s" % (len(name), name, len(seen), seen) for name, seen in named))
 
     base = hashlib.blake2b(b"worktrail project generation\n", digest_size=16)
     hashed(outside, base)
@@ -936,25 +941,33 @@ class BuildCache:
             name = f"paths-{index}.pickle"
             generations[name] = self._put_shard(name, (paths, unsettled, contents))
             shards[index] = (paths, contents)
-        self._store_index(result, generations, shards)
+        self._store_index(result, generations, shards, stored)
 
     def _store_index(
         self,
         result: LoadResult,
         generations: dict[str, str],
         shards: Sequence[tuple[Mapping[str, bytes], Mapping[str, bytes]]],
+        previous: StoredLoad | None = None,
     ) -> None:
-        """Write the projects whose generation (`_project_generations` of `shards`, the path shards as now
-        stored) the last index does not name, and the index naming all files (`generations`)."""
+        """Write each project's load under its generation (`_project_generations` of `shards`, the path
+        shards as now stored), unless a file of that generation is there, and the index naming all files
+        (`generations`). With `previous` (the load this one loaded records into again), a project that is
+        the very object it held keeps its generation: only records changed, none of its files."""
         ws = result.workspace
         if ws is None or not self.signature().whole:
             with contextlib.suppress(OSError):
                 self._path("load.pickle").unlink()
             return
-        projects = _project_generations(shards)
+        before = previous.result.workspace.projects if previous and previous.result.workspace else {}
+        named = previous.generations if previous is not None else {}
+        same = {
+            pid for pid, project in ws.projects.items() if before.get(pid) is project and _project_name(pid) in named
+        }
+        projects = _project_generations(shards, ws.projects.keys() - same)
         kept: set[str] = set()
         for pid, project in ws.projects.items():
-            generation = projects.get(pid) or os.urandom(8).hex()
+            generation = named[_project_name(pid)] if pid in same else projects.get(pid) or os.urandom(8).hex()
             file = _project_file(pid, generation)
             # A file is named by its project's generation, and written whole or not at all (`put`).
             if not self._path(file).is_file():
