@@ -94,6 +94,7 @@ def _page_kind(path: str) -> str:
     """Group URLs into kinds of page: numbers and ids become placeholders."""
     kind = re.sub(r"/projects/[^/]+/", "/projects/P/", path)
     kind = re.sub(r"/(tasks|changes|meetings|feedback)/(?!index\.html$)[^/]+\.html$", r"/\1/ID.html", kind)
+    kind = re.sub(r"/trail/\d{4}-\d{2}\.html$", "/trail/MONTH.html", kind)
     kind = re.sub(r"^/[^/]+/", "/A/", kind)
     return kind
 
@@ -165,6 +166,7 @@ def test_every_kind_of_page_is_reachable_on_the_internal_site(browser, server):
         "/A/index.html",
         "/A/people.html",
         "/A/trail.html",
+        "/A/trail/MONTH.html",
         "/A/search.html",
         "/A/projects/P/index.html",
         "/A/projects/P/tasks/index.html",

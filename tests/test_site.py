@@ -547,19 +547,32 @@ def test_trail_events_reach_the_trail_page_task_history_and_feed(views: dict[str
     assert "Secret commit message" not in (tmp_path / "export.json").read_text(encoding="utf-8")
 
 
-def test_the_feed_holds_the_newest_events_up_to_its_limit_and_the_trail_page_holds_them_all(
+def test_the_feed_and_the_trail_page_hold_the_newest_events_up_to_their_limits_and_each_month_page_all_of_its_month(
     views: dict[str, View], tmp_path: Path
 ):
-    events = [
-        TrailEvent(dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(hours=n), f"event number {n}", "Tom Becker")
-        for n in range(site_module.FEED_ENTRIES + 5)
-    ]
+    # Hourly from 30 January, 20:00 UTC: 31 January ends at 23:00 UTC in the workspace's time zone (Paris).
+    start = dt.datetime(2026, 1, 30, 20, tzinfo=dt.UTC)
+    count = max(site_module.FEED_ENTRIES, site_module.TRAIL_LATEST) + 5
+    events = [TrailEvent(start + dt.timedelta(hours=n), f"event number {n}", "Tom Becker") for n in range(count)]
     build_audience_site(views["internal"], tmp_path, epoch=EPOCH, events=events)
     feed = ET.fromstring((tmp_path / "feed.atom").read_bytes())
     titles = [entry.findtext("{http://www.w3.org/2005/Atom}title") for entry in feed.findall("{*}entry")]
-    assert titles == [f"event number {n}" for n in range(len(events) - 1, 4, -1)]
+    assert titles == [f"event number {n}" for n in range(count - 1, count - 1 - site_module.FEED_ENTRIES, -1)]
     trail = (tmp_path / "trail.html").read_text(encoding="utf-8")
-    assert all(f"event number {n}<" in trail for n in range(len(events)))
+    shown = [n for n in range(count) if f"event number {n}<" in trail]
+    assert shown == list(range(count - site_module.TRAIL_LATEST, count))
+    # Every month is linked with its count, newest first; each event is on the page of its month, once.
+    assert re.findall(r'<a href="(trail/[^"]+)">([^<]+)</a>', trail) == [
+        ("trail/2026-02.html", f"February 2026 ({count - 27} events)"),
+        ("trail/2026-01.html", "January 2026 (27 events)"),
+    ]
+    january = (tmp_path / "trail/2026-01.html").read_text(encoding="utf-8")
+    february = (tmp_path / "trail/2026-02.html").read_text(encoding="utf-8")
+    assert [n for n in range(count) if f"event number {n}<" in january] == list(range(27))
+    assert [n for n in range(count) if f"event number {n}<" in february] == list(range(27, count))
+    assert 'href="../trail.html"' in january and 'href="2026-02.html" rel="next"' in january
+    assert 'href="2026-01.html" rel="prev"' in february and 'rel="next"' not in february
+    assert sorted(path.name for path in (tmp_path / "trail").iterdir()) == ["2026-01.html", "2026-02.html"]
 
 
 def test_commit_messages_are_shown_to_a_view_that_sees_everything(views: dict[str, View], tmp_path: Path):

@@ -84,34 +84,40 @@ def overlaid(name: str, old: str, new: str) -> jinja2.Environment:
     return shared.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({name: changed}), shared.loader]))
 
 
-def test_a_trail_page_made_from_runs_of_the_previous_one_is_byte_identical_to_one_rendered_whole(
+def test_a_trail_month_page_made_from_runs_of_the_previous_one_is_byte_identical_to_one_rendered_whole(
     internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = build(internal, tmp_path / "first", events(700), PageCache(tmp_path / "first"))
-    assert len(first.current["trail.html"].parts or {}) > 3
+    # Hourly from 1 January (UTC): 743 events in January (Paris time), 657 in February.
+    january, february = "trail/2026-01.html", "trail/2026-02.html"
+    first = build(internal, tmp_path / "first", events(1400), PageCache(tmp_path / "first"))
+    assert len(first.current[january].parts or {}) > 3 and len(first.current[february].parts or {}) > 3
     # A new event (the newest: first on the page), one that reads otherwise, one with hostile text.
-    later = events(701, retitled=350, hostile=500)
+    later = events(1401, retitled=1200, hostile=1300)
     rendered = rendered_runs(monkeypatch, "_event_items", site_module._PROBES)
     second = build(internal, tmp_path / "second", later, again(first))
     monkeypatch.undo()
     build(internal, tmp_path / "whole", later)
-    assert (tmp_path / "second/trail.html").read_bytes() == (tmp_path / "whole/trail.html").read_bytes()
-    # Only the runs that show a change (or the new event) were rendered; the rest came from the previous page.
-    assert 0 < len(rendered) <= 3 and sum(map(len, rendered)) < 701 / 2
-    assert second.current["trail.html"].parts
+    for path in ("trail.html", january, february):
+        assert (tmp_path / "second" / path).read_bytes() == (tmp_path / "whole" / path).read_bytes(), path
+    # Only the runs that show a change (or the new event) were rendered; the rest came from the previous
+    # page, and the month none of them is in is the previous page itself.
+    assert 0 < len(rendered) <= 3 and sum(map(len, rendered)) < 657 / 2
+    assert second.current[february].parts
+    assert (tmp_path / "first" / january).stat().st_ino == (tmp_path / "second" / january).stat().st_ino
 
 
-def test_an_unchanged_trail_is_the_previous_page_linked(internal: View, tmp_path: Path) -> None:
-    first = build(internal, tmp_path / "first", events(200), PageCache(tmp_path / "first"))
-    build(internal, tmp_path / "second", events(200), again(first))
-    assert (tmp_path / "first/trail.html").stat().st_ino == (tmp_path / "second/trail.html").stat().st_ino
+def test_an_unchanged_trail_is_the_previous_pages_linked(internal: View, tmp_path: Path) -> None:
+    first = build(internal, tmp_path / "first", events(800), PageCache(tmp_path / "first"))
+    build(internal, tmp_path / "second", events(800), again(first))
+    for path in ("trail.html", "trail/2026-01.html", "trail/2026-02.html"):
+        assert (tmp_path / "first" / path).stat().st_ino == (tmp_path / "second" / path).stat().st_ino
 
 
-def test_a_trail_page_that_shows_more_of_its_events_than_their_items_is_rendered_whole(internal: View) -> None:
+def test_a_trail_month_page_that_shows_more_of_its_events_than_their_items_is_rendered_whole(internal: View) -> None:
     items = "{{ events_list(page.events) }}"
     env = overlaid("trail.html", items, "{{ page.events|length }} " + items)
     builder = site_module._Builder(internal, EPOCH, MarkdownRenderer(), events(3), SAMPLE, lambda _: None)
-    page = builder.trail_page()
+    page = builder.trail_month_page(0)
     assert site_module._trail_frame(site_module.environment(), page, builder.site_context(page)) is not None
     assert site_module._trail_frame(env, page, builder.site_context(page)) is None
 

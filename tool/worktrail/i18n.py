@@ -240,6 +240,14 @@ _STRINGS: Final[dict[str, tuple[str, str]]] = {
     "no_feedback": ("No feedback.", "Aucun retour."),
     # trail
     "no_events": ("No events yet.", "Aucun événement pour l'instant."),
+    "trail_month": ("Trail: {month}", "Journal : {month}"),
+    "trail_latest": ("Latest events", "Derniers événements"),
+    "trail_months": ("By month", "Par mois"),
+    "trail_month_count": ("{month} ({n} events)", "{month} ({n} événements)"),
+    "trail_month_one": ("{month} (1 event)", "{month} (1 événement)"),
+    "trail_pages": ("Trail pages", "Pages du journal"),
+    "trail_newer": ("Newer: {month}", "Plus récent : {month}"),
+    "trail_older": ("Older: {month}", "Plus ancien : {month}"),
     "commit_message": ("Commit message", "Message de commit"),
     # people
     "name": ("Name", "Nom"),

@@ -52,7 +52,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, Protocol, TypeVar, cast
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -103,9 +103,12 @@ ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 # Events newest first (sorted by this, reversed), ties broken by key and summary.
 _EVENT_ORDER: Final = operator.attrgetter("when", "key", "summary")
 FEED_NAMESPACE: Final = uuid.UUID("6f1c7d3e-8a51-4c0e-9d2b-2f4f5b1e7a10")
-# The Atom feed holds the newest this many events (the trail page holds them all): a feed reader fetches
-# the whole file at each poll, and a long history made it tens of megabytes.
+# The Atom feed holds the newest this many events (the trail's month pages hold them all): a feed reader
+# fetches the whole file at each poll, and a long history made it tens of megabytes.
 FEED_ENTRIES: Final = 100
+# The trail page shows the newest this many events and links every month of the trail, each a page of
+# its own (`trail/<YYYY-MM>.html`): a long history is never one page of tens of megabytes.
+TRAIL_LATEST: Final = 100
 # Without a project start date, biweekly meetings count from this Monday (a fixed, documented anchor).
 BIWEEKLY_ANCHOR: Final = dt.date(2024, 1, 1)
 SORT_KEYS: Final = ("id", "title", "status", "priority", "assignee", "due")
@@ -620,12 +623,38 @@ class FeedbackPage:
 
 
 @dataclass(frozen=True)
+class TrailMonth:
+    """A month of the trail as the trail page lists it: its page, and how many events that shows."""
+
+    label: str
+    href: str
+    count: int
+
+
+@dataclass(frozen=True)
 class TrailPage:
-    """trail.html: history events, newest first."""
+    """trail.html: the newest events (`TRAIL_LATEST`) and every month of the trail (`months`), newest
+    first; trail/<YYYY-MM>.html (`month` set): that month's events, newest first, linked to the trail
+    page and the months beside it (`newer`, `older`)."""
 
     template: ClassVar[str] = "trail.html"
     events: tuple[EventView, ...]
     feed_href: str
+    months: tuple[TrailMonth, ...] = ()
+    month: str | None = None
+    latest_href: str | None = None
+    newer: LinkItem | None = None
+    older: LinkItem | None = None
+
+
+class _TrailSlice(NamedTuple):
+    """A month of the trail (in the workspace's time zone, as pages show times) and the slice of the
+    view's events (newest first) that happened in it."""
+
+    year: int
+    month: int
+    start: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -1166,6 +1195,10 @@ class _Urls:
     def report_csv(pid: str, name: str) -> str:
         return f"projects/{pid}/reports/{name}.csv"
 
+    @staticmethod
+    def trail_month(year: int, month: int) -> str:
+        return f"trail/{year:04d}-{month:02d}.html"
+
 
 def _href(page_path: str, target: str) -> str:
     """The relative URL from the page at `page_path` to the site file `target` (both root-relative)."""
@@ -1279,6 +1312,7 @@ class _Builder:
         self._event_index: dict[tuple[str | None, str, str | None], list[TrailEvent]] | None = None
         self._project_events: dict[str, list[TrailEvent]] | None = None
         self._event_times: list[str] | None = None
+        self._trail_months: list[_TrailSlice] | None = None
         # Menus by (page folder, section, project id): `site_context_at`.
         self._menus: dict[tuple[str, str, str | None], tuple[tuple[NavLink, ...], tuple[NavLink, ...]]] = {}
         self.files_root = files_root
@@ -1611,14 +1645,19 @@ class _Builder:
 
             return job
 
-        def trail() -> None:
-            # The trail page and the feed show the same events, linked from the site root.
-            subjects = self.event_subjects(_TRAIL, self.events)
-            if previous is None:
-                views = [_event_view(event, subject) for event, subject in zip(self.events, subjects, strict=True)]
-                write(_TRAIL, render(self.trail_page(views)))
-            else:
-                self.write_trail(env, subjects, writer, previous)
+        def trail_month(number: int) -> Job:
+            def job() -> None:
+                if previous is None:
+                    made_page = self.trail_month_page(number)
+                    write(made_page.path, render(made_page))
+                else:
+                    self.write_trail_month(env, number, writer, previous)
+
+            return job
+
+        def feed() -> None:
+            # Linked from the site root, as the trail page links them.
+            subjects = self.event_subjects(_TRAIL, self.events[:FEED_ENTRIES])
             key = job_key("feed", *self.feed_inputs(subjects)) if previous is not None else b""
             if not kept(key, ("feed.atom",)):
                 write("feed.atom", self.atom_parts(subjects))
@@ -1691,7 +1730,7 @@ class _Builder:
 
         waits = self.search_waits()
         heavy = [
-            trail,
+            *(trail_month(number) for number in range(len(self.trail_months()))),
             export,
             *(() if waits else (search,)),
             calendar,
@@ -1702,6 +1741,8 @@ class _Builder:
             *heavy,
             home,
             people,
+            page(self.trail_page),
+            feed,
             *(report_tables(project) for project in by_page),
             *(page(make) for project in by_page for make in self.project_makers(project)),
             *(task_page(project, task) for project in by_page for task in project.tasks),
@@ -1851,21 +1892,47 @@ class _Builder:
         rows = [(t.id, t.title, t.status, t.priority, t.assignee, t.due, t.tags) for t in project.tasks]
         return self.frame_key(project), rows
 
-    def trail_runs(self, subjects: Sequence[LinkItem | None]) -> list[tuple[bytes, int, int]]:
-        """The trail page's events in runs: each run's key (the chrome and each event as shown), first and end index.
+    def trail_months(self) -> list[_TrailSlice]:
+        """The months of the trail, newest first, each with the slice of `events` that happened in it, in
+        the workspace's time zone (as the pages show each event's time). Worked out once a process."""
+        if self._trail_months is None:
+            months: list[_TrailSlice] = []
+            # The events of a commit share its time: each time object is placed in its month once.
+            local: dict[int, tuple[int, int]] = {}
+            start = 0
+            current: tuple[int, int] | None = None
+            for index, event in enumerate(self.events):
+                month = local.get(id(event.when))
+                if month is None:
+                    moment = self.fmt.local(event.when)
+                    month = local[id(event.when)] = (moment.year, moment.month)
+                if month != current:
+                    if current is not None:
+                        months.append(_TrailSlice(*current, start, index))
+                    current, start = month, index
+            if current is not None:
+                months.append(_TrailSlice(*current, start, len(self.events)))
+            self._trail_months = months
+        return self._trail_months
 
-        A run ends after an event whose stable hash (`_TRAIL_RUN`) says so, so runs stay the same
-        wherever events come in or change: an edit makes only the runs that show it again.
+    def trail_runs(self, number: int, subjects: Sequence[LinkItem | None]) -> list[tuple[bytes, int, int]]:
+        """The events of the `number`th month page (`trail_months`) in runs: each run's key (the chrome and
+        each event as shown: `subjects` are theirs from that page), first and end index in the month.
+
+        A run ends after an event whose stable hash (`_TRAIL_RUN`) says so, and at the month's end, so
+        runs stay the same wherever events come in or change: an edit makes only the runs that show it again.
         """
+        month = self.trail_months()[number]
+        events = self.events[month.start : month.end]
+        times = self.event_times()[month.start : month.end]
         chrome = job_key("chrome", self.chrome())
-        times = self.event_times()
         shown = (
             (when, event.summary, event.author)
             + ((subject.label, subject.href) if subject is not None else (None, None))
             + (event.message,)
-            for event, when, subject in zip(self.events, times, subjects, strict=True)
+            for event, when, subject in zip(events, times, subjects, strict=True)
         )
-        return _event_runs(self.events, times, shown, "trail-run", chrome)
+        return _event_runs(events, times, shown, "trail-run", chrome)
 
     def event_times(self) -> list[str]:
         """Each event's time in ISO 8601, as the trail's runs are keyed and cut by it (worked out once a process)."""
@@ -1878,38 +1945,44 @@ class _Builder:
             ]
         return self._event_times
 
-    def write_trail(
-        self, env: jinja2.Environment, subjects: Sequence[LinkItem | None], writer: _SiteWriter, previous: PreviousSite
+    def write_trail_month(
+        self, env: jinja2.Environment, number: int, writer: _SiteWriter, previous: PreviousSite
     ) -> None:
-        """Write the trail page from runs of events (`trail_runs`): a run made before is read from the previous page.
+        """Write the `number`th month page of the trail from runs of its events (`trail_runs`): a run made
+        before is read from the previous page, and an unchanged page is the previous one.
 
         The page's bytes are those `render_page` makes of it in one piece (the runs' items are
         cleaned on their own: each ends a line, so no "\\r\\n" spans two); when the page is
         not laid out as the frame before, the runs and the frame after, it is rendered whole.
         """
-        runs = self.trail_runs(subjects)
-        key = job_key("trail", self.chrome(), [run_key for run_key, _, _ in runs])
-        if previous.reuse(key, (_TRAIL,), writer.keep):
+        month = self.trail_months()[number]
+        events = self.events[month.start : month.end]
+        page = self.trail_month_page(number, ())
+        path = page.path
+        site = self.site_context(page)
+        subjects = self.event_subjects(path, events)
+        runs = self.trail_runs(number, subjects)
+        # The page without its events (its month, the months beside it, its chrome), and each run.
+        key = job_key("trail-month", page, site, [run_key for run_key, _, _ in runs])
+        if previous.reuse(key, (path,), writer.keep):
             return
 
         def views(start: int, end: int) -> list[EventView]:
-            pairs = zip(self.events[start:end], subjects[start:end], strict=True)
+            pairs = zip(events[start:end], subjects[start:end], strict=True)
             return [_event_view(event, subject) for event, subject in pairs]
 
-        page = self.trail_page(())
-        site = self.site_context(page)
-        frame = _trail_frame(env, page, site) if self.events else None
+        frame = _trail_frame(env, page, site)
         if frame is None:
-            writer.write(_TRAIL, render_page(env, self.trail_page(views(0, len(self.events))), site))
-            previous.made(key, (_TRAIL,))
+            writer.write(path, render_page(env, self.trail_month_page(number, views(0, len(events))), site))
+            previous.made(key, (path,))
             return
         items = _event_items(env, site)
 
         def made(start: int, end: int) -> Callable[[], bytes]:
             return lambda: clean_text(str(items(views(start, end)))).encode()
 
-        where = _write_runs(writer, _TRAIL, frame, ((key, made(start, end)) for key, start, end in runs), previous)
-        previous.made(key, (_TRAIL,), {_TRAIL: where})
+        where = _write_runs(writer, path, frame, ((key, made(start, end)) for key, start, end in runs), previous)
+        previous.made(key, (path,), {path: where})
 
     def feed_inputs(self, subjects: Sequence[LinkItem | None]) -> tuple[object, ...]:
         """Everything `atom_parts` reads: the chrome, the build time, each event it shows and where its subject's page is."""
@@ -2402,12 +2475,48 @@ class _Builder:
             today_x=today_x,
         )
 
-    def trail_page(self, views: Sequence[EventView] | None = None) -> Page:
-        """The trail page; `views` are the events as `event_views` shows them from the site root, when made already."""
+    def trail_page(self) -> Page:
+        """The trail page: the newest events (`TRAIL_LATEST`) and every month of the trail, with its count."""
         path = _TRAIL
-        shown = tuple(self.event_views(path, self.events) if views is None else views)
-        context = TrailPage(events=shown, feed_href=_href(path, "feed.atom"))
+        shown = self.event_views(path, self.events[:TRAIL_LATEST])
+        months = tuple(
+            TrailMonth(
+                self.fmt.month(month.year, month.month),
+                _href(path, _Urls.trail_month(month.year, month.month)),
+                month.end - month.start,
+            )
+            for month in self.trail_months()
+        )
+        context = TrailPage(events=shown, feed_href=_href(path, "feed.atom"), months=months)
         return Page(path, self.t("trail"), context, "trail")
+
+    def trail_month_page(self, number: int, views: Sequence[EventView] | None = None) -> Page:
+        """The page of the `number`th month of the trail (`trail_months`, newest first); `views` are its
+        events as `event_views` shows them from that page, when made already."""
+        months = self.trail_months()
+        month = months[number]
+        path = _Urls.trail_month(month.year, month.month)
+
+        def link(other: int) -> LinkItem | None:
+            if not 0 <= other < len(months):
+                return None
+            them = months[other]
+            return LinkItem(
+                self.fmt.month(them.year, them.month), _href(path, _Urls.trail_month(them.year, them.month))
+            )
+
+        events = self.events[month.start : month.end]
+        shown = tuple(self.event_views(path, events) if views is None else views)
+        label = self.fmt.month(month.year, month.month)
+        context = TrailPage(
+            events=shown,
+            feed_href=_href(path, "feed.atom"),
+            month=label,
+            latest_href=_href(path, _TRAIL),
+            newer=link(number - 1),
+            older=link(number + 1),
+        )
+        return Page(path, self.t("trail_month", month=label), context, "trail")
 
     def people_page(self) -> Page:
         path = "people.html"
