@@ -272,6 +272,52 @@ def test_a_walk_shared_by_two_processes_equals_a_walk_by_one(
     assert read_candidates(example, _audiences(example), known).candidates == one.candidates
 
 
+def test_a_whole_walk_grouped_by_the_processes_that_derived_it_equals_one_walk_grouped(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`read_grouped`: each process of a walk shared by owners pickles its own projects' candidates; placed
+    by the commits' order and each change's place, they are the groups of one walk, digest for digest."""
+    from worktrail import history, render_pool
+    from worktrail.buildcache import candidates_digest, placed_digest
+    from worktrail.trail import candidates_by_project, read_grouped
+
+    monkeypatch.setattr(history, "_PARALLEL_LEAST", 2)
+    monkeypatch.setattr(render_pool, "workers_available", lambda: True)
+    audiences = _audiences(example)
+    one = read_candidates(example, audiences, parallel=False)
+    expected = candidates_by_project(one)
+    grouped = read_grouped(example, audiences)
+    assert grouped is not None
+    assert {pid: group.value() for pid, group in grouped.groups.items()} == expected
+    assert (grouped.order, grouped.commits, grouped.warnings) == (list(one.walked), one.commits, one.warnings)
+    for pid, group in grouped.groups.items():
+        assert placed_digest(zip(group.positions, grouped.commits_of[pid], strict=True)) == candidates_digest(
+            expected[pid]
+        )
+    # A build that walks so (its worker walks ahead, with no walk kept) equals one without the cache.
+    real, marker = trail.read_grouped, tmp_path / "grouped-walk"
+
+    def noted(*args: Any) -> Any:
+        found = real(*args)
+        marker.write_text(str(found is not None), encoding="utf-8")  # the worker is another process
+        return found
+
+    monkeypatch.setattr(trail, "read_grouped", noted)
+    _build(example, tmp_path / "grouped")
+    assert marker.read_text(encoding="utf-8") == "True"
+    monkeypatch.setattr(trail, "read_grouped", real)
+    _build(example, tmp_path / "full", "--no-cache")
+    assert _same_tree(tmp_path / "grouped", tmp_path / "full") == []
+    # A failed worker's projects are walked here: the same groups.
+    with monkeypatch.context() as failing:
+        failing.setattr(render_pool.Forked, "result", lambda self: None)
+        again = read_grouped(example, audiences)
+    assert again is not None and {pid: group.value() for pid, group in again.groups.items()} == expected
+    # Where the walk cannot be shared by owners, there is none (the walk is `read_candidates`).
+    monkeypatch.setattr(history.HistorySource, "owner_halves", lambda self, known: None)
+    assert read_grouped(example, audiences) is None
+
+
 def test_a_walk_is_shared_by_owners_only_when_no_change_moves_a_file_between_them(
     example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -324,8 +370,8 @@ def test_a_history_is_cut_where_both_processes_have_as_much_work_the_later_commi
 
 def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, tmp_path: Path) -> None:
     """The cache keeps a walk as each project's candidates and the commits in order; put together, it is the walk."""
-    from worktrail.buildcache import BuildCache, Pickled, candidates_digest
-    from worktrail.trail import candidates_by_project, viewers_key
+    from worktrail.buildcache import BuildCache, WalkSummary, candidates_digest
+    from worktrail.trail import PlacedGroup, candidates_by_project, viewers_key
 
     audiences = _audiences(example)
     walked = read_candidates(example, audiences)
@@ -337,9 +383,9 @@ def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, 
     viewers = viewers_key(audiences)
     assert cache.last_walk(viewers) is None and not cache.has_trail("abc")
     placed = candidates_by_project(full)
-    grouped = {pid: Pickled.of(candidates) for pid, candidates in placed.items()}
+    grouped = {pid: PlacedGroup.of(candidates) for pid, candidates in placed.items()}
     digests = {pid: candidates_digest(candidates) for pid, candidates in placed.items()}
-    cache.store_trail("abc", viewers, full, grouped, digests)
+    cache.store_trail("abc", viewers, WalkSummary.of(full), grouped, digests)
     found = cache.last_walk(viewers)
     assert found is not None and found[0] == "abc"
     assert found[1] == full and list(found[1].walked) == list(full.walked)
@@ -347,7 +393,7 @@ def test_a_walk_kept_by_project_in_the_cache_is_given_back_whole(example: Path, 
     assert cache.last_walk((("x", "y"),)) is None
     # A later walk at another HEAD replaces it whole: no file of the earlier one is left.
     before = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
-    cache.store_trail("def", viewers, full, grouped, digests)
+    cache.store_trail("def", viewers, WalkSummary.of(full), grouped, digests)
     after = {path.name for path in (tmp_path / "cache").glob("candidates-*.pickle")}
     found = cache.last_walk(viewers)
     assert before and after and not before & after and found is not None and found[0] == "def"

@@ -92,7 +92,7 @@ if TYPE_CHECKING:
     from .render import MarkdownRenderer
     from .render_pool import Forked
     from .site import Keep, Parts, PreviousParts, ProjectRecord, Versions
-    from .trail import Candidate, HistoryTrail, Placed, TrailPart, Trails
+    from .trail import Candidate, HistoryTrail, Placed, PlacedGroup, TrailPart, Trails
     from .validate import Report
 
 CACHE_ENV: Final = "WORKTRAIL_CACHE_DIR"
@@ -329,30 +329,11 @@ def _store(path: Path, value: Any) -> None:
         # The pickler's memo makes an object per object written: with the collector on, each of its
         # runs traversed every object of the process (a loaded workspace: ~1 s of 1.7 s at 10,000 tasks).
         with os.fdopen(handle, "wb") as out, collector_paused():
-            if isinstance(value, Pickled):
-                out.write(value.data)
-            else:
-                pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, out, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
     except OSError:
         with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(temporary)
-
-
-@dataclass(frozen=True)
-class Pickled:
-    """A value pickled already: a cache file holds these bytes (`_store`), read back as the value."""
-
-    data: bytes
-
-    @classmethod
-    def of(cls, value: Any) -> Pickled:
-        with collector_paused():
-            return cls(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def value(self) -> Any:
-        with collector_paused():
-            return pickle.loads(self.data)  # noqa: S301 -- pickled by this tool (a cache file or a worker)
 
 
 class PersistentParseCache(ParseCache):
@@ -1176,14 +1157,19 @@ class BuildCache:
         index = self._trail_index()
         if index is None or (index.head, index.viewers) != (head, viewers):
             return None
+        from .trail import PlacedGroup
+
         grouped: dict[str, Placed] = {}
         for pid, name in index.files.items():
             if not needed(pid):
                 continue
             stored = self.get(name)
-            if not isinstance(stored, tuple):
+            try:
+                if not isinstance(stored, PlacedGroup):
+                    return None
+                grouped[pid] = stored.value()
+            except Exception:  # any damage to a cache file means "no cache"
                 return None
-            grouped[pid] = stored
         return StoredCandidates(grouped, list(index.warnings), index.commits, dict(index.digests))
 
     def trail_digests(self, head: str, viewers: Hashable) -> dict[str, bytes] | None:
@@ -1198,15 +1184,15 @@ class BuildCache:
         self,
         head: str,
         viewers: Hashable,
-        history: HistoryTrail,
-        grouped: Mapping[str, Pickled],
+        walked: WalkSummary,
+        grouped: Mapping[str, PlacedGroup],
         digests: Mapping[str, bytes],
     ) -> None:
         """Keep the history walked at this HEAD: its candidates by project (`grouped`, its
-        `trail.candidates_by_project`, each pickled, with their `digests`), one file each (a rebuild at
-        the same HEAD reads only those of the projects it filters again), and its commits in order (a
-        walk at a new HEAD passes over them). One HEAD at a time: a walk at this HEAD holds every commit
-        an older one held that still counts."""
+        `trail.candidates_by_project`, with their `digests`), one file each (a rebuild at the same HEAD
+        reads only those of the projects it filters again), and its commits in order (`walked`: a walk
+        at a new HEAD passes over them). One HEAD at a time: a walk at this HEAD holds every commit an
+        older one held that still counts."""
         self._prepare()
         # Named by a generation of their own: a build storing beside this one never mixes its files in.
         generation = os.urandom(8).hex()
@@ -1215,13 +1201,26 @@ class BuildCache:
             files[pid] = f"candidates-{generation}-{number}.pickle"
             self.put(files[pid], placed)
         order = f"candidates-{generation}-commits.pickle"
-        self.put(order, list(history.walked))
-        index = _TrailIndex(head, viewers, list(history.warnings), history.commits, files, order, dict(digests))
+        self.put(order, list(walked.order))
+        index = _TrailIndex(head, viewers, list(walked.warnings), walked.commits, files, order, dict(digests))
         self.put("candidates.pickle", index)
         for old in self.folder.glob("candidates-*.pickle"):
             if not old.name.startswith(f"candidates-{generation}-"):
                 with contextlib.suppress(OSError):
                     old.unlink()
+
+
+@dataclass(frozen=True)
+class WalkSummary:
+    """What the cache keeps of a walk besides its candidates: its commits in order, warnings, number of commits."""
+
+    order: list[str]
+    warnings: list[str]
+    commits: int
+
+    @classmethod
+    def of(cls, history: HistoryTrail) -> WalkSummary:
+        return cls(list(history.walked), list(history.warnings), history.commits)
 
 
 @dataclass(frozen=True)
@@ -1344,19 +1343,20 @@ def history_cached(
 
 def _walk_by_project(
     root: Path, audiences: Sequence[Audience], cache: BuildCache | None, head: str | None, *, pickle_all: bool
-) -> tuple[HistoryTrail, dict[str, Placed], dict[str, Pickled], dict[str, bytes]]:
+) -> tuple[HistoryTrail, dict[str, Placed], dict[str, PlacedGroup], dict[str, bytes]]:
     """Walk the history (`walk_history`) and keep it in the cache at `head`: the walk, its candidates by
-    project with their digests (`candidates_digest`), and each project's pickled (when kept, or `pickle_all`)."""
-    from .trail import candidates_by_project, viewers_key
+    project with their digests (`candidates_digest`), and each project's as the cache keeps them (when
+    kept, or `pickle_all`)."""
+    from .trail import PlacedGroup, candidates_by_project, viewers_key
 
     history = walk_history(root, audiences, cache)
     placed = candidates_by_project(history)
     digests = {pid: candidates_digest(candidates) for pid, candidates in placed.items()}
-    pickled: dict[str, Pickled] = {}
+    pickled: dict[str, PlacedGroup] = {}
     if pickle_all or (cache is not None and head is not None):
-        pickled = {pid: Pickled.of(candidates) for pid, candidates in placed.items()}
+        pickled = {pid: PlacedGroup.of(candidates) for pid, candidates in placed.items()}
     if cache is not None and head is not None:
-        cache.store_trail(head, viewers_key(audiences), history, pickled, digests)
+        cache.store_trail(head, viewers_key(audiences), WalkSummary.of(history), pickled, digests)
     return history, placed, pickled, digests
 
 
@@ -1368,8 +1368,13 @@ def candidates_digest(placed: Placed) -> bytes:
     ancestors, which its id names. So their places and commits say what they are, without reading
     them (their pickled bytes would not: objects read back share differently than new ones).
     """
+    return placed_digest((position, candidate.event.commit) for position, candidate in placed)
+
+
+def placed_digest(marks: Iterable[tuple[int, str]]) -> bytes:
+    """`candidates_digest` of candidates known by their places and commits alone."""
     digest = hashlib.blake2b(digest_size=20)
-    digest.update("\n".join(f"{position} {candidate.event.commit}" for position, candidate in placed).encode())
+    digest.update("\n".join(f"{position} {commit}" for position, commit in marks).encode())
     return digest.digest()
 
 
@@ -1378,7 +1383,7 @@ class WalkedAhead:
     """The history walked by a worker (`prefetch_history`), kept in the cache when it has a HEAD: each
     project's candidates as pickled for the cache, which is also how they cross to the build's process."""
 
-    grouped: dict[str, Pickled]
+    grouped: dict[str, PlacedGroup]
     warnings: list[str]
     commits: int
     digests: dict[str, bytes]
@@ -1390,9 +1395,26 @@ class WalkedAhead:
 
 
 def _walk_ahead(root: Path, audiences: Sequence[Audience], cache: BuildCache | None, head: str | None) -> WalkedAhead:
-    """Walk the history and keep it in the cache at `head` (`_walk_by_project`); give it by project, pickled."""
-    history, _, pickled, digests = _walk_by_project(root, audiences, cache, head, pickle_all=True)
-    return WalkedAhead(pickled, list(history.warnings), history.commits, digests)
+    """Walk the history and keep it in the cache at `head` (`_walk_by_project`); give it by project, pickled.
+
+    Without a walk to pass over (none kept for these viewers), the walk is shared by owners where it can
+    be, each process pickling its own projects' candidates (`trail.read_grouped`)."""
+    from .trail import read_grouped, viewers_key
+
+    viewers = viewers_key(audiences)
+    kept = cache._trail_index() if cache is not None else None
+    grouped = read_grouped(root, audiences) if kept is None or kept.viewers != viewers else None
+    if grouped is None:
+        history, _, pickled, digests = _walk_by_project(root, audiences, cache, head, pickle_all=True)
+        return WalkedAhead(pickled, list(history.warnings), history.commits, digests)
+    digests = {
+        pid: placed_digest(zip(group.positions, grouped.commits_of[pid], strict=True))
+        for pid, group in grouped.groups.items()
+    }
+    if cache is not None and head is not None:
+        summary = WalkSummary(grouped.order, grouped.warnings, grouped.commits)
+        cache.store_trail(head, viewers, summary, grouped.groups, digests)
+    return WalkedAhead(grouped.groups, grouped.warnings, grouped.commits, digests)
 
 
 def prefetch_history(

@@ -11,11 +11,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import operator
+import pickle
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import model as m
 from .buildbase import TrailEvent
@@ -358,6 +359,129 @@ def trails_from(
 
 
 Placed = tuple[tuple[int, Candidate], ...]
+
+
+@dataclass(frozen=True)
+class PlacedGroup:
+    """A project's candidates (`Placed`) as the build cache keeps them and a walk's worker hands them
+    over: their places, and the candidates pickled on their own, by the process that derived them (each
+    process of a walk shared by owners pickles its own projects': `read_grouped`)."""
+
+    positions: tuple[int, ...]
+    candidates: bytes
+
+    @classmethod
+    def of(cls, placed: Sequence[tuple[int, Candidate]]) -> PlacedGroup:
+        return cls(tuple(position for position, _ in placed), _pickled(tuple(candidate for _, candidate in placed)))
+
+    def value(self) -> Placed:
+        """The candidates with their places (ValueError when the two do not match: a damaged file)."""
+        with collector_paused():
+            candidates = pickle.loads(self.candidates)  # noqa: S301 -- pickled by this tool (a cache file or a worker)
+        if not isinstance(candidates, tuple) or len(candidates) != len(self.positions):
+            raise ValueError("a group's candidates do not match its places")
+        return tuple(zip(self.positions, candidates, strict=True))
+
+
+def _pickled(value: object) -> bytes:
+    with collector_paused():
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@dataclass
+class GroupedWalk:
+    """A whole walk by project, as `read_grouped` gives it: each project's `PlacedGroup` and the commit of
+    each of its candidates (what `placed_digest` reads), the warnings, the number of commits and their ids in order."""
+
+    groups: dict[str, PlacedGroup]
+    commits_of: dict[str, tuple[str, ...]]
+    warnings: list[str]
+    commits: int
+    order: list[str]
+
+
+class _Half(NamedTuple):
+    """What the worker of a walk shared by owners hands back to `read_grouped`: for each commit, the place of
+    each candidate it derived among the commit's changes, with its project; for each project, those
+    candidates in that order, pickled, and the commit of each."""
+
+    orders: dict[str, tuple[tuple[int, str], ...]]
+    groups: dict[str, tuple[bytes, tuple[str, ...]]]
+
+
+def _grouped_half(source: HistorySource, viewers: Sequence[tuple[str, Viewer]], derives: frozenset[str]) -> _Half:
+    """`_walk_placed` of every commit, handed back as `_Half`: the candidates pickled by project here."""
+    orders: dict[str, tuple[tuple[int, str], ...]] = {}
+    found: dict[str, list[Candidate]] = {}
+    for oid, placed in _walk_placed(source, viewers, {}, derives).items():
+        marks: list[tuple[int, str]] = []
+        for order, candidate in placed:
+            pid = candidate.event.entity.project or ""
+            marks.append((order, pid))
+            found.setdefault(pid, []).append(candidate)
+        if marks:
+            orders[oid] = tuple(marks)
+    groups = {
+        pid: (_pickled(tuple(candidates)), tuple(candidate.event.commit for candidate in candidates))
+        for pid, candidates in found.items()
+    }
+    return _Half(orders, groups)
+
+
+def read_grouped(root: Path, audiences: Sequence[m.Audience]) -> GroupedWalk | None:
+    """`candidates_by_project` of a whole walk (`read_candidates`, no commit known), shared by owners with a
+    forked worker, each process pickling its own projects' candidates (`_grouped_half`) while the other
+    still works: here they are only placed, never unpickled. None where a worker cannot share the walk by
+    owners (`HistorySource.owner_halves`): use `read_candidates`.
+
+    The places are those of the one walk: each commit's candidates in the order of their changes among the
+    commit's own (`_walk_owners`), the commits in order.
+    """
+    from .render_pool import Forked, workers_available
+
+    if not workers_available():
+        return None
+    viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
+    with HistorySource(root) as source, collector_paused():
+        owners = source.owner_halves(frozenset())
+        if owners is None:
+            return None
+        mine, theirs = owners
+        worker = Forked(lambda: _grouped_half(source.for_another_process(), viewers, theirs))
+        try:
+            here = _grouped_half(source, viewers, mine)
+            there = worker.result()
+        finally:
+            # Interrupted (or failed) half-way: the worker does not outlive the walk.
+            worker.cancel()
+        if there is None:
+            # The worker failed: its owners are walked here (the same candidates, only later).
+            there = _grouped_half(source, viewers, theirs)
+        halves = (here, there)
+        positions: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+        position = 0
+        for commit in source.commits:
+            marks = (here.orders.get(commit.id, ()), there.orders.get(commit.id, ()))
+            # By place among the commit's changes; each side's own order kept (this side's first on a tie).
+            merged = sorted((order, side, index) for side in (0, 1) for index, (order, _) in enumerate(marks[side]))
+            for _, side, index in merged:
+                positions[side].setdefault(marks[side][index][1], []).append(position)
+                position += 1
+        groups: dict[str, PlacedGroup] = {}
+        commits_of: dict[str, tuple[str, ...]] = {}
+        for side, half in enumerate(halves):
+            for pid, (data, commits) in half.groups.items():
+                group = PlacedGroup(tuple(positions[side][pid]), data)
+                if pid in groups:
+                    # A project both processes derived candidates of: put together here.
+                    placed = sorted([*groups[pid].value(), *group.value()], key=operator.itemgetter(0))
+                    group = PlacedGroup.of(placed)
+                    commits = tuple(candidate.event.commit for _, candidate in placed)
+                groups[pid] = group
+                commits_of[pid] = commits
+        return GroupedWalk(
+            groups, commits_of, list(source.warnings), len(source.commits), [c.id for c in source.commits]
+        )
 
 
 def candidates_by_project(history: HistoryTrail) -> dict[str, Placed]:
