@@ -25,7 +25,7 @@ from worktrail.cli import main
 from worktrail.history import HistorySource, path_owner, walk
 from worktrail.load import load_workspace
 from worktrail.redact import default_audiences
-from worktrail.trail import HistoryTrail, read_candidates
+from worktrail.trail import Candidate, HistoryTrail, read_candidates
 
 WEB1 = "projects/web/tasks/WEB-1.md"
 WEB2 = "projects/web/tasks/WEB-2.md"
@@ -316,6 +316,36 @@ def test_a_whole_walk_grouped_by_the_processes_that_derived_it_equals_one_walk_g
     # Where the walk cannot be shared by owners, there is none (the walk is `read_candidates`).
     monkeypatch.setattr(history.HistorySource, "owner_halves", lambda self, known: None)
     assert read_grouped(example, audiences) is None
+
+
+def test_halves_of_a_walk_are_placed_as_one_walk_even_when_both_hold_candidates_of_a_project(example: Path) -> None:
+    """`_placed_halves`: each commit's candidates by their changes' places, across both halves, and a
+    project whose candidates are on both sides put together (not met in a walk shared by owners)."""
+    import pickle
+
+    from worktrail.trail import _Half, _placed_halves, candidates_by_project
+
+    one = read_candidates(example, _audiences(example), parallel=False)
+    orders: tuple[dict[str, list[tuple[int, str]]], dict[str, list[tuple[int, str]]]] = ({}, {})
+    found: tuple[dict[str, list[Candidate]], dict[str, list[Candidate]]] = ({}, {})
+    for oid, candidates in one.walked.items():
+        for place, candidate in enumerate(candidates):
+            side, pid = place % 2, candidate.event.entity.project or ""
+            orders[side].setdefault(oid, []).append((place, pid))
+            found[side].setdefault(pid, []).append(candidate)
+
+    def half(side: int) -> _Half:
+        groups = {
+            pid: (pickle.dumps(tuple(candidates)), tuple(c.event.commit for c in candidates))
+            for pid, candidates in found[side].items()
+        }
+        return _Half({oid: tuple(marks) for oid, marks in orders[side].items()}, groups)
+
+    groups, commits_of = _placed_halves(list(one.walked), half(0), half(1))
+    expected = candidates_by_project(one)
+    assert {pid: group.value() for pid, group in groups.items()} == expected
+    assert commits_of == {pid: tuple(c.event.commit for _, c in placed) for pid, placed in expected.items()}
+    assert any(found[0].get(pid) and found[1].get(pid) for pid in expected), "a project on both sides"
 
 
 def test_a_walk_is_shared_by_owners_only_when_no_change_moves_a_file_between_them(

@@ -457,31 +457,38 @@ def read_grouped(root: Path, audiences: Sequence[m.Audience]) -> GroupedWalk | N
         if there is None:
             # The worker failed: its owners are walked here (the same candidates, only later).
             there = _grouped_half(source, viewers, theirs)
-        halves = (here, there)
-        positions: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
-        position = 0
-        for commit in source.commits:
-            marks = (here.orders.get(commit.id, ()), there.orders.get(commit.id, ()))
-            # By place among the commit's changes; each side's own order kept (this side's first on a tie).
-            merged = sorted((order, side, index) for side in (0, 1) for index, (order, _) in enumerate(marks[side]))
-            for _, side, index in merged:
-                positions[side].setdefault(marks[side][index][1], []).append(position)
-                position += 1
-        groups: dict[str, PlacedGroup] = {}
-        commits_of: dict[str, tuple[str, ...]] = {}
-        for side, half in enumerate(halves):
-            for pid, (data, commits) in half.groups.items():
-                group = PlacedGroup(tuple(positions[side][pid]), data)
-                if pid in groups:
-                    # A project both processes derived candidates of: put together here.
-                    placed = sorted([*groups[pid].value(), *group.value()], key=operator.itemgetter(0))
-                    group = PlacedGroup.of(placed)
-                    commits = tuple(candidate.event.commit for _, candidate in placed)
-                groups[pid] = group
-                commits_of[pid] = commits
-        return GroupedWalk(
-            groups, commits_of, list(source.warnings), len(source.commits), [c.id for c in source.commits]
-        )
+        order = [commit.id for commit in source.commits]
+        groups, commits_of = _placed_halves(order, here, there)
+        return GroupedWalk(groups, commits_of, list(source.warnings), len(order), order)
+
+
+def _placed_halves(
+    order: Sequence[str], here: _Half, there: _Half
+) -> tuple[dict[str, PlacedGroup], dict[str, tuple[str, ...]]]:
+    """The two halves of a walk shared by owners as one walk's groups (`candidates_by_project`): the commits
+    in `order`, each commit's candidates by their changes' places (this side's first on a tie, each side's
+    own order kept), each project's candidates with their places and the commit of each."""
+    positions: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+    position = 0
+    for oid in order:
+        marks = (here.orders.get(oid, ()), there.orders.get(oid, ()))
+        merged = sorted((place, side, index) for side in (0, 1) for index, (place, _) in enumerate(marks[side]))
+        for _, side, index in merged:
+            positions[side].setdefault(marks[side][index][1], []).append(position)
+            position += 1
+    groups: dict[str, PlacedGroup] = {}
+    commits_of: dict[str, tuple[str, ...]] = {}
+    for side, half in enumerate((here, there)):
+        for pid, (data, commits) in half.groups.items():
+            group = PlacedGroup(tuple(positions[side][pid]), data)
+            if pid in groups:
+                # A project both processes derived candidates of: put together here.
+                placed = sorted([*groups[pid].value(), *group.value()], key=operator.itemgetter(0))
+                group = PlacedGroup.of(placed)
+                commits = tuple(candidate.event.commit for _, candidate in placed)
+            groups[pid] = group
+            commits_of[pid] = commits
+    return groups, commits_of
 
 
 def candidates_by_project(history: HistoryTrail) -> dict[str, Placed]:
