@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import errno
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,56 @@ def test_a_trail_month_page_that_shows_more_of_its_events_than_their_items_is_re
     page = builder.trail_month_page(0)
     assert site_module._trail_frame(site_module.environment(), page, builder.site_context(page)) is not None
     assert site_module._trail_frame(env, page, builder.site_context(page)) is None
+
+
+def test_a_document_whose_file_is_as_before_is_the_previous_copy_linked_and_any_other_is_read_again(
+    internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = tmp_path / "workspace"
+    shutil.copytree(SAMPLE, files, symlinks=True)
+    app = files / "projects/acme-app/files"
+    copy = "projects/acme-app/documents/"
+
+    def build_from(name: str, previous: PageCache | None, settled: int) -> tuple[PageCache, list[str]]:
+        monkeypatch.setattr(site_module, "_SETTLED_NS", settled)
+        warnings: list[str] = []
+        out = tmp_path / name
+        out.mkdir()
+        cache = previous or PageCache(out)
+        build_audience_site(
+            internal, out, epoch=EPOCH, events=(), files_root=files, previous=cache, warn=warnings.append
+        )
+        cache.record_written()
+        return cache, warnings
+
+    def inode(name: str, doc: str) -> int:
+        return (tmp_path / name / copy / doc).stat().st_ino
+
+    first, _ = build_from("first", None, 0)
+    # A rewritten file is read again; one that became a symbolic link is not copied (nor linked).
+    (app / "specs/architecture.md").write_text("# Architecture, rewritten\n", encoding="utf-8")
+    (app / "research/interview-summary.md").unlink()
+    (app / "research/interview-summary.md").symlink_to("../specs/app-requirements.md")
+    second, warnings = build_from("second", again(first), 0)
+    assert inode("first", "design/onboarding-flow.svg") == inode("second", "design/onboarding-flow.svg")
+    assert inode("first", "specs/architecture.md") != inode("second", "specs/architecture.md")
+    assert (tmp_path / "second" / copy / "specs/architecture.md").read_text(encoding="utf-8") == (
+        "# Architecture, rewritten\n"
+    )
+    assert not (tmp_path / "second" / copy / "research/interview-summary.md").exists()
+    assert any("interview-summary.md" in warning and "symbolic link" in warning for warning in warnings)
+    # A file changed in the last moments (not settled: a change within the same time tick could
+    # keep its times) is read and copied again, not linked.
+    build_from("third", again(second), 10**18)
+    assert inode("second", "design/onboarding-flow.svg") != inode("third", "design/onboarding-flow.svg")
+    # Each copy is the bytes of its file now, as a build without the previous site makes it.
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    build_audience_site(internal, fresh, epoch=EPOCH, events=(), files_root=files)
+    for name in ("second", "third"):
+        for doc in (fresh / copy).rglob("*"):
+            if doc.is_file():
+                assert (tmp_path / name / doc.relative_to(fresh)).read_bytes() == doc.read_bytes()
 
 
 def retitled(view: View, task_id: str, title: str) -> View:

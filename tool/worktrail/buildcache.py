@@ -30,12 +30,13 @@ What it keeps, each keyed by content so that a stale entry is never used:
 - **Markdown**: each rendered text, keyed by text, resolved links and heading level (as in one build),
   in segments: each build adds one with what it rendered;
 - **pages**: per audience and file, the key of the job that made it (a hash of what it was made
-  from: a page's full context, or the inputs it declares, see `site._Builder.jobs`); a job whose
-  key is unchanged hard-links its files from the previous site when each is still exactly as
-  written (size, time, inode), without building or rendering them. Per audience and project too,
-  what all its pages were made from (the generation of its file in the last load, the view, its
-  events and the targets of its texts' references): an unchanged project takes all its pages over
-  without keying any of them (`site._Builder.plan_project`), and its part of the JSON export;
+  from: a page's full context, or the inputs it declares, see `site._Builder.jobs`; a document's
+  copy, its file's path, inode, size and times, once settled); a job whose key is unchanged
+  hard-links its files from the previous site when each is still exactly as written (size, time,
+  inode), without building or rendering them. Per audience and project too, what all its pages were
+  made from (its load's generation, the view, its events and the targets of its texts' references):
+  an unchanged project takes all its pages over without keying any of them
+  (`site._Builder.plan_project`), and its part of the JSON export;
 - **templates**: the site templates compiled (Jinja2 bytecode, checked against each template's
   source), in `templates/`;
 - **trail**: the history events and, per audience, whether the states before and after each event
@@ -466,12 +467,12 @@ class PageCache:
 
     def checked_projects(self) -> dict[str, ProjectRecord]:
         """This build's project records whose pages are exactly the files this build made or kept under the
-        project's folder (documents and report CSVs have no key); any other is dropped (its pages are then
-        made one by one next time)."""
+        project's folder but its document copies (each keyed by its own file: `site._Builder.copy_documents`);
+        any other is dropped (its pages are then made one by one next time)."""
         under: dict[str, set[str]] = {}
         for rel in self.current:
             parts = rel.split("/", 2)
-            if len(parts) == 3 and parts[0] == "projects":
+            if len(parts) == 3 and parts[0] == "projects" and not parts[2].startswith("documents/"):
                 under.setdefault(parts[1], set()).add(rel)
         return {
             pid: record

@@ -1123,6 +1123,31 @@ def _read_workspace_file(root: Path, rel: str, limit: int | None = None) -> byte
             os.close(fd)
 
 
+def _settled_file(root: Path, rel: str, limit: int | None = None) -> tuple[int, ...] | None:
+    """What `root/rel` is now (device, inode, size, modification and change times), when it is a regular file
+    that `_read_workspace_file` would read (no symbolic link on the way, within `limit`) and was not
+    changed in the last `_SETTLED_NS` (a later change within the same time tick could keep these). None
+    otherwise: then it is read, not known by this."""
+    limit = MAX_DOCUMENT_BYTES if limit is None else limit
+    parts = rel.split("/")
+    try:
+        for index in range(1, len(parts) + 1):
+            info = os.lstat(root.joinpath(*parts[:index]))
+            if stat.S_ISLNK(info.st_mode) or (index < len(parts) and not stat.S_ISDIR(info.st_mode)):
+                return None
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+        return None
+    if max(info.st_mtime_ns, info.st_ctime_ns) > time.time_ns() - _SETTLED_NS:
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+# A file changed this recently may change again within the same time tick (as `buildcache.RACY_NS`).
+_SETTLED_NS: Final = 2_000_000_000
+
+
 def _read_regular(fd: int, checked: os.stat_result, limit: int) -> bytes:
     """At most `limit` bytes of the open file `fd`, which must still be the regular file `checked`."""
     opened = os.fstat(fd)
@@ -1488,11 +1513,13 @@ class _Builder:
 
     # -- documents ------------------------------------------------------------------------------
 
-    def copy_documents(self, write: Write) -> None:
+    def copy_documents(self, write: Write, previous: PreviousSite | None = None, keep: Keep | None = None) -> None:
         """Copy every listed document into the site through `write`, one at a time, and remember the copies.
 
         A document is read, checked and written before the next is read: the build never holds
         more than one. Call it before building pages, whose file links point at these copies.
+        With `previous` (and `keep`, the writer's), a document whose file is as it was when the
+        previous site copied it (`_settled_file`) is that copy, linked, not read again.
         """
         for project in self.projects:
             for doc in sorted(project.documents, key=lambda d: d.path):
@@ -1508,15 +1535,25 @@ class _Builder:
                     self.warn(f"{project.id}: no workspace folder given; document {doc.path} not copied")
                     continue
                 rel = f"projects/{project.id}/files/{safe}"
+                target = _Urls.document(project.id, safe)
+                key = b""
+                if previous is not None and keep is not None:
+                    described = _settled_file(self.files_root, rel)
+                    if described is not None:
+                        key = job_key("document", rel, described)
+                        if previous.reuse(key, (target,), keep):
+                            self.copies[(project.id, doc.path)] = target
+                            continue
                 try:
                     data = _read_workspace_file(self.files_root, rel)
                 except _NotCopied as why:
                     self.warn(f"{rel}: {why}; not copied")
                     continue
-                target = _Urls.document(project.id, safe)
                 self.copies[(project.id, doc.path)] = target
                 write(target, data)
                 del data
+                if previous is not None and key:
+                    previous.made(key, (target,))
 
     def documents(self, project: m.Project) -> dict[str, m.Document]:
         """The project's documents by path as listed (one index per project, not one per task page)."""
@@ -3652,7 +3689,7 @@ def build_audience_site(
     assets = templates_dir()
     for asset in ASSET_FILES:
         writer.write(asset, (assets / asset).read_bytes())
-    builder.copy_documents(writer.write)
+    builder.copy_documents(writer.write, previous, writer.keep)
     # What workers learn comes back: Markdown they rendered, and what the previous site's cache learnt.
     shared: list[Any] = [_MarkdownLearnt(renderer)]
     if previous is not None:
