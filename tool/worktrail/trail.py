@@ -13,10 +13,10 @@ import datetime as dt
 import operator
 import pickle
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from . import model as m
 from .buildbase import TrailEvent
@@ -278,25 +278,36 @@ def _walk_owners(
     Each commit's candidates are put back in the order of their changes among the commit's own
     changes (`Step.orders`), which is the order of one walk deriving all of them.
     """
-    from .render_pool import Forked
-
-    mine, theirs = owners
-    worker = Forked(lambda: _walk_placed(source.for_another_process(), viewers, known, theirs))
-    try:
-        here = _walk_placed(source, viewers, known, mine)
-        there = worker.result()
-    finally:
-        # Interrupted (or failed) half-way: the worker does not outlive the walk.
-        worker.cancel()
-    if there is None:
-        # The worker failed: its owners are walked here (the same candidates, only later).
-        there = _walk_placed(source, viewers, known, theirs)
+    here, there = _by_owners(source, owners, lambda part, derives: _walk_placed(part, viewers, known, derives))
     walked: dict[str, tuple[Candidate, ...]] = {}
     for oid, placed in here.items():
         both = [*placed, *there.get(oid, ())]
         both.sort(key=operator.itemgetter(0))
         walked[oid] = tuple(candidate for _, candidate in both)
     return walked
+
+
+_Walked = TypeVar("_Walked")
+
+
+def _by_owners(
+    source: HistorySource,
+    owners: tuple[frozenset[str], frozenset[str]],
+    walk_part: Callable[[HistorySource, frozenset[str]], _Walked],
+) -> tuple[_Walked, _Walked]:
+    """`walk_part` of the first owners here and of the second in a forked worker, at once (the second
+    walked here too when the worker fails: the same result, only later)."""
+    from .render_pool import Forked
+
+    mine, theirs = owners
+    worker = Forked(lambda: walk_part(source.for_another_process(), theirs))
+    try:
+        here = walk_part(source, mine)
+        there = worker.result()
+    finally:
+        # Interrupted (or failed) half-way: the worker does not outlive the walk.
+        worker.cancel()
+    return here, walk_part(source, theirs) if there is None else there
 
 
 def _walk_placed(
@@ -437,7 +448,7 @@ def read_grouped(root: Path, audiences: Sequence[m.Audience]) -> GroupedWalk | N
     The places are those of the one walk: each commit's candidates in the order of their changes among the
     commit's own (`_walk_owners`), the commits in order.
     """
-    from .render_pool import Forked, workers_available
+    from .render_pool import workers_available
 
     if not workers_available():
         return None
@@ -446,17 +457,7 @@ def read_grouped(root: Path, audiences: Sequence[m.Audience]) -> GroupedWalk | N
         owners = source.owner_halves(frozenset())
         if owners is None:
             return None
-        mine, theirs = owners
-        worker = Forked(lambda: _grouped_half(source.for_another_process(), viewers, theirs))
-        try:
-            here = _grouped_half(source, viewers, mine)
-            there = worker.result()
-        finally:
-            # Interrupted (or failed) half-way: the worker does not outlive the walk.
-            worker.cancel()
-        if there is None:
-            # The worker failed: its owners are walked here (the same candidates, only later).
-            there = _grouped_half(source, viewers, theirs)
+        here, there = _by_owners(source, owners, lambda part, derives: _grouped_half(part, viewers, derives))
         order = [commit.id for commit in source.commits]
         groups, commits_of = _placed_halves(order, here, there)
         return GroupedWalk(groups, commits_of, list(source.warnings), len(order), order)
