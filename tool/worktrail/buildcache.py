@@ -893,16 +893,14 @@ class BuildCache:
         restated (their descriptions), the projects loaded again, the index."""
         signature = self.signature()
         generations = dict(stored.generations)
-        again_by_shard: dict[int, set[str]] = {}
-        for rel in changes.changed:
-            again_by_shard.setdefault(_parse_shard(rel), set()).add(rel)
-        restated_by_shard: dict[int, set[str]] = {}
-        for rel in changes.restated:
-            restated_by_shard.setdefault(_parse_shard(rel), set()).add(rel)
+        changed = set(changes.changed)
+        by_shard: dict[int, set[str]] = {}
+        for rel in (*changes.changed, *changes.restated):
+            by_shard.setdefault(_parse_shard(rel), set()).add(rel)
         new_entries = {PersistentParseCache._key(key): value for key, value in parses.entries.items()}
         shards = [(paths, contents) for _, paths, _, contents in stored.paths]
-        for index in sorted(again_by_shard.keys() | restated_by_shard.keys()):
-            again = again_by_shard.get(index, set())
+        for index, described in sorted(by_shard.items()):
+            again = described & changed
             _, old_paths, old_unsettled, old_contents = stored.paths[index]
             contents = old_contents
             if again:
@@ -917,7 +915,6 @@ class BuildCache:
                 generations[f"parses-{index}.pickle"] = self._put_shard(f"parses-{index}.pickle", (entries,))
                 # Files loaded again load without a finding (`reload_records`): each was read.
                 contents = {**old_contents, **_shard_contents({rel: old_paths[rel] for rel in again}, entries, set())}
-            described = again | restated_by_shard.get(index, set())
             paths = {**old_paths, **{rel: signature.stats[rel] for rel in described}}
             unsettled = (old_unsettled - described) | (described & signature.unsettled)
             name = f"paths-{index}.pickle"
