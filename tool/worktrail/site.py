@@ -1102,14 +1102,7 @@ def _read_workspace_file(root: Path, rel: str, limit: int | None = None) -> byte
                     info = os.lstat(root.joinpath(*parts[: index + 1]))
             except (FileNotFoundError, NotADirectoryError):
                 raise _NotCopied("there is no such file") from None
-            if stat.S_ISLNK(info.st_mode):
-                raise _NotCopied(f"{where} is a symbolic link, and links are not followed")
-            if not last and not stat.S_ISDIR(info.st_mode):
-                raise _NotCopied(f"{where} is not a folder")
-            if last and not stat.S_ISREG(info.st_mode):
-                raise _NotCopied("it is not a regular file (but a folder, FIFO, socket or device)")
-            if last and info.st_size > limit:
-                raise _NotCopied(_too_large(info.st_size, limit))
+            _check_entry(info, where, last, limit)
             if _OPENAT:
                 fds.append(os.open(part, _FILE_FLAGS if last else _DIR_FLAGS | _NOFOLLOW, dir_fd=fds[-1]))
         if not _OPENAT:
@@ -1123,9 +1116,22 @@ def _read_workspace_file(root: Path, rel: str, limit: int | None = None) -> byte
             os.close(fd)
 
 
+def _check_entry(info: os.stat_result, where: str, last: bool, limit: int) -> None:
+    """Raise _NotCopied unless `info` is what a document's path may hold at `where`: a folder on the way
+    (`last` False), a regular file within `limit` at its end, never a symbolic link."""
+    if stat.S_ISLNK(info.st_mode):
+        raise _NotCopied(f"{where} is a symbolic link, and links are not followed")
+    if not last and not stat.S_ISDIR(info.st_mode):
+        raise _NotCopied(f"{where} is not a folder")
+    if last and not stat.S_ISREG(info.st_mode):
+        raise _NotCopied("it is not a regular file (but a folder, FIFO, socket or device)")
+    if last and info.st_size > limit:
+        raise _NotCopied(_too_large(info.st_size, limit))
+
+
 def _settled_file(root: Path, rel: str, limit: int | None = None) -> tuple[int, ...] | None:
     """What `root/rel` is now (device, inode, size, modification and change times), when it is a regular file
-    that `_read_workspace_file` would read (no symbolic link on the way, within `limit`) and was not
+    that `_read_workspace_file` would read (each entry on the way passes `_check_entry`) and was not
     changed in the last `_SETTLED_NS` (a later change within the same time tick could keep these). None
     otherwise: then it is read, not known by this."""
     limit = MAX_DOCUMENT_BYTES if limit is None else limit
@@ -1133,11 +1139,8 @@ def _settled_file(root: Path, rel: str, limit: int | None = None) -> tuple[int, 
     try:
         for index in range(1, len(parts) + 1):
             info = os.lstat(root.joinpath(*parts[:index]))
-            if stat.S_ISLNK(info.st_mode) or (index < len(parts) and not stat.S_ISDIR(info.st_mode)):
-                return None
-    except OSError:
-        return None
-    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            _check_entry(info, "/".join(parts[:index]), index == len(parts), limit)
+    except (OSError, _NotCopied):
         return None
     if max(info.st_mtime_ns, info.st_ctime_ns) > time.time_ns() - _SETTLED_NS:
         return None
