@@ -28,10 +28,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import icalendar
+import jinja2
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import Markup
+from markupsafe import escape as markupsafe_escape
 
 from tests.hostile import (
     CONTROLS,
@@ -51,7 +54,16 @@ from worktrail.cli import main
 from worktrail.policy import Policy
 from worktrail.redact import default_audiences, redact
 from worktrail.render import REPLACEMENT, clean_text
-from worktrail.site import _csv_cell, _fold, _ics_text, _json_bytes, _plain, build_sites
+from worktrail.site import (
+    _csv_cell,
+    _escaped_text,
+    _fold,
+    _ics_text,
+    _json_bytes,
+    _plain,
+    build_sites,
+)
+from worktrail.site import environment as site_environment
 
 HOSTILE = settings(
     derandomize=True,
@@ -497,3 +509,55 @@ def test_a_model_with_a_lone_surrogate_still_builds_with_it_replaced(tmp_path: P
     ws = dataclasses.replace(case.ws, projects={"web": project})
     folders = build_sites(ws, tmp_path / "site", ["internal"], epoch=EPOCH)
     assert f"lone {REPLACEMENT} surrogate" in all_page_text(read_site(folders[0]))
+
+
+class _Shown:
+    """A value a template shows that is neither text nor HTML (a number, a date ...): shown as its `str`."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class _Html:
+    """A value that says it is HTML already (as `Markup` pieces do)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __html__(self) -> str:
+        return self.text
+
+
+_SHOWN_VALUES = st.one_of(
+    st.text(),
+    st.text().map(Markup),
+    st.text().map(_Html),
+    st.text().map(_Shown),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+)
+
+
+@settings(derandomize=True, deadline=None, max_examples=300)
+@given(_SHOWN_VALUES)
+def test_a_value_shown_by_a_site_template_is_escaped_exactly_as_markupsafe_escapes_it(value: object):
+    assert _escaped_text(value) == str(markupsafe_escape(value))
+
+
+@settings(derandomize=True, deadline=None, max_examples=60)
+@given(st.lists(_SHOWN_VALUES, min_size=1, max_size=4))
+def test_site_templates_render_hostile_values_as_a_plain_jinja2_environment_does(values: list[object]):
+    # Output expressions, a loop, a macro and a block assignment: every place a template shows a value.
+    source = (
+        "{% macro item(v) %}<i title='{{ v }}'>{{ v }}</i>{% endmacro %}"
+        "{% set block %}<b>{{ values[0] }}</b>{% endset %}"
+        '<p>{% for v in values %}{{ v }}|{{ item(v) }}|"{{ v ~ "&" }}"{% endfor %}</p>{{ block }}'
+    )
+    plain = jinja2.Environment(autoescape=True)
+    site_env = site_environment()
+    assert site_env.from_string(source).render(values=values) == plain.from_string(source).render(values=values)
