@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import functools
 import io
 import json
@@ -50,6 +51,7 @@ from tests.hostile import (
     snippet_case,
     write_hostile_workspace,
 )
+from worktrail.buildbase import TrailEvent
 from worktrail.cli import main
 from worktrail.policy import Policy
 from worktrail.redact import default_audiences, redact
@@ -57,9 +59,11 @@ from worktrail.render import REPLACEMENT, clean_text
 from worktrail.site import (
     _csv_cell,
     _escaped_text,
+    _events_json,
     _fold,
     _ics_text,
     _json_bytes,
+    _json_pieces,
     _plain,
     build_sites,
 )
@@ -561,3 +565,29 @@ def test_site_templates_render_hostile_values_as_a_plain_jinja2_environment_does
     plain = jinja2.Environment(autoescape=True)
     site_env = site_environment()
     assert site_env.from_string(source).render(values=values) == plain.from_string(source).render(values=values)
+
+
+_EVENT_TEXTS = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40)
+
+
+@settings(derandomize=True, deadline=None, max_examples=150)
+@given(
+    st.lists(
+        st.builds(
+            TrailEvent,
+            when=st.datetimes(timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-5, minutes=-30))])),
+            summary=_EVENT_TEXTS,
+            author=_EVENT_TEXTS,
+            project=st.none() | _EVENT_TEXTS,
+            entity=st.none() | _EVENT_TEXTS,
+            kind=st.sampled_from(["task", "comment", "project", "time"]),
+            message=st.none() | _EVENT_TEXTS,
+            key=_EVENT_TEXTS,
+        ),
+        max_size=8,
+    )
+)
+def test_the_exports_events_encoded_in_one_go_are_the_bytes_of_each_event_encoded_alone(events: list[TrailEvent]):
+    # Lone surrogates, controls and quotes included: the export keeps texts as written.
+    alone = b",".join("".join(_json_pieces(event)).encode("utf-8", "backslashreplace") for event in events)
+    assert _events_json(events, [event.when.isoformat() for event in events]) == alone

@@ -2871,6 +2871,7 @@ class _Builder:
         for it by key.
         """
         runs = self.export_trail_runs()
+        times = self.event_times()
         holes = {id(self.events): b"trail"}
         for project in self.projects:
             version = self.project_version(project)
@@ -2891,7 +2892,7 @@ class _Builder:
                     position += 1
                 data = before.read(key)
                 if data is None:
-                    data = b",".join(encoded(event) for event in self.events[start:end])
+                    data = _events_json(self.events[start:end], times[start:end])
                 where[key] = (position, len(data))
                 position += len(data)
                 yield data
@@ -3253,6 +3254,26 @@ def _json_holed(value: Any, holes: Mapping[int, bytes]) -> Iterator[str | tuple[
         yield "}"
     else:
         yield _JSON_ENCODE(_plain(value))
+
+
+def _events_json(events: Sequence[TrailEvent], times: Sequence[str]) -> bytes:
+    """The JSON of each of `events` as `_json_pieces` writes it, joined by commas, in one encoder call.
+
+    `times`: each event's time in ISO 8601 (`_Builder.event_times`). An event's fields are plain
+    values (texts, or None), which `_plain` keeps as they are.
+    """
+    if not events:
+        return b""
+    keys = [key for name, key in _PLAIN_FIELDS.get(TrailEvent) or _plain_fields(TrailEvent) if name != "when"]
+    values = operator.attrgetter(*(name for name, _ in _PLAIN_FIELDS[TrailEvent] if name != "when"))
+    listed = _JSON_ENCODE(
+        [
+            {"when": when, **dict(zip(keys, values(event), strict=True))}
+            for event, when in zip(events, times, strict=True)
+        ]
+    )
+    # The list's items without its brackets: json writes them with the separators `_json_holed` uses.
+    return listed[1:-1].encode("utf-8", "backslashreplace")
 
 
 def _opened(value: Any) -> bool:
