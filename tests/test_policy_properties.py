@@ -281,6 +281,27 @@ def test_a_verdict_for_all_things_is_what_can_see_answers_for_each_thing(ws):
 
 @CHECKS
 @given(workspaces())
+def test_sees_answers_as_can_see_for_every_viewer_and_thing(ws):
+    policy = Policy(ws)
+    # Things whose project or task is not (or no longer) in the workspace are asked about too.
+    strays: list[object] = []
+    for project in ws.projects.values():
+        for each in project.tasks:
+            strays.append(dataclasses.replace(each, project="gone"))
+            strays += [dataclasses.replace(comment, task="T-404") for comment in each.comments]
+        strays += [dataclasses.replace(entry, task="T-404") for entry in project.time_entries]
+        strays += [FieldRef(cr, "impact.hours") for cr in project.changes]
+    denied = 0
+    for viewer in viewers(ws):
+        for thing in [*things(ws), *strays]:
+            allowed = bool(policy.can_see(viewer, thing))
+            assert policy.sees(viewer, thing) == allowed, (viewer, thing)
+            denied += not allowed
+    assert denied
+
+
+@CHECKS
+@given(workspaces())
 def test_inactive_and_unknown_people_and_other_roles_see_nothing(ws):
     policy = Policy(ws)
     blind: list[Viewer] = [PersonViewer(p.id) for p in ws.people.values() if not p.active]

@@ -2555,13 +2555,13 @@ def _sees_thing(policy: Policy, viewer: Viewer, ref: EntityRef, thing: object | 
         # The entity does not exist in this state: judge by what holds it, or managers only.
         holder = _container(policy.ws, ref)
         if holder is None:
-            return bool(policy.can_see(viewer, policy.ws.settings))
-        return bool(policy.can_see(viewer, holder))
-    if not policy.can_see(viewer, thing):
+            return policy.sees(viewer, policy.ws.settings)
+        return policy.sees(viewer, holder)
+    if not policy.sees(viewer, thing):
         return False
     if field_name is None or field_name in ("path", "body") or isinstance(thing, MilestoneRef):
         return True
-    return bool(policy.can_see(viewer, FieldRef(thing, field_name)))
+    return policy.sees(viewer, FieldRef(thing, field_name))
 
 
 def seen_now(policy_now: Policy, viewer: Viewer, event: Event) -> bool:

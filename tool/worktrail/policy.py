@@ -443,6 +443,8 @@ class Policy:
         # Milestones and deliverables do not record their project: found by identity, built on demand.
         self._parts: dict[int, Project] | None = None
         self._visible_people: dict[str, frozenset[str]] = {}
+        # Per viewer, built on demand: the projects whose membership alone denies them everything (`sees`).
+        self._outside: dict[Viewer, frozenset[str]] = {}
 
     # ----------------------------------------------------------------- indexes and plain facts
 
@@ -533,6 +535,52 @@ class Policy:
         return _allow(
             RULE_TEAM, f"every active member of team {resolved.team} ({resolved.names}) sees {describe(thing)}"
         )
+
+    def sees(self, viewer: Viewer, thing: object) -> bool:
+        """Whether `can_see` allows: the same answer, without working out its reasons where membership decides.
+
+        A task, comment, meeting, change request, document, time entry, expense or piece of
+        feedback (or a field of one) is seen only by viewers its project's members name: a
+        viewer who is not (a team: one of its members who is not a manager) is denied it at
+        once, as `can_see` would deny it first. The history walk asks this of every event.
+        """
+        project_id = self._owning_project(thing)
+        if project_id is not None and project_id in self._outside_of(viewer):
+            return False
+        return bool(self.can_see(viewer, thing))
+
+    def _owning_project(self, thing: object) -> str | None:
+        """The project whose membership `can_see` checks first for `thing` (None: another rule comes first)."""
+        kind = type(thing)
+        if kind in _MEMBERS_FIRST:
+            return thing.project  # type: ignore[attr-defined, no-any-return]
+        if kind is Comment or kind is TimeEntry:
+            # Judged by their task's rule, membership first.
+            task = self._task_of(thing.project, thing.task)  # type: ignore[attr-defined]
+            return task.project if task is not None else None
+        if kind is FieldRef:
+            assert isinstance(thing, FieldRef)
+            return self._owning_project(thing.entity)
+        return None
+
+    def _outside_of(self, viewer: Viewer) -> frozenset[str]:
+        """The projects of which membership alone denies `viewer` everything (`sees`)."""
+        found = self._outside.get(viewer)
+        if found is None:
+            resolved = self._people.viewer(viewer)
+            if isinstance(resolved, Verdict):
+                subjects: tuple[_Subject, ...] = ()
+            elif isinstance(resolved, _Subject):
+                subjects = (resolved,)
+            else:
+                # A team sees what every active member sees: one member outside is enough.
+                subjects = tuple(resolved.members)
+            found = self._outside[viewer] = frozenset(
+                project.id
+                for project in self.ws.projects.values()
+                if any(s.manager_verdict is None and not self.is_member(s.id, project) for s in subjects)
+            )
+        return found
 
     def verdict_for_all(self, viewer: Viewer) -> Verdict | None:
         """The verdict `can_see` gives this viewer for every thing it knows, when that does not depend on the
@@ -1210,6 +1258,9 @@ _WRITE_HANDLERS: dict[Action, _WriteHandler] = {
     Action.LINK_CR_TASKS: Policy._do_link_cr_tasks,
 }
 
+
+# The kinds of thing whose visibility rule first asks whether their project's members name the viewer.
+_MEMBERS_FIRST: Final = frozenset({Task, Meeting, ChangeRequest, Document, Expense, Feedback})
 
 # The visibility rule of each kind of thing; they depend on no workspace, so one table serves every policy.
 _SEE_HANDLERS: dict[type, _SeeHandler] = {
