@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -303,13 +303,28 @@ def test_report_tables_are_taken_over_with_their_project_and_made_again_when_it_
     assert tables("acme-website").stat().st_ino != before["acme-website"]
 
 
-def _judged(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The project ("" for none) of each event the trail filter judges "now", as they are judged."""
-    judged: list[str] = []
+class _Judged:
+    """The project ("" for none) of each event the trail filter judges "now", in this process or a forked
+    worker (each audience's events are filtered where its site is built): a line each in a file."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        log.write_text("")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.log.read_text().splitlines())
+
+    def clear(self) -> None:
+        self.log.write_text("")
+
+
+def _judged(monkeypatch: pytest.MonkeyPatch, log: Path) -> _Judged:
+    judged = _Judged(log)
     real = seen_now
 
     def counting(policy: Policy, viewer: Viewer, event: Event) -> bool:
-        judged.append(event.entity.project or "")
+        with log.open("a") as out:
+            out.write((event.entity.project or "") + "\n")
         return real(policy, viewer, event)
 
     monkeypatch.setattr(trail_module, "seen_now", counting)
@@ -320,7 +335,7 @@ def test_a_rebuild_judges_again_only_the_trail_events_of_projects_whose_inputs_c
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build(workspace)
-    judged = _judged(monkeypatch)
+    judged = _judged(monkeypatch, tmp_path / "judged.log")
     walked: list[bool] = []
     real_history = buildcache.history_cached
 
@@ -351,7 +366,7 @@ def test_a_build_after_a_new_commit_judges_again_only_the_trail_events_of_projec
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build(workspace)
-    judged = _judged(monkeypatch)
+    judged = _judged(monkeypatch, tmp_path / "judged.log")
     set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed in a commit")
     when = {"GIT_AUTHOR_DATE": "2026-03-30T10:00:00Z", "GIT_COMMITTER_DATE": "2026-03-30T10:00:00Z"}
     subprocess.run(
@@ -398,3 +413,85 @@ def test_a_rebuild_whose_kept_candidates_are_missing_reads_the_history_and_equal
     kept[0].unlink()
     set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
     assert_rebuild_equals_full(workspace, tmp_path)
+
+
+def _filtered_where(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """Record in `log` each audience whose trail events are filtered, and the process that filters them."""
+    real = trail_module.Trails.for_audience
+
+    def recording(self: trail_module.Trails, name: str) -> list[TrailEvent]:
+        if name in self.pending:
+            with log.open("a") as out:
+                out.write(f"{name} {os.getpid()}\n")
+        return real(self, name)
+
+    monkeypatch.setattr(trail_module.Trails, "for_audience", recording)
+
+
+def _kept_parts_hold_every_audience_as_one_filter_gives(workspace: Path) -> None:
+    """The trail parts the build cache keeps: every audience's events in each, those a whole filter makes."""
+    ws = load_workspace(workspace).workspace
+    assert ws is not None
+    audiences = default_audiences(ws)
+    cache = buildcache.BuildCache(workspace)
+    index = cache.get("filtered-trails.pickle")
+    assert isinstance(index, dict) and index
+    parts = {pid: cache.get(name) for pid, (_, name) in index.items()}
+    assert all(set(part.events) == {audience.name for audience in audiences} for part in parts.values())
+    whole = trails_from(read_candidates(workspace, audiences, parallel=False), ws, audiences)
+    for audience in audiences:
+        assert trail_module._merged(parts, audience.name) == whole.for_audience(audience.name)
+
+
+def test_each_audiences_trail_is_filtered_where_its_site_is_built_and_kept_whole_for_the_next_build(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "filtered.log"
+    _filtered_where(monkeypatch, log)
+    build(workspace)
+    lines = [line.split() for line in log.read_text().splitlines()]
+    ws = load_workspace(workspace).workspace
+    assert ws is not None
+    names = sorted(audience.name for audience in default_audiences(ws))
+    # Each audience once, the one built here in this process, the others where a worker built them.
+    assert sorted(name for name, _ in lines) == names
+    processes = {pid for _, pid in lines}
+    assert str(os.getpid()) in processes
+    assert len(processes) == (2 if render_pool.workers_available() else 1)
+    _kept_parts_hold_every_audience_as_one_filter_gives(workspace)
+    # A rebuild takes the kept parts over: the same sites as a full build.
+    set_field(_web(workspace, "tasks/WEB-9.md"), "title", "Renamed")
+    assert_rebuild_equals_full(workspace, tmp_path)
+
+
+def test_a_build_of_one_audience_keeps_every_audiences_trail_for_the_next_build(
+    workspace: Path, tmp_path: Path
+) -> None:
+    build(workspace, "--audience", "internal")
+    _kept_parts_hold_every_audience_as_one_filter_gives(workspace)
+    assert_rebuild_equals_full(workspace, tmp_path)
+
+
+def test_a_trail_filtered_when_first_asked_for_or_by_a_worker_equals_one_filtered_at_once(example: Path) -> None:
+    ws = load_workspace(example).workspace
+    assert ws is not None
+    audiences = default_audiences(ws)
+    names = [audience.name for audience in audiences]
+    history = read_candidates(example, audiences, parallel=False)
+    grouped = trail_module.candidates_by_project(history)
+    keys = {pid: pid.encode() or b"none" for pid in {*ws.projects, ""}}
+
+    def filtered(later: Sequence[str]) -> trail_module.Trails:
+        return trail_module.filter_trails(grouped, history.warnings, history.commits, ws, audiences, keys, later=later)
+
+    whole = filtered(())
+    lazy = filtered(names)
+    assert lazy.pending == set(names) and lazy.events == {}
+    # A worker (forked with the same trails) filters one audience; its events come back here.
+    worker = filtered(names)
+    worker.for_audience(names[-1])
+    lazy.merge_worker_state(worker.worker_state())
+    assert lazy.pending == set(names[:-1])
+    for name in names:
+        assert lazy.for_audience(name) == whole.for_audience(name)
+    assert not lazy.pending and lazy.parts == whole.parts

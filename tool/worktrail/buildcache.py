@@ -1484,6 +1484,8 @@ class BuildSession:
         self._versions: tuple[m.Workspace, Versions | None] | None = None
         # By project, the key of its events in the trails made (`trail.TrailPart.key`).
         self._event_keys: dict[str, bytes] | None = None
+        # The trails made, to keep their parts once the sites are built (`finish`).
+        self._trails: Trails | None = None
 
     @contextlib.contextmanager
     def _long_lived(self) -> Iterator[None]:
@@ -1564,9 +1566,14 @@ class BuildSession:
                 stored = history_cached(self.root, audiences, cache, head)
                 keys = self._trail_keys(ws, viewers, stored.digests)
                 kept = cache.trail_parts(keys) if cache is not None and keys else {}
-            trails = filter_trails(stored.grouped, stored.warnings, stored.commits, ws, audiences, keys, kept)
+            # Each audience's events are filtered where its site is built (a worker builds some), when
+            # first asked for; `finish` keeps the parts, every audience filtered by then.
+            names = [audience.name for audience in audiences]
+            trails = filter_trails(
+                stored.grouped, stored.warnings, stored.commits, ws, audiences, keys, kept, later=names
+            )
             if cache is not None and keys:
-                cache.store_trail_parts(trails.parts)
+                self._trails = trails
             self._event_keys = {pid: part.key for pid, part in trails.parts.items() if part.key}
             return trails
 
@@ -1613,12 +1620,19 @@ class BuildSession:
             "template_cache": cache.folder / "templates",
             "versions": self._versions_of(ws),
             "event_keys": self._event_keys,
+            # The trail events the worker that builds other audiences filters come back to be kept.
+            "shared": [self._trails] if self._trails is not None else [],
         }
 
     def finish(self, folders: Sequence[Path]) -> None:
         """Remember the build: Markdown, pages as written, and its key with what it wrote."""
         if self.cache is None:
             return
+        if self._trails is not None:
+            with collector_paused():
+                # Audiences no site of this build showed (`--audience`) are filtered for the next build.
+                self._trails.complete()
+                self.cache.store_trail_parts(self._trails.parts)
         if self._renderer is not None:
             self.cache.store_renderer(self._renderer)
         for name, pages in self._pages.items():

@@ -70,6 +70,7 @@ from .resources import templates_dir
 if TYPE_CHECKING:
     from .policy import Policy
     from .redact import View
+    from .render_pool import WorkerState
 
 __all__ = [
     "MARKER",
@@ -4087,28 +4088,30 @@ def _build_beside(
     staging: Path,
     warn: Warn | None,
     progress: Callable[[str], None] | None,
+    shared: Sequence[WorkerState] = (),
 ) -> None:
     """Build every audience's site: `here` in this process, the others meanwhile in a forked worker.
 
     Each site is built alone the same way wherever it is built; the worker hands back the Markdown
-    it rendered, what each previous site's cache learnt and the warnings it had (told here, in
-    order, after this process's). The audience that sees most is built here: its pages take a
-    second worker of their own (`render_pool.run_jobs`), and the others fill the cores while it is
-    redacted and planned. Without a worker, or when it fails, this process builds them all.
+    it rendered, what each previous site's cache learnt, what `shared` learnt (each audience's trail
+    is filtered where its site is built) and the warnings it had (told here, in order, after this
+    process's). The audience that sees most is built here: its pages take a second worker of their
+    own (`render_pool.run_jobs`), and the others fill the cores while it is redacted and planned.
+    Without a worker, or when it fails, this process builds them all.
     """
     from .render_pool import Forked, workers_available
 
     beside = [name for name in names if name != here] if len(names) > 1 and workers_available() else []
-    worker: Forked[tuple[Any, list[Any], list[str]]] | None = None
+    worker: Forked[tuple[Any, list[Any], list[str], list[Any]]] | None = None
     learnt = _MarkdownLearnt(renderer)
     if beside:
 
-        def work() -> tuple[Any, list[Any], list[str]]:
+        def work() -> tuple[Any, list[Any], list[str], list[Any]]:
             told: list[str] = []
             for name in beside:
                 build_one(name, previous_sites[name], told.append)
             states = [site.worker_state() if site is not None else None for site in map(previous_sites.get, beside)]
-            return learnt.worker_state(), states, told
+            return learnt.worker_state(), states, told, [owner.worker_state() for owner in shared]
 
         worker = Forked(work)
     try:
@@ -4129,8 +4132,10 @@ def _build_beside(
                 shutil.rmtree(staging / name)
             build_one(name, previous_sites[name], warn)
     else:
-        state, states, told = answer
+        state, states, told, learnt_too = answer
         learnt.merge_worker_state(state)
+        for owner, owner_state in zip(shared, learnt_too, strict=True):
+            owner.merge_worker_state(owner_state)
         for name, site_state in zip(beside, states, strict=True):
             site = previous_sites[name]
             if site is not None and site_state is not None:
@@ -4176,6 +4181,7 @@ def build_sites(
     template_cache: Path | None = None,
     versions: Versions | None = None,
     event_keys: Mapping[str, bytes] | None = None,
+    shared: Sequence[WorkerState] = (),
 ) -> list[Path]:
     """Build the named audiences (default: all) into `out/<name>/`, swapping them in only when all are done.
 
@@ -4187,6 +4193,8 @@ def build_sites(
     pages are taken over whole from `previous` when its generation and all else they read are unchanged.
     `event_keys`: by project id, a key that changes whenever the events `events` gives any audience for
     that project may change (`trail.TrailPart.key`); a project with one is keyed by it, not by its events.
+    `shared`: what the worker that builds other audiences learns while it builds them (what `events`
+    filtered there), handed back here.
     Returns the audience folders. Raises UnknownAudienceError, UnsafeOutputError or BuildError; then nothing in `out` has changed.
     One build at a time per `out` (a lock on the folder): another one fails at once, naming this one.
     """
@@ -4250,6 +4258,7 @@ def build_sites(
                         staging,
                         warn,
                         progress,
+                        shared,
                     )
                 (staging / MARKER).write_bytes(MARKER_TEXT.encode())
             except BaseException:

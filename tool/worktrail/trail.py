@@ -13,7 +13,7 @@ import datetime as dt
 import operator
 import pickle
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -67,20 +67,66 @@ class TrailPart:
     events: Mapping[str, tuple[tuple[int, TrailEvent], ...]]
 
 
+# The events of one audience's trail filtered from the candidates, by project: a project's events with their places.
+Filtered = dict[str, tuple[tuple[int, TrailEvent], ...]]
+
+
 @dataclass
 class Trails:
     """Per audience name, its filtered events (oldest first), plus warnings from reading history.
 
     `parts`: the same events by project, for a later build to take over (`trails_from`).
+    An audience `filter_trails` was told to leave for later is filtered when its events are first
+    asked for (`for_audience`), in the process that asks: a site built by a forked worker filters
+    its own trail there, and hands what it filtered back (`worker_state`). `complete()` filters
+    every audience still left, so that `parts` hold them all.
     """
 
     events: dict[str, list[TrailEvent]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     commits: int = 0
     parts: dict[str, TrailPart] = field(default_factory=dict)
+    # The audiences left for later, and what filters one of them (by project, the projects not taken over).
+    pending: set[str] = field(default_factory=set)
+    filter_later: Callable[[str], Filtered] | None = field(default=None, repr=False, compare=False)
+    # What this process filtered of the audiences left for later (`worker_state`).
+    filtered_here: dict[str, Filtered] = field(default_factory=dict, repr=False, compare=False)
 
     def for_audience(self, name: str) -> list[TrailEvent]:
+        if name in self.pending and self.filter_later is not None:
+            filtered = self.filter_later(name)
+            self.filtered_here[name] = filtered
+            self._add(name, filtered)
         return self.events.get(name, [])
+
+    def complete(self) -> None:
+        """Filter every audience left for later (their events are in `parts` afterwards)."""
+        for name in sorted(self.pending):
+            self.for_audience(name)
+
+    def worker_state(self) -> dict[str, Filtered]:
+        """The audiences this process filtered that were left for later (called in a worker)."""
+        return dict(self.filtered_here)
+
+    def merge_worker_state(self, state: dict[str, Filtered]) -> None:
+        """Take in the audiences a worker filtered (those still left for later here)."""
+        for name, filtered in sorted(state.items()):
+            if name in self.pending:
+                self._add(name, filtered)
+
+    def _add(self, name: str, filtered: Filtered) -> None:
+        for pid, found in filtered.items():
+            part = self.parts[pid]
+            self.parts[pid] = TrailPart(part.key, {**part.events, name: found})
+        self.events[name] = _merged(self.parts, name)
+        self.pending.discard(name)
+
+
+def _merged(parts: Mapping[str, TrailPart], name: str) -> list[TrailEvent]:
+    """An audience's events of every part, put back in their places."""
+    placed_events = [item for _, part in sorted(parts.items()) for item in part.events.get(name, ())]
+    placed_events.sort(key=operator.itemgetter(0))
+    return [event for _, event in placed_events]
 
 
 class _Summaries:
@@ -508,32 +554,37 @@ def filter_trails(
     audiences: Sequence[m.Audience],
     keys: Mapping[str, bytes] | None = None,
     kept: Mapping[str, TrailPart] | None = None,
+    later: Collection[str] = (),
 ) -> Trails:
     """`trails_from` of a history given as its candidates by project (`candidates_by_project`).
 
     A project taken over from `kept` needs no candidates in `grouped`; every other project's events
-    come from its candidates there.
+    come from its candidates there. The audiences named in `later` are filtered when their events
+    are first asked for (`Trails.for_audience`), the same events as now.
     """
     keys = keys or {}
     taken = {pid: part for pid, part in (kept or {}).items() if pid in keys and part.key == keys[pid]}
     policy_now = Policy(ws)
     settings = ws.settings
     fmt = Formatter(settings.language, settings.currency, settings.timezone)
-    viewers = [(audience.name, viewer_for_audience(audience)) for audience in audiences]
-    summaries = {name: _Summaries(ws, policy_now, viewer, fmt) for name, viewer in viewers}
-    parts = dict(taken)
+    viewers = {audience.name: viewer_for_audience(audience) for audience in audiences}
     settings_seen: dict[str, bool] = {}
-    # Tens of thousands of events and verdicts are made beside a loaded workspace: with the cycle
-    # collector on, its full runs walked that workspace again and again (2/3 of the time at 10,000
-    # tasks). Nothing here makes a reference cycle (tests/test_gc_pause.py).
-    with collector_paused():
-        for pid, placed in sorted(grouped.items()):
-            if pid in taken:
-                continue
-            found: dict[str, list[tuple[int, TrailEvent]]] = {name: [] for name, _ in viewers}
-            for position, candidate in placed:
-                event = candidate.event
-                for name, viewer in viewers:
+
+    def filtered(name: str) -> Filtered:
+        """The audience's events of each project not taken over."""
+        viewer = viewers[name]
+        summaries = _Summaries(ws, policy_now, viewer, fmt)
+        out: Filtered = {}
+        # Tens of thousands of events and verdicts are made beside a loaded workspace: with the cycle
+        # collector on, its full runs walked that workspace again and again (2/3 of the time at 10,000
+        # tasks). Nothing here makes a reference cycle (tests/test_gc_pause.py).
+        with collector_paused():
+            for pid, placed in sorted(grouped.items()):
+                if pid in taken:
+                    continue
+                found: list[tuple[int, TrailEvent]] = []
+                for position, candidate in placed:
+                    event = candidate.event
                     states = candidate.seen.get(name)
                     if not states or not seen_now(policy_now, viewer, event):
                         continue
@@ -542,14 +593,25 @@ def filter_trails(
                             settings_seen[name] = bool(policy_now.can_see(viewer, settings))
                         if not settings_seen[name]:
                             continue
-                    found[name].append((position, _trail_event(event, summaries[name], candidate.message)))
-            parts[pid] = TrailPart(keys.get(pid, b""), {name: tuple(events) for name, events in found.items()})
-        events: dict[str, list[TrailEvent]] = {}
-        for name, _ in viewers:
-            placed_events = [item for _, part in sorted(parts.items()) for item in part.events.get(name, ())]
-            placed_events.sort(key=operator.itemgetter(0))
-            events[name] = [event for _, event in placed_events]
-    return Trails(events=events, warnings=list(warnings), commits=commits, parts=parts)
+                    found.append((position, _trail_event(event, summaries, candidate.message)))
+                out[pid] = tuple(found)
+        return out
+
+    now = [name for name in viewers if name not in later]
+    parts = dict(taken)
+    for pid in grouped:
+        if pid not in taken:
+            parts[pid] = TrailPart(keys.get(pid, b""), {})
+    trails = Trails(
+        warnings=list(warnings),
+        commits=commits,
+        parts=parts,
+        pending={name for name in viewers if name in later},
+        filter_later=filtered,
+    )
+    for name in now:
+        trails._add(name, filtered(name))
+    return trails
 
 
 def collect_trails(root: Path, ws: m.Workspace, audiences: Sequence[m.Audience]) -> Trails:
