@@ -517,3 +517,38 @@ def test_a_damaged_journal_stops_writes_and_says_what_to_do(workspace, tmp_path)
     )
     assert "Traceback" not in result.output
     assert files_of(root) == before
+
+
+def test_a_cancelled_worker_cancels_its_own_workers_before_it_ends(tmp_path: Path) -> None:
+    # A site built by a worker makes its pages with workers of its own: cancelled (a page of another
+    # site failed), it must stop them before it ends, or they would write on into the staging folder
+    # the failed build removes.
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork")
+    from worktrail.render_pool import Forked
+
+    late = tmp_path / "written-late"
+    started = tmp_path / "started"
+
+    def grandchild() -> None:
+        started.write_text("")
+        time.sleep(1.0)
+        late.write_text("still running after its parent was cancelled")
+
+    def child() -> None:
+        worker = Forked(grandchild)
+        try:
+            worker.result()
+        finally:
+            worker.cancel()
+
+    worker = Forked(child)
+    for _ in range(200):
+        if started.exists():
+            break
+        time.sleep(0.01)
+    assert started.exists()
+    worker.cancel()
+    # Longer than the grandchild would have needed: it was stopped, not left to finish.
+    time.sleep(1.5)
+    assert not late.exists()

@@ -67,6 +67,9 @@ class Forked(Generic[T]):
             os.close(read_end)
             status = 0
             try:
+                # Cancelled (`cancel`): stop where the work is, so that its own workers are cancelled
+                # and waited for on the way out (killed at once, they would run on, writing files).
+                signal.signal(signal.SIGTERM, _cancelled)
                 result = work()
                 with collector_paused():
                     data = pickle.dumps(("ok", result), protocol=pickle.HIGHEST_PROTOCOL)
@@ -91,6 +94,12 @@ class Forked(Generic[T]):
         try:
             while chunk := os.read(self._fd, 1 << 20):
                 chunks.append(chunk)
+        except BaseException:
+            # Stopped while waiting (this process cancelled, interrupted): the worker is not waited for
+            # to the end of its work.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGTERM)
+            raise
         finally:
             os.close(self._fd)
             self._fd = None
@@ -114,6 +123,15 @@ class Forked(Generic[T]):
                 self._fd = None
             os.waitpid(self._pid, 0)
             self._pid = None
+
+
+class _Cancelled(BaseException):
+    """Raised in a worker whose parent cancelled it (SIGTERM): it unwinds, cancelling its own workers."""
+
+
+def _cancelled(_signum: int, _frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise _Cancelled
 
 
 def light_audiences(root: Path) -> tuple[Audience, ...] | None:
