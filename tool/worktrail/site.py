@@ -2858,10 +2858,8 @@ class _Builder:
         events come in or change: a rebuild encodes again only the runs that hold a changed event.
         """
         # Everything `_plain` keeps of each event (dates as ISO text: plain values pickle much faster).
-        names = [name for name, _ in _plain_fields(TrailEvent) if name != "when"]
-        rest = operator.attrgetter(*names)
         times = self.event_times()
-        shown = ((when, rest(event)) for event, when in zip(self.events, times, strict=True))
+        shown = ((when, _EVENT_VALUES(event)) for event, when in zip(self.events, times, strict=True))
         return _event_runs(self.events, times, shown, "export-run")
 
     def write_export(self, writer: _SiteWriter, previous: PreviousSite) -> None:
@@ -3185,6 +3183,12 @@ def _plain_fields(kind: type) -> tuple[tuple[str, str], ...]:
     return fields
 
 
+# A trail event's fields as `_plain` keeps them, but its time (written out once per commit,
+# `_Builder.event_times`): (attribute, JSON key) of each, and what reads their values.
+_EVENT_FIELDS: Final = tuple(field for field in _plain_fields(TrailEvent) if field[0] != "when")
+_EVENT_VALUES: Final = operator.attrgetter(*(name for name, _ in _EVENT_FIELDS))
+
+
 # The encoder of `_json_bytes`: compact, keys sorted, UTF-8 kept (json's C encoder: no `indent`).
 _JSON_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 # A collection longer than this is written item by item by `_json_parts`.
@@ -3265,11 +3269,10 @@ def _events_json(events: Sequence[TrailEvent], times: Sequence[str]) -> bytes:
     """
     if not events:
         return b""
-    keys = [key for name, key in _PLAIN_FIELDS.get(TrailEvent) or _plain_fields(TrailEvent) if name != "when"]
-    values = operator.attrgetter(*(name for name, _ in _PLAIN_FIELDS[TrailEvent] if name != "when"))
+    keys = [key for _, key in _EVENT_FIELDS]
     listed = _JSON_ENCODE(
         [
-            {"when": when, **dict(zip(keys, values(event), strict=True))}
+            {"when": when, **dict(zip(keys, _EVENT_VALUES(event), strict=True))}
             for event, when in zip(events, times, strict=True)
         ]
     )
