@@ -13,7 +13,12 @@ measures wall time and peak memory (the largest resident set of the process tree
 - `audit` of the whole history (no cache), and after one new commit with the kept verdicts of the
   previous audit; `worktrail --help`;
 - Hugo building the same task pages (Markdown with front matter, comments included) as ONE site,
-  and, at 1,000 tasks only, MkDocs (its navigation makes it roughly quadratic).
+  each run right after one of the full builds (both measured in the same minutes), and, at 1,000
+  tasks only, MkDocs (its navigation makes it roughly quadratic).
+
+Outputs a run starts without (sites, caches) are moved aside, not deleted, until every run is
+measured (`set_aside`): on some file systems, files created just after thousands were deleted cost
+far more system time, which would land on whichever tool ran next.
 
 The package under test is byte-compiled first, as `pip install` leaves it (`compile_package`).
 It prints the ratios and writes `bench/RESULTS.md` (machine, versions, load, every figure, each
@@ -102,6 +107,33 @@ def run(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | N
     return wall, peak_kib / 1024
 
 
+HUGO = shutil.which("hugo")
+
+
+def set_aside(path: Path, work: Path) -> None:
+    """Move `path` (if there) into `work`'s trash folder; `empty_trash` deletes it after the last run.
+
+    Deleting thousands of files just before a measured run slows the run down on some file systems:
+    ext4 without a journal (as on this benchmark's machine) skips, for each new file, the inodes deleted
+    in the last minute (five more while their table is unwritten), so a build right after `rm -rf` of
+    the last one spent seconds of system time in the kernel's inode search, Hugo's as much as ours.
+    Moved aside, nothing is deleted while runs are measured.
+    """
+    if not os.path.lexists(path):
+        return
+    trash = work / TRASH
+    trash.mkdir(parents=True, exist_ok=True)
+    os.rename(path, Path(tempfile.mkdtemp(prefix="set-aside-", dir=trash)) / path.name)
+
+
+def empty_trash(work: Path) -> None:
+    """Delete what `set_aside` moved there."""
+    shutil.rmtree(work / TRASH, ignore_errors=True)
+
+
+TRASH = "trash"
+
+
 class Bench:
     """The measurements of one workspace size."""
 
@@ -133,8 +165,15 @@ class Bench:
     def measure(
         self, name: str, command: Callable[[], Sequence[str]], before: Callable[[], None] | None = None
     ) -> None:
+        self.runs_of(name, command, before, self.runs)
+
+    def runs_of(
+        self, name: str, command: Callable[[], Sequence[str]], before: Callable[[], None] | None, runs: int
+    ) -> None:
         measure = self.results.setdefault(name, Measure(name))
-        for _ in range(self.runs):
+        if measure.failed:
+            return
+        for _ in range(runs):
             if before is not None:
                 before()
             try:
@@ -171,12 +210,16 @@ class Bench:
             if ".git" not in path.parts:
                 os.utime(path, (past, past), follow_symlinks=False)
 
+    def discard(self, path: Path) -> None:
+        """Move an output out of the way (`set_aside`), for the next run to start without it."""
+        set_aside(path, self.work)
+
     def clear_cache(self) -> None:
-        shutil.rmtree(self.cache, ignore_errors=True)
+        self.discard(self.cache)
 
     def clear_all(self) -> None:
         self.clear_cache()
-        shutil.rmtree(self.out, ignore_errors=True)
+        self.discard(self.out)
 
     def edit_one_task(self) -> None:
         task = self.workspace / "projects" / "p01-alpha" / "tasks" / "ALPHA-7.md"
@@ -215,7 +258,14 @@ class Bench:
         self.measure("validate (cold)", lambda: self.wt("validate"), before=self.clear_cache)
         run(self.wt("validate"), env=self.env)
         self.measure("validate (warm)", lambda: self.wt("validate"))
-        self.measure("build (full, 3 audiences)", build, before=self.clear_all)
+        # Each full build alternates with Hugo's build of its one site: both measured in the same minutes.
+        hugo = self.hugo_site()
+        for _ in range(self.runs):
+            self.runs_of("build (full, 3 audiences)", build, before=self.clear_all, runs=1)
+            if hugo is not None:
+                folder, public = hugo
+                command = [HUGO or "hugo", "--quiet", "-s", str(folder), "-d", str(public)]
+                self.runs_of("hugo (1 site)", lambda: command, before=lambda: self.discard(public), runs=1)  # noqa: B023
         self.measure("rebuild (nothing changed)", build)
         self.measure("rebuild (one task edited)", build, before=self.edit_one_task)
         self.git("reset", "-q", "--hard", self.generated_head)
@@ -227,24 +277,22 @@ class Bench:
         self.git("reset", "-q", "--hard", self.generated_head)
         self.measure("worktrail --help", lambda: [self.worktrail, "--help"])
 
-    def other_generators(self) -> None:
-        pages = ssg.task_pages(self.workspace)
-        hugo = shutil.which("hugo")
-        if hugo is None:
+    def hugo_site(self) -> tuple[Path, Path] | None:
+        """Hugo's site of the same task pages (its folder and output), written once; None without Hugo."""
+        if HUGO is None:
             self.results["hugo (1 site)"] = Measure("hugo (1 site)", failed="hugo is not installed")
-        else:
-            folder = self.work / f"hugo-{self.size}"
-            if not (folder / "hugo.toml").is_file():
-                shutil.rmtree(folder, ignore_errors=True)
-                ssg.write_hugo_site(pages, folder)
-            public = folder / "public"
-            self.measure(
-                "hugo (1 site)",
-                lambda: [hugo, "--quiet", "-s", str(folder), "-d", str(public)],
-                before=lambda: shutil.rmtree(public, ignore_errors=True),
-            )
+            return None
+        folder = self.work / f"hugo-{self.size}"
+        if not (folder / "hugo.toml").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            ssg.write_hugo_site(ssg.task_pages(self.workspace), folder)
+        return folder, folder / "public"
+
+    def other_generators(self) -> None:
+        """MkDocs (at 1,000 tasks only); Hugo runs beside the full builds (`worktrail_steps`)."""
         if self.size > 1000:
             return
+        pages = ssg.task_pages(self.workspace)
         mkdocs = self.mkdocs / "bin" / "mkdocs" if self.mkdocs is not None else None
         if mkdocs is None or not mkdocs.is_file():
             self.results["mkdocs (1 site)"] = Measure("mkdocs (1 site)", failed=f"mkdocs not found at {mkdocs}")
@@ -257,7 +305,7 @@ class Bench:
         self.measure(
             "mkdocs (1 site)",
             lambda: [str(mkdocs), "build", "-q", "-f", str(folder / "mkdocs.yml"), "-d", str(out)],
-            before=lambda: shutil.rmtree(out, ignore_errors=True),
+            before=lambda: self.discard(out),
         )
 
 
@@ -497,6 +545,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the worktrail command is not installed next to this Python")
     compile_package()
     args.work.mkdir(parents=True, exist_ok=True)
+    # Left by an interrupted run (deleted now, before any run is measured; see `set_aside`).
+    empty_trash(args.work)
     info = machine()
     load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     benches: dict[int, Bench] = {}
@@ -508,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.other_generators()
         benches[size] = bench
     load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    empty_trash(args.work)
     profiles = profile(benches[max(benches)], args.top) if args.profile else ""
     print("\n== ratios")
     for target in targets(benches):
