@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worktrail.fastschema import Unsupported, compile_schema
-from worktrail.schema import SCHEMA_NAMES, _strict_regex, _Validator, fast_check, load_schema, validator
+from worktrail.schema import SCHEMA_NAMES, _strict_regex, _validator_class, fast_check, load_schema, validator
 from worktrail.yamlio import SourceError, decode, parse_front_matter, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,6 +202,50 @@ TYPED_VALUES = st.recursive(
 @given(typed_schemas(), st.lists(TYPED_VALUES, min_size=1, max_size=6))
 def test_a_typed_schema_checked_at_once_answers_as_jsonschema(schema: dict[str, Any], values: list[Any]) -> None:
     check = compile_schema(schema, _strict_regex)
-    reference = _Validator(schema)
+    reference = _validator_class()(schema)
     for value in values:
         assert check(value) == reference.is_valid(value), (schema, value)
+
+
+def test_a_clean_workspace_is_validated_without_importing_jsonschema_and_a_bad_file_still_is_explained(
+    tmp_path: Path,
+) -> None:
+    """jsonschema (~30 ms to import) is loaded only to explain a file the compiled check refuses."""
+    import shutil
+    import subprocess
+    import sys
+
+    sample = Path(__file__).resolve().parent.parent / "sample-workspace"
+    code = (
+        "import sys; from pathlib import Path; from worktrail.validate import validate_workspace;"
+        "report, _ = validate_workspace(Path(sys.argv[1]));"
+        "print(report.errors, 'jsonschema' in sys.modules)"
+    )
+    clean = subprocess.run([sys.executable, "-c", code, str(sample)], capture_output=True, text=True, check=True)
+    assert clean.stdout.split() == ["0", "False"]
+    broken = tmp_path / "ws"
+    shutil.copytree(sample, broken, ignore=shutil.ignore_patterns(".git"))
+    task = next((broken / "projects").glob("*/tasks/*.md"))
+    task.write_text(task.read_text(encoding="utf-8").replace("status: ", "status: nonsense-", 1), encoding="utf-8")
+    failed = subprocess.run([sys.executable, "-c", code, str(broken)], capture_output=True, text=True, check=True)
+    errors, imported = failed.stdout.split()
+    assert int(errors) >= 1 and imported == "True"
+
+
+@settings(max_examples=400)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=3),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3),
+        max_leaves=6,
+    ),
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=True) | st.text(max_size=3),
+)
+def test_enum_and_const_equality_is_jsonschemas_for_any_value(value: Any, option: Any) -> None:
+    from jsonschema import _utils
+
+    from worktrail.fastschema import _equal
+
+    assert _equal(value, option) == bool(_utils.equal(value, option))
+    assert _equal(option, value) == bool(_utils.equal(option, value))
+    assert _equal(value, value) == bool(_utils.equal(value, value))

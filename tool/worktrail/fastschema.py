@@ -13,8 +13,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from jsonschema import _utils  # the same equality and uniqueness rules as jsonschema
-
 Check = Callable[[Any], bool]
 
 # Keywords that only annotate: they never make a document invalid.
@@ -208,10 +206,10 @@ class _Compiler:
         if all(isinstance(option, str) for option in options):
             allowed = frozenset(options)
             return lambda value: isinstance(value, str) and value in allowed
-        return lambda value: any(_utils.equal(value, option) for option in options)
+        return lambda value: any(_equal(value, option) for option in options)
 
     def k_const(self, rule: Any, schema: dict[str, Any]) -> Check:
-        return lambda value: bool(_utils.equal(value, rule))
+        return lambda value: _equal(value, rule)
 
     def k_pattern(self, rule: Any, schema: dict[str, Any]) -> Check:
         search = self.regex(str(rule)).search
@@ -371,10 +369,32 @@ def _typed_number(is_kind: Check, rules: dict[str, Any]) -> Check:
     return check
 
 
+def _equal(value: Any, other: Any) -> bool:
+    """jsonschema's equality (`enum`, `const`): 1 and 1.0 are equal, 1 and True differ, as do 1 and "1".
+
+    Texts, numbers, booleans and null are compared here; lists and mappings by jsonschema, imported
+    when first needed (~30 ms, which a validation of clean files never needs otherwise).
+    """
+    if value is other:
+        return True
+    if isinstance(value, _SCALARS) and isinstance(other, _SCALARS):
+        if isinstance(value, bool) or isinstance(other, bool):
+            return isinstance(value, bool) and isinstance(other, bool) and value == other
+        return bool(value == other)
+    from jsonschema import _utils
+
+    return bool(_utils.equal(value, other))
+
+
+_SCALARS = (str, int, float, type(None))
+
+
 def _unique(items: list[Any]) -> bool:
     """jsonschema's `uniqueItems` (1 and True differ, as do 1 and "1"); a set answers for texts alone."""
     for item in items:
         if not isinstance(item, str):
+            from jsonschema import _utils  # jsonschema's rules (see `_equal`)
+
             return bool(_utils.uniq(items))
     return len(set(items)) == len(items)
 
