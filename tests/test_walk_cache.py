@@ -489,3 +489,47 @@ def test_a_build_starts_walking_the_history_before_it_describes_its_inputs_and_n
     steps.clear()
     _build(workspace, tmp_path / "site")
     assert steps == ["signature"], "built at this HEAD before: nothing to walk"
+
+
+def test_a_walk_deriving_some_owners_of_a_linear_history_keeps_only_their_files_and_equals_one_walk(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other owners' edits are left out of the states of a walk that derives some owners' events (their
+    events read only their own records and the workspace's settings, people and teams), where the
+    history has no merge; with a merge the states stay whole. The events are one walk's either way."""
+    from worktrail import history
+
+    monkeypatch.setattr(history, "_PARALLEL_LEAST", 2)
+    audiences = _audiences(example)
+    one = read_candidates(example, audiences, parallel=False)
+    with HistorySource(example) as source:
+        owners = source.owner_halves(frozenset())
+        assert owners is not None and not any(len(commit.parents) > 1 for commit in source.commits)
+        mine, theirs = owners
+        theirs_files = {
+            change.path for commit in source.commits for change in commit.changes if path_owner(change.path) in theirs
+        }
+        last = None
+        for step in walk(source, derives=mine):
+            last = step
+        assert last is not None and theirs_files
+        assert all(last.after.get(path) is None for path in theirs_files), "other owners' files left out"
+        mine_files = {change.path for commit in source.commits for change in commit.changes} - theirs_files
+        assert any(last.after.get(path) is not None for path in mine_files), "its own owners' files kept"
+    with HistorySource(example) as source:
+        whole = None
+        for step in walk(source):
+            whole = step
+        assert whole is not None and any(whole.after.get(path) is not None for path in theirs_files)
+    two = read_candidates(example, audiences)
+    assert two.candidates == one.candidates and two.walked == one.walked
+    # A history with a merge: the states of a walk deriving some owners stay whole.
+    repo, _ = base_repo(tmp_path / "repo")
+    repo.fork_side()
+    repo.git("merge", "-q", "--no-ff", "--no-commit", "side", author="olga@fixture.test")
+    repo.write(WEB2, task_md("Contact form, settled in the merge", assignee="gina", created_by="uma"))
+    repo.commit("olga", "Merge side")
+    with HistorySource(repo.workspace) as source:
+        steps = list(walk(source, derives=frozenset({""})))
+        assert any(len(step.commit.parents) > 1 for step in steps)
+        assert steps[-1].after.get(WEB2) is not None
