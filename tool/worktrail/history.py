@@ -2435,7 +2435,11 @@ def walk(
     """
     graph = source.graph
     keeper = Keeper(graph)
-    linear = not graph.bases and all(len(commit.parents) <= 1 for commit in graph.commits)
+    # The owners whose files the states keep: those derived (and the workspace's own), when some are and
+    # the history has no merge; None: every file.
+    kept = (
+        derives if derives is not None and not graph.bases and all(len(c.parents) <= 1 for c in graph.commits) else None
+    )
     # By path: whether a walk deriving `derives` reads the file (`_read_here`).
     owners: dict[str, bool] = {}
 
@@ -2458,8 +2462,8 @@ def walk(
         edits: dict[str, BlobRef | None] = {}
         for change in commit.changes:
             edits.update(change.edits())
-        if derives is not None and linear:
-            edits = {path: ref for path, ref in edits.items() if _read_here(path, derives, owners)}
+        if kept is not None:
+            edits = {path: ref for path, ref in edits.items() if _read_here(path, kept, owners)}
         after = before.apply(edits)
         own = own_changes(commit, sides)
         person = commit_person(commit, before, after) if own else None
