@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import gc
+import itertools
 import json
 import os
 import re
 import shutil
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
 
 import jinja2
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jinja2 import meta, nodes
 
 from worktrail import model as m
@@ -573,6 +579,54 @@ def test_the_feed_and_the_trail_page_hold_the_newest_events_up_to_their_limits_a
     assert 'href="../trail.html"' in january and 'href="2026-02.html" rel="next"' in january
     assert 'href="2026-01.html" rel="prev"' in february and 'rel="next"' not in february
     assert sorted(path.name for path in (tmp_path / "trail").iterdir()) == ["2026-01.html", "2026-02.html"]
+
+
+@functools.cache
+def _internal_view() -> View:
+    sample = load(SAMPLE)
+    return redact(sample, next(a for a in default_audiences(sample) if a.name == "internal"), Policy(sample))
+
+
+_ZONES = ["Europe/Paris", "Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns", "UTC", "Asia/Kathmandu"]
+_OFFSETS = [dt.UTC, dt.timezone(dt.timedelta(hours=14)), dt.timezone(-dt.timedelta(hours=12, minutes=30))]
+
+
+@settings(max_examples=150)
+@given(
+    zone=st.sampled_from(_ZONES),
+    moments=st.lists(
+        st.tuples(
+            st.datetimes(min_value=dt.datetime(2024, 12, 25), max_value=dt.datetime(2026, 3, 5)),
+            st.sampled_from(_OFFSETS),
+            st.integers(min_value=1, max_value=3),
+        ),
+        max_size=40,
+    ),
+)
+def test_each_trail_month_holds_exactly_the_events_of_its_month_in_the_workspace_zone_and_each_time_is_written_out_as_is(
+    zone: str, moments: list[tuple[dt.datetime, dt.tzinfo, int]]
+) -> None:
+    # Times in any order and offset (a commit's events share one time object), near month ends too.
+    events: list[TrailEvent] = []
+    for moment, offset, count in moments:
+        when = moment.replace(tzinfo=offset)
+        events.extend(TrailEvent(when, f"event {len(events)}", "Tom Becker") for _ in range(count))
+    view = _internal_view()
+    ws = dataclasses.replace(view.workspace, settings=dataclasses.replace(view.workspace.settings, timezone=zone))
+    builder = site_module._Builder(
+        dataclasses.replace(view, workspace=ws), EPOCH, MarkdownRenderer(), events, None, print
+    )
+    months = builder.trail_months()
+    shown = builder.events  # newest first
+    assert sorted(map(id, shown)) == sorted(map(id, events))
+    assert builder.event_times() == [event.when.isoformat() for event in shown]
+    local = [event.when.astimezone(ZoneInfo(zone)) for event in shown]
+    assert [index for month in months for index in range(month.start, month.end)] == list(range(len(events)))
+    for month in months:
+        assert month.start < month.end
+        assert {(moment.year, moment.month) for moment in local[month.start : month.end]} == {(month.year, month.month)}
+    for before, after in itertools.pairwise(months):
+        assert (before.year, before.month) != (after.year, after.month)
 
 
 def test_commit_messages_are_shown_to_a_view_that_sees_everything(views: dict[str, View], tmp_path: Path):

@@ -649,6 +649,10 @@ class TrailPage:
     older: LinkItem | None = None
 
 
+# What a trail event is about: its project, kind and entity (`_Builder.subject_label`).
+_Where = tuple[str | None, str, str | None]
+
+
 class _TrailSlice(NamedTuple):
     """A month of the trail (in the workspace's time zone, as pages show times) and the slice of the
     view's events (newest first) that happened in it."""
@@ -1386,6 +1390,7 @@ class _Builder:
         self._project_events: dict[str, list[TrailEvent]] | None = None
         self._event_times: list[str] | None = None
         self._trail_months: list[_TrailSlice] | None = None
+        self._subject_labels: dict[_Where, tuple[str, bool] | None] = {}
         # Menus by (page folder, section, project id): `site_context_at`.
         self._menus: dict[tuple[str, str, str | None], tuple[tuple[NavLink, ...], tuple[NavLink, ...]]] = {}
         self.files_root = files_root
@@ -1523,24 +1528,48 @@ class _Builder:
         """What each event is about, linked from `page_path` when it has a page in this view."""
         out: list[LinkItem | None] = []
         # An entity has many events (a long trail): its subject is looked up once.
-        subjects: dict[tuple[str | None, str, str | None], LinkItem | None] = {}
+        subjects: dict[_Where, LinkItem | None] = {}
         for event in events:
             where = (event.project, event.kind, event.entity)
             if where in subjects:
                 out.append(subjects[where])
                 continue
             subject: LinkItem | None = None
-            project = self.ws.projects.get(event.project) if event.project else None
-            if project is not None and event.entity:
-                if event.kind == "change":
-                    subject = self.change_link(page_path, project, event.entity)
-                elif event.kind == "task":
-                    subject = self.task_link(page_path, project, event.entity)
-                if subject is None:
-                    subject = LinkItem(event.entity)
+            label = self.subject_label(where)
+            if label is not None:
+                text, linked = label
+                if linked:
+                    project, kind, entity = where
+                    assert project is not None and entity is not None
+                    target = _Urls.change(project, entity) if kind == "change" else _Urls.task(project, entity)
+                    subject = LinkItem(text, _href(page_path, target))
+                else:
+                    subject = LinkItem(text)
             subjects[where] = subject
             out.append(subject)
         return out
+
+    def subject_label(self, where: _Where) -> tuple[str, bool] | None:
+        """What `event_subjects` shows of an event's subject (`where`: its project, kind and entity) on any
+        page: its label and whether it links to the entity's page (the link follows from the page's
+        path and `where`), or None (no subject). Remembered for the process."""
+        if where in self._subject_labels:
+            return self._subject_labels[where]
+        project_id, kind, entity = where
+        project = self.ws.projects.get(project_id) if project_id else None
+        found: tuple[str, bool] | None = None
+        if project is not None and entity:
+            found = (entity, False)
+            if kind == "change":
+                cr = project.change(entity)
+                if cr is not None:
+                    found = (f"{cr.id}: {cr.title}", True)
+            elif kind == "task":
+                task = project.task(entity)
+                if task is not None:
+                    found = (f"{task.id}: {task.title}", True)
+        self._subject_labels[where] = found
+        return found
 
     def project_events(self, project: m.Project) -> list[TrailEvent]:
         """The events of `project` other than its tasks' and change requests' (which have their own pages)."""
@@ -1981,28 +2010,49 @@ class _Builder:
         """The months of the trail, newest first, each with the slice of `events` that happened in it, in
         the workspace's time zone (as the pages show each event's time). Worked out once a process."""
         if self._trail_months is None:
-            months: list[_TrailSlice] = []
-            # The events of a commit share its time: each time object is placed in its month once.
-            local: dict[int, tuple[int, int]] = {}
-            start = 0
-            current: tuple[int, int] | None = None
-            for index, event in enumerate(self.events):
-                month = local.get(id(event.when))
-                if month is None:
-                    moment = self.fmt.local(event.when)
-                    month = local[id(event.when)] = (moment.year, moment.month)
-                if month != current:
-                    if current is not None:
-                        months.append(_TrailSlice(*current, start, index))
-                    current, start = month, index
-            if current is not None:
-                months.append(_TrailSlice(*current, start, len(self.events)))
-            self._trail_months = months
+            self._index_trail()
+        assert self._trail_months is not None
         return self._trail_months
 
-    def trail_runs(self, number: int, subjects: Sequence[LinkItem | None]) -> list[tuple[bytes, int, int]]:
+    def _index_trail(self) -> None:
+        """Work out `trail_months` and `event_times` in one pass over the events.
+
+        The main process does so while it plans the jobs (`jobs` asks for the months), so the
+        workers it forks then start with both: each month page and the export read them.
+        """
+        months: list[_TrailSlice] = []
+        times: list[str] = []
+        add = times.append
+        # The events of a commit share its time: each time object is placed and written out once.
+        seen: dict[int, tuple[tuple[int, int], str]] = {}
+        start = 0
+        current: tuple[int, int] | None = None
+        last: dt.datetime | None = None
+        text = ""
+        month = (0, 0)
+        for index, event in enumerate(self.events):
+            when = event.when
+            if when is not last:
+                found = seen.get(id(when))
+                if found is None:
+                    # Time zones are less than a day apart: from the 3rd to the 26th of a month, a time
+                    # is in that month in any zone (`fmt.local` only for the days near a month's ends).
+                    moment = when if 3 <= when.day <= 26 else self.fmt.local(when)
+                    found = seen[id(when)] = ((moment.year, moment.month), when.isoformat())
+                (month, text), last = found, when
+            add(text)
+            if month != current:
+                if current is not None:
+                    months.append(_TrailSlice(*current, start, index))
+                current, start = month, index
+        if current is not None:
+            months.append(_TrailSlice(*current, start, len(self.events)))
+        self._trail_months, self._event_times = months, times
+
+    def trail_runs(self, number: int) -> list[tuple[bytes, int, int]]:
         """The events of the `number`th month page (`trail_months`) in runs: each run's key (the chrome and
-        each event as shown: `subjects` are theirs from that page), first and end index in the month.
+        each event as shown: its subject by `subject_label` and what its link follows from), first and
+        end index in the month.
 
         A run ends after an event whose stable hash (`_TRAIL_RUN`) says so, and at the month's end, so
         runs stay the same wherever events come in or change: an edit makes only the runs that show it again.
@@ -2011,23 +2061,20 @@ class _Builder:
         events = self.events[month.start : month.end]
         times = self.event_times()[month.start : month.end]
         chrome = job_key("chrome", self.chrome())
+        label = self.subject_label
         shown = (
-            (when, event.summary, event.author)
-            + ((subject.label, subject.href) if subject is not None else (None, None))
-            + (event.message,)
-            for event, when, subject in zip(events, times, subjects, strict=True)
+            (when, event.summary, event.author, event.message, where, label(where))
+            for event, when in zip(events, times, strict=True)
+            for where in ((event.project, event.kind, event.entity),)
         )
         return _event_runs(events, times, shown, "trail-run", chrome)
 
     def event_times(self) -> list[str]:
-        """Each event's time in ISO 8601, as the trail's runs are keyed and cut by it (worked out once a process)."""
+        """Each event's time in ISO 8601, as the trail's runs are keyed and cut by it (worked out once a process,
+        with `trail_months`)."""
         if self._event_times is None:
-            # The events of a commit share its time: each time object is written out once.
-            texts: dict[int, str] = {}
-            self._event_times = [
-                texts.get(id(event.when)) or texts.setdefault(id(event.when), event.when.isoformat())
-                for event in self.events
-            ]
+            self._index_trail()
+        assert self._event_times is not None
         return self._event_times
 
     def write_trail_month(
@@ -2045,15 +2092,16 @@ class _Builder:
         page = self.trail_month_page(number, ())
         path = page.path
         site = self.site_context(page)
-        subjects = self.event_subjects(path, events)
-        runs = self.trail_runs(number, subjects)
+        runs = self.trail_runs(number)
         # The page without its events (its month, the months beside it, its chrome), and each run.
         key = job_key("trail-month", page, site, [run_key for run_key, _, _ in runs])
         if previous.reuse(key, (path,), writer.keep):
             return
 
         def views(start: int, end: int) -> list[EventView]:
-            pairs = zip(events[start:end], subjects[start:end], strict=True)
+            # Only the events shown again need their subjects' links.
+            some = events[start:end]
+            pairs = zip(some, self.event_subjects(path, some), strict=True)
             return [_event_view(event, subject) for event, subject in pairs]
 
         frame = _trail_frame(env, page, site)
