@@ -13,7 +13,8 @@ the next write says exactly what to do.
 Kill points come two ways. Random ones: the real command as a subprocess (its own process group, so
 git children die with it), killed after seeded random delays spread over the duration of a complete
 run measured first. Exact ones: a child process runs the real command with one library function
-wrapped so that the process SIGKILLs itself right before or after a given call.
+wrapped so that the process SIGKILLs its process group (the command and any worker it forked) right
+before or after a given call.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{8}\.worktrail\.tmp$")
 JOURNAL = ".git/worktrail-write.json"
 
 # Runs the real command line with one function wrapped: `module.name[:first argument after cwd]`,
-# `before` or `after` its `nth` matching call, the process kills itself (as SIGKILL from outside would);
+# `before` or `after` its `nth` matching call (in the command or in a worker it forked), the command's
+# process group is killed, as SIGKILL from outside kills it: the command and its workers;
 # with `pause`, after that call it creates the file $PAUSE_READY and waits until $PAUSE_GO exists.
 INJECT = textwrap.dedent(
     """
@@ -65,10 +67,10 @@ INJECT = textwrap.dedent(
             return real(*args, **kwargs)
         calls += 1
         if when == "before" and calls == int(nth):
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.killpg(0, signal.SIGKILL)
         result = real(*args, **kwargs)
         if when == "after" and calls == int(nth):
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.killpg(0, signal.SIGKILL)
         if when == "pause" and calls == int(nth):
             open(os.environ["PAUSE_READY"], "w").close()
             while not os.path.exists(os.environ["PAUSE_GO"]):

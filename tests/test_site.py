@@ -281,6 +281,69 @@ def test_nothing_stale_survives_a_rebuild(small: Path, tmp_path: Path):
     assert not [p for p in out.iterdir() if p.name.startswith(".worktrail-build")]
 
 
+def staging_folders(out: Path) -> list[Path]:
+    return [p for p in out.iterdir() if p.name.startswith(".worktrail-build")]
+
+
+def test_then_runs_with_the_new_sites_swapped_in_while_a_worker_removes_the_sites_they_replaced(
+    small: Path, tmp_path: Path
+):
+    if not render_pool.workers_available():
+        pytest.skip("no worker to remove the replaced sites: they are removed after `then`, in the build's process")
+    out = tmp_path / "out"
+    build_small(small, out)
+    (out / "internal/old-page.html").write_text("stale", encoding="utf-8")
+    seen: list[object] = []
+
+    def then(folders: list[Path]) -> None:
+        seen.append(folders)
+        # The new sites are in place; the replaced one (with the stale page) is in the staging folder,
+        # which the worker removes while this runs: waiting here for it ends only if it does so meanwhile.
+        assert not (out / "internal/old-page.html").exists()
+        for _ in range(1000):
+            if not staging_folders(out):
+                break
+            time.sleep(0.01)
+        seen.append(staging_folders(out))
+
+    folders = build_small(small, out, then=then)
+    assert seen == [folders, []]
+    assert folders == [out / "acme", out / "gus", out / "internal"]
+
+
+def test_the_build_removes_the_replaced_sites_itself_when_its_worker_fails_to(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    out = tmp_path / "out"
+    build_small(small, out)
+    here = os.getpid()
+    real = site_module._remove_staging
+
+    def only_here(folder: Path) -> None:
+        if os.getpid() != here:
+            raise OSError("the worker cannot remove it")
+        real(folder)
+
+    monkeypatch.setattr(site_module, "_remove_staging", only_here)
+    called: list[bool] = []
+    build_small(small, out, then=lambda _folders: called.append(True))
+    assert called == [True]
+    assert not staging_folders(out)
+
+
+def test_an_error_of_then_is_raised_once_the_replaced_sites_are_removed(small: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    build_small(small, out)
+
+    def failing(_folders: list[Path]) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        build_small(small, out, then=failing)
+    assert not staging_folders(out)
+    assert sorted(p.name for p in out.iterdir()) == sorted([MARKER, "acme", "gus", "internal"])
+
+
 def test_building_one_audience_keeps_the_others(small: Path, tmp_path: Path):
     out = tmp_path / "out"
     build_small(small, out)

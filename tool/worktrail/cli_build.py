@@ -114,9 +114,10 @@ def build(obj: Context, audiences: tuple[str, ...], out: Path | None, trail: boo
                     warn=warn,
                     events=events,
                     epoch=epoch,
+                    # The cache notes what was built while the replaced sites are removed.
+                    then=session.finish,
                     **session.site_hooks(result.workspace),
                 )
-                session.finish(folders)
         except OSError as exc:
             fail(f"cannot write the sites: {exc}")
     for folder in folders:

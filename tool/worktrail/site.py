@@ -4020,6 +4020,33 @@ def _remove_staging(folder: Path) -> None:
     folder.rmdir()
 
 
+def _retire(staging: Path, then: Callable[[], None] | None) -> None:
+    """Remove the staging folder, with the sites the new ones replaced in it, while `then()` runs.
+
+    Both take a while after a large rebuild (unlinking ~10,000 files; writing the build cache), and
+    neither needs the other: a forked worker removes the folder meanwhile, when one is available and
+    there is a replaced site to remove. A removal that fails is left for the next build, which
+    removes any staging folder it finds (`_remove_stale_staging`).
+    """
+    from .render_pool import Forked, workers_available
+
+    remover: Forked[bool] | None = None
+    if then is not None and workers_available() and any(entry.name != STAGING_MARKER for entry in staging.iterdir()):
+
+        def remove() -> bool:
+            _remove_staging(staging)
+            return True
+
+        remover = Forked(remove)
+    try:
+        if then is not None:
+            then()
+    finally:
+        if remover is None or remover.result() is None:
+            with contextlib.suppress(OSError):
+                _remove_staging(staging)
+
+
 def _remove_stale_staging(out: Path, warn: Warn | None) -> None:
     """Remove what killed builds left in `out`; called with the lock held, so no build is using them."""
     for entry in sorted(out.iterdir()):
@@ -4233,6 +4260,7 @@ def build_sites(
     versions: Versions | None = None,
     event_keys: Mapping[str, bytes] | None = None,
     shared: Sequence[WorkerState] = (),
+    then: Callable[[list[Path]], None] | None = None,
 ) -> list[Path]:
     """Build the named audiences (default: all) into `out/<name>/`, swapping them in only when all are done.
 
@@ -4246,6 +4274,8 @@ def build_sites(
     that project may change (`trail.TrailPart.key`); a project with one is keyed by it, not by its events.
     `shared`: what the worker that builds other audiences learns while it builds them (what `events`
     filtered there), handed back here.
+    `then(folders)`: called once the new sites are swapped in, still holding the lock, while the sites
+    they replaced are removed (the build cache notes what it built meanwhile); its errors are raised.
     Returns the audience folders. Raises UnknownAudienceError, UnsafeOutputError or BuildError; then nothing in `out` has changed.
     One build at a time per `out` (a lock on the folder): another one fails at once, naming this one.
     """
@@ -4318,6 +4348,7 @@ def build_sites(
                 if created and not any(out.iterdir()):
                     out.rmdir()
                 raise
+            folders = [out / name for name in selected]
             # Every step from here is one rename: a build killed at any point leaves each audience
             # folder complete (old or new), and its staging folder for the next build to remove.
             os.replace(staging / MARKER, out / MARKER)
@@ -4334,8 +4365,7 @@ def build_sites(
                         and (entry / MARKER).is_file()
                     ):
                         entry.rename(staging / f".stale-{entry.name}")
-            with contextlib.suppress(OSError):
-                _remove_staging(staging)
+            _retire(staging, (lambda: then(folders)) if then is not None else None)
     except LockBusy as exc:
         holder = f"pid {exc.pid}" if exc.pid is not None else "pid unknown"
         raise BuildError(
@@ -4344,4 +4374,4 @@ def build_sites(
         ) from None
     except LockError as exc:
         raise BuildError(str(exc)) from None
-    return [out / name for name in selected]
+    return folders
