@@ -14,12 +14,15 @@ from typing import Any
 import jinja2
 import pytest
 
+from worktrail import model as m
 from worktrail import site as site_module
 from worktrail.buildcache import PageCache
-from worktrail.redact import View
+from worktrail.policy import Policy
+from worktrail.redact import View, default_audiences, redact
 from worktrail.render import MarkdownRenderer
 from worktrail.resources import templates_dir
-from worktrail.site import TrailEvent, build_audience_site
+from worktrail.site import TrailEvent, build_audience_site, project_versions
+from worktrail.validate import validate_workspace
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample-workspace"
@@ -337,6 +340,69 @@ def test_an_export_whose_trail_runs_come_from_the_previous_file_is_byte_identica
     assert (tmp_path / "fourth/export.json").read_bytes() == (tmp_path / "fourth-whole/export.json").read_bytes()
 
 
+def test_a_calendar_whose_projects_all_day_events_come_from_the_previous_file_is_byte_identical_to_one_made_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_process: None
+) -> None:
+    report, result = validate_workspace(SAMPLE)
+    assert report.errors == 0 and result.workspace is not None
+    ws = result.workspace
+    read: list[bytes] = []
+    real_read = site_module._PreviousParts.read
+
+    def spying(self: site_module._PreviousParts, key: bytes) -> bytes | None:
+        found = real_read(self, key)
+        if found is not None and self._found is not None and self._found[0].endswith("calendar.ics"):
+            read.append(key)
+        return found
+
+    monkeypatch.setattr(site_module._PreviousParts, "read", spying)
+    audience = next(a for a in default_audiences(ws) if a.name == "internal")
+
+    def after(cache: PageCache, out: Path, workspace: m.Workspace, generations: dict[str, str]) -> PageCache:
+        """A build of `workspace` (its projects known by `generations`) after the one `cache` recorded."""
+        previous = PageCache(cache.folder, dict(cache.current))
+        stamps = {pid: (project, generations[pid]) for pid, project in workspace.projects.items()}
+        view = redact(workspace, audience, Policy(workspace))
+        out.mkdir()
+        build_audience_site(
+            view, out, epoch=EPOCH, files_root=SAMPLE, previous=previous, versions=project_versions(workspace, stamps)
+        )
+        whole = tmp_path / f"{out.name}-whole"
+        build(view, whole, ())
+        assert (out / "calendar.ics").read_bytes() == (whole / "calendar.ics").read_bytes()
+        made = PageCache(out, current=dict(previous.current))
+        made.record_written()
+        return made
+
+    generations = {pid: f"generation of {pid}" for pid in ws.projects}
+    first = after(PageCache(tmp_path / "none"), tmp_path / "first", ws, generations)
+    assert read == []
+    second = after(first, tmp_path / "second", ws, generations)
+    # Both projects' all-day events were read back, nothing else of the calendar.
+    assert len(read) == len(ws.projects) == 2
+    read.clear()
+    # A task of one project retitled (and so a new generation of that project): only the other one is read.
+    app = ws.projects["acme-app"]
+    task = next(task for task in app.tasks if task.due is not None and task.status != "cancelled")
+    retitled = dataclasses.replace(task, title="Retitled")
+    edited = dataclasses.replace(
+        ws,
+        projects={
+            **ws.projects,
+            "acme-app": dataclasses.replace(app, tasks=tuple(retitled if t is task else t for t in app.tasks)),
+        },
+    )
+    third = after(second, tmp_path / "third", edited, {**generations, "acme-app": "a new generation"})
+    assert len(read) == 1
+    assert f"{task.id} due: Retitled".encode() in (tmp_path / "third/calendar.ics").read_bytes()
+    read.clear()
+    # Without generations, nothing is taken from the previous file.
+    previous = PageCache(third.folder, dict(third.current))
+    (tmp_path / "fourth").mkdir()
+    build_audience_site(redact(edited, audience, Policy(edited)), tmp_path / "fourth", epoch=EPOCH, previous=previous)
+    assert read == []
+
+
 def test_where_hard_links_fail_unchanged_files_are_copied_and_the_copies_are_kept_by_the_next_build(
     internal: View, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -347,8 +413,8 @@ def test_where_hard_links_fail_unchanged_files_are_copied_and_the_copies_are_kep
     monkeypatch.setattr(os, "link", no_links)
     second = build(internal, tmp_path / "second", events(100), again(first))
     third = build(internal, tmp_path / "third", events(100), PageCache(tmp_path / "second", dict(second.current)))
-    # Everything but the export (always made again) is kept, the second time from the copies.
-    assert second.rendered == third.rendered == 1 and second.reused == third.reused > 50
+    # Everything but the export and the calendar (always made again) is kept, the second time from the copies.
+    assert second.rendered == third.rendered == 2 and second.reused == third.reused > 50
     page = "projects/acme-website/tasks/WEB-8.html"
     assert (tmp_path / "second" / page).stat().st_ino != (tmp_path / "first" / page).stat().st_ino
     assert (tmp_path / "third" / page).read_bytes() == (tmp_path / "first" / page).read_bytes()

@@ -1796,7 +1796,10 @@ class _Builder:
             write("search-index.json", self.search_index(entries))
 
         def calendar() -> None:
-            write("calendar.ics", self.ical())
+            if previous is None:
+                write("calendar.ics", self.ical())
+            else:
+                self.write_calendar(writer, previous)
 
         def report_tables(project: m.Project) -> Job:
             # They read what the project's pages read (`project_version`): keyed by it, or made each time.
@@ -3032,9 +3035,18 @@ class _Builder:
         yield b"</feed>\n"
 
     def ical(self) -> bytes:
+        """calendar.ics: every dated task, milestone and deliverable, meeting and meeting schedule."""
+        return b"".join(data for _, data in self.ical_pieces())
+
+    def ical_pieces(self, dated: Callable[[m.Project], bytes | None] | None = None) -> list[tuple[bytes, bytes]]:
+        """calendar.ics in pieces: each project's all-day events (its dated tasks, milestones and deliverables)
+        are one piece, keyed by `project_version` when known (else b""); the rest is between them, keyed b"".
+
+        `dated(project)`: those events' bytes when known already (`write_calendar`), or None.
+        """
         stamp = self.now.strftime("%Y%m%dT%H%M%SZ")
-        events: list[list[str]] = []
         zones: dict[str, set[int]] = {}
+        pieces: list[tuple[bytes, bytes]] = []
 
         def when(value: dt.datetime, timezone: str) -> str:
             if timezone in ("UTC", "Etc/UTC"):
@@ -3043,35 +3055,13 @@ class _Builder:
             zones.setdefault(timezone, set()).add(local.year)
             return f";TZID={timezone}:{local:%Y%m%dT%H%M%S}"
 
-        def all_day(uid: str, day: dt.date, summary: str, description: str = "") -> None:
-            lines = [
-                f"UID:{uid}",
-                f"DTSTAMP:{stamp}",
-                f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
-                f"DTEND;VALUE=DATE:{day + dt.timedelta(days=1):%Y%m%d}",
-                f"SUMMARY:{_ics_text(summary)}",
-                "TRANSP:TRANSPARENT",
-            ]
-            if description:
-                lines.append(f"DESCRIPTION:{_ics_text(description)}")
-            events.append(lines)
-
         ws_tz = self.timezone
         for project in self.projects:
-            for task in sorted(project.tasks, key=lambda t: t.number):
-                if task.due is not None and task.status != "cancelled":
-                    summary = self.t("ical.task_due", id=task.id, title=task.title)
-                    all_day(f"task-{task.id}@worktrail", task.due, summary, project.name)
-            for ms in project.milestones:
-                if ms.due is not None:
-                    summary = self.t("ical.milestone", title=ms.title)
-                    all_day(f"milestone-{project.id}-{ms.id}@worktrail", ms.due, summary, project.name)
-            for deliverable in project.scope.deliverables:
-                if deliverable.due is not None:
-                    summary = self.t("ical.deliverable", title=deliverable.title)
-                    all_day(
-                        f"deliverable-{project.id}-{deliverable.id}@worktrail", deliverable.due, summary, project.name
-                    )
+            version = self.project_version(project)
+            known = dated(project) if dated is not None else None
+            key = job_key("calendar-dated", project.id, version) if version is not None else b""
+            pieces.append((key, known if known is not None else self.ical_dated(project, stamp)))
+            events: list[list[str]] = []
             comm = project.communication
             minutes = (comm.duration_minutes if comm else None) or 60
             for meeting in sorted(project.meetings, key=lambda x: (x.date, x.id)):
@@ -3110,7 +3100,10 @@ class _Builder:
                 if comm.channel:
                     lines.append(f"LOCATION:{_ics_text(comm.channel)}")
                 events.append(lines)
-        out = [
+            pieces.append(
+                (b"", _ics_lines(line for lines in events for line in ("BEGIN:VEVENT", *lines, "END:VEVENT")))
+            )
+        head = [
             "BEGIN:VCALENDAR",
             "VERSION:2.0",
             "PRODID:-//Worktrail//Worktrail site//EN",
@@ -3120,11 +3113,64 @@ class _Builder:
             f"X-WR-TIMEZONE:{ws_tz}",
         ]
         for name in sorted(zones):
-            out.extend(_vtimezone(name, min(zones[name]), max(zones[name])))
-        for lines in events:
-            out.extend(["BEGIN:VEVENT", *lines, "END:VEVENT"])
-        out.append("END:VCALENDAR")
-        return "".join(f"{_fold(line)}\r\n" for line in out).encode()
+            head.extend(_vtimezone(name, min(zones[name]), max(zones[name])))
+        return [(b"", _ics_lines(head)), *pieces, (b"", _ics_lines(["END:VCALENDAR"]))]
+
+    def ical_dated(self, project: m.Project, stamp: str) -> bytes:
+        """The all-day events of a project in calendar.ics: its dated tasks, milestones and deliverables."""
+        lines: list[str] = []
+
+        def all_day(uid: str, day: dt.date, summary: str, description: str = "") -> None:
+            lines.extend(
+                (
+                    "BEGIN:VEVENT",
+                    f"UID:{uid}",
+                    f"DTSTAMP:{stamp}",
+                    f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
+                    f"DTEND;VALUE=DATE:{day + dt.timedelta(days=1):%Y%m%d}",
+                    f"SUMMARY:{_ics_text(summary)}",
+                    "TRANSP:TRANSPARENT",
+                )
+            )
+            if description:
+                lines.append(f"DESCRIPTION:{_ics_text(description)}")
+            lines.append("END:VEVENT")
+
+        for task in sorted(project.tasks, key=lambda t: t.number):
+            if task.due is not None and task.status != "cancelled":
+                summary = self.t("ical.task_due", id=task.id, title=task.title)
+                all_day(f"task-{task.id}@worktrail", task.due, summary, project.name)
+        for ms in project.milestones:
+            if ms.due is not None:
+                summary = self.t("ical.milestone", title=ms.title)
+                all_day(f"milestone-{project.id}-{ms.id}@worktrail", ms.due, summary, project.name)
+        for deliverable in project.scope.deliverables:
+            if deliverable.due is not None:
+                summary = self.t("ical.deliverable", title=deliverable.title)
+                all_day(f"deliverable-{project.id}-{deliverable.id}@worktrail", deliverable.due, summary, project.name)
+        return _ics_lines(lines)
+
+    def write_calendar(self, writer: _SiteWriter, previous: PreviousSite) -> None:
+        """Write calendar.ics; each project's all-day events come from the previous file when its version is
+        known and unchanged (`project_version`: the same redacted project, chrome and build time).
+
+        The same bytes as `ical`. The file as a whole is always made again: no job asks for it by key.
+        """
+        with _PreviousParts(previous.parts("calendar.ics")) as before:
+
+            def dated(project: m.Project) -> bytes | None:
+                version = self.project_version(project)
+                return before.read(job_key("calendar-dated", project.id, version)) if version is not None else None
+
+            pieces = self.ical_pieces(dated)
+        where: dict[bytes, tuple[int, int]] = {}
+        position = 0
+        for key, data in pieces:
+            if key:
+                where[key] = (position, len(data))
+            position += len(data)
+        writer.write("calendar.ics", [data for _, data in pieces])
+        previous.made(b"", ("calendar.ics",), {"calendar.ics": where})
 
 
 class SiteFigures:
@@ -3399,6 +3445,11 @@ def _ics_text(text: str) -> str:
     """RFC 5545 TEXT escaping: backslash, semicolon, comma and newlines; other controls replaced (`clean_text`)."""
     text = clean_text(text)
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _ics_lines(lines: Iterable[str]) -> bytes:
+    """Lines of calendar.ics, each folded (`_fold`) and ended by CRLF, in UTF-8."""
+    return "".join(f"{_fold(line)}\r\n" for line in lines).encode()
 
 
 def _fold(line: str) -> str:
