@@ -271,6 +271,23 @@ def test_first_build_searches_after_the_pages_and_parses_no_text_for_it(
     assert build(internal, tmp_path / "plain-first", plain_first(internal)) == first
 
 
+def test_search_waits_for_the_pages_exactly_when_more_than_half_of_its_texts_are_new(internal: View) -> None:
+    texts = list(dict.fromkeys(_Builder(internal, EPOCH, MarkdownRenderer(), (), None, print).searched_texts()))
+    assert texts
+
+    @given(known=st.sets(st.sampled_from(texts)))
+    def check(known: set[str]) -> None:
+        renderer = MarkdownRenderer()
+        for text in known:
+            renderer.plain(text)
+        builder = _Builder(internal, EPOCH, renderer, (), None, print)
+        searched = list(builder.searched_texts())
+        new = sum(1 for text in searched if text not in known)
+        assert builder.search_waits() == (new * 2 > len(searched))
+
+    check()
+
+
 def plain_first(view: View) -> MarkdownRenderer:
     """A renderer that knows the plain text of every searched text, and has rendered none of them."""
     md = MarkdownRenderer()

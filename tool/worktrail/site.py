@@ -1185,9 +1185,12 @@ def _settled_file(root: Path, rel: str, limit: int | None = None) -> tuple[int, 
     otherwise: then it is read, not known by this."""
     limit = MAX_DOCUMENT_BYTES if limit is None else limit
     parts = rel.split("/")
+    path = str(root)
     try:
-        for index in range(1, len(parts) + 1):
-            info = os.lstat(root.joinpath(*parts[:index]))
+        for index, part in enumerate(parts, 1):
+            # Plain strings: a thousand documents are checked before any page of a rebuild is made.
+            path = os.path.join(path, part)
+            info = os.lstat(path)
             _check_entry(info, "/".join(parts[:index]), index == len(parts), limit)
     except (OSError, _NotCopied):
         return None
@@ -1897,8 +1900,18 @@ class _Builder:
         Waiting, it runs alone: worth it for a first build, not for a few edited texts.
         """
         texts = list(self.searched_texts())
-        new = sum(1 for text in texts if not self.renderer.knows_plain(text))
-        return new * 2 > len(texts)
+        # Settled as soon as half of them are known (a rebuild), or more than half are new.
+        known = new = 0
+        for text in texts:
+            if self.renderer.knows_plain(text):
+                known += 1
+                if known * 2 >= len(texts):
+                    return False
+            else:
+                new += 1
+                if new * 2 > len(texts):
+                    return True
+        return False
 
     # -- what jobs are made from ----------------------------------------------------------------
     #
