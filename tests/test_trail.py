@@ -9,6 +9,10 @@ from click.testing import CliRunner
 
 from tests.audit_repo import base_repo, task_md
 from worktrail.cli import main
+from worktrail.load import load_workspace
+from worktrail.policy import Policy
+from worktrail.redact import default_audiences, redact
+from worktrail.trail import read_candidates, trails_from
 
 
 def build(ws: Path, out: Path, *extra: str) -> str:
@@ -49,6 +53,24 @@ def test_raw_commit_messages_reach_only_the_sites_of_viewers_who_see_everything(
     for audience in ("acme", "gus", "gina"):
         assert "Bluebird" not in site_text(tmp_path / "site" / audience)
     assert "WEB-1: status open → in-progress" in site_text(tmp_path / "site" / "acme")
+
+
+def test_the_trail_gives_raw_commit_messages_only_to_audiences_that_see_everything(example: Path) -> None:
+    result = load_workspace(example)
+    ws = result.workspace
+    assert ws is not None
+    audiences = default_audiences(ws)
+    trails = trails_from(read_candidates(example, audiences, parallel=False), ws, audiences)
+    policy = Policy(ws)
+    for audience in audiences:
+        events = trails.for_audience(audience.name)
+        assert events, audience.name
+        if redact(ws, audience, policy).sees_everything:
+            assert all(event.message for event in events), audience.name
+        else:
+            assert all(event.message is None for event in events), audience.name
+    assert any(redact(ws, audience, policy).sees_everything for audience in audiences)
+    assert not all(redact(ws, audience, policy).sees_everything for audience in audiences)
 
 
 def test_a_guest_sees_no_event_about_a_task_they_do_not_see(tmp_path):

@@ -1387,7 +1387,8 @@ class _Builder:
         self.renderer = renderer
         # Raw commit messages can name hidden things: only a view that sees everything keeps them.
         if not view.sees_everything:
-            events = [dataclasses.replace(e, message=None) for e in events]
+            # The trail gives such a view none (`trail.filter_trails`): an event is copied only if it has one.
+            events = [e if e.message is None else dataclasses.replace(e, message=None) for e in events]
         self.events = sorted(events, key=_EVENT_ORDER, reverse=True)
         self._event_index: dict[tuple[str | None, str, str | None], list[TrailEvent]] | None = None
         self._project_events: dict[str, list[TrailEvent]] | None = None

@@ -202,7 +202,7 @@ class _Summaries:
         return self.fmt.t("ev.edited", what=what, field=label)
 
 
-def _trail_event(event: Event, summaries: _Summaries, message: str) -> TrailEvent:
+def _trail_event(event: Event, summaries: _Summaries, message: str | None) -> TrailEvent:
     ref = event.entity
     kind = ref.kind
     entity: str | None = ref.id or None
@@ -574,6 +574,11 @@ def filter_trails(
         """The audience's events of each project not taken over."""
         viewer = viewers[name]
         summaries = _Summaries(ws, policy_now, viewer, fmt)
+        if name not in settings_seen:
+            settings_seen[name] = bool(policy_now.can_see(viewer, settings))
+        # A raw commit message can name anything: only a viewer who sees the settings (everything) is
+        # given it, as only such a view's site shows it (`redact.View.sees_everything`).
+        messages = settings_seen[name]
         out: Filtered = {}
         # Tens of thousands of events and verdicts are made beside a loaded workspace: with the cycle
         # collector on, its full runs walked that workspace again and again (2/3 of the time at 10,000
@@ -588,12 +593,10 @@ def filter_trails(
                     states = candidate.seen.get(name)
                     if not states or not seen_now(policy_now, viewer, event):
                         continue
-                    if states == "managers":
-                        if name not in settings_seen:
-                            settings_seen[name] = bool(policy_now.can_see(viewer, settings))
-                        if not settings_seen[name]:
-                            continue
-                    found.append((position, _trail_event(event, summaries, candidate.message)))
+                    if states == "managers" and not settings_seen[name]:
+                        continue
+                    message = candidate.message if messages else None
+                    found.append((position, _trail_event(event, summaries, message)))
                 out[pid] = tuple(found)
         return out
 
