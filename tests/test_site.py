@@ -666,14 +666,17 @@ _OFFSETS = [dt.UTC, dt.timezone(dt.timedelta(hours=14)), dt.timezone(-dt.timedel
         max_size=40,
     ),
 )
-def test_each_trail_month_holds_exactly_the_events_of_its_month_in_the_workspace_zone_and_each_time_is_written_out_as_is(
+def test_each_trail_month_holds_exactly_the_events_of_its_month_in_the_workspace_zone_and_each_time_and_entity_history_is_indexed_as_is(
     zone: str, moments: list[tuple[dt.datetime, dt.tzinfo, int]]
 ) -> None:
     # Times in any order and offset (a commit's events share one time object), near month ends too.
     events: list[TrailEvent] = []
     for moment, offset, count in moments:
         when = moment.replace(tzinfo=offset)
-        events.extend(TrailEvent(when, f"event {len(events)}", "Tom Becker") for _ in range(count))
+        events.extend(
+            TrailEvent(when, f"event {len(events)}", "Tom Becker", project, f"WEB-{n % 3}")
+            for n, project in enumerate(["acme-website", None, "acme-app"][:count])
+        )
     view = _internal_view()
     ws = dataclasses.replace(view.workspace, settings=dataclasses.replace(view.workspace.settings, timezone=zone))
     builder = site_module._Builder(
@@ -690,6 +693,12 @@ def test_each_trail_month_holds_exactly_the_events_of_its_month_in_the_workspace
         assert {(moment.year, moment.month) for moment in local[month.start : month.end]} == {(month.year, month.month)}
     for before, after in itertools.pairwise(months):
         assert (before.year, before.month) != (after.year, after.month)
+    # The index of each entity's events, made in the same pass: its events, newest first.
+    index = builder._event_index
+    assert index is not None
+    for where, found in index.items():
+        assert found == [event for event in shown if (event.project, event.kind, event.entity) == where]
+    assert sum(len(found) for found in index.values()) == len(shown)
 
 
 def test_commit_messages_are_shown_to_a_view_that_sees_everything(views: dict[str, View], tmp_path: Path):

@@ -2035,11 +2035,14 @@ class _Builder:
         """Work out `trail_months` and `event_times` in one pass over the events.
 
         The main process does so while it plans the jobs (`jobs` asks for the months), so the
-        workers it forks then start with both: each month page and the export read them.
+        workers it forks then start with both (each month page and the export read them), and with
+        the index of `entity_events` (each task page reads it), made in the same pass.
         """
         months: list[_TrailSlice] = []
         times: list[str] = []
         add = times.append
+        # The events of each entity too (`entity_events`: its page's history), in the same pass.
+        by_entity: dict[_Where, list[TrailEvent]] | None = {} if self._event_index is None else None
         # The events of a commit share its time: each time object is placed and written out once.
         seen: dict[int, tuple[tuple[int, int], str]] = {}
         start = 0
@@ -2058,6 +2061,13 @@ class _Builder:
                     found = seen[id(when)] = ((moment.year, moment.month), when.isoformat())
                 (month, text), last = found, when
             add(text)
+            if by_entity is not None:
+                where = (event.project, event.kind, event.entity)
+                found_events = by_entity.get(where)
+                if found_events is None:
+                    by_entity[where] = [event]
+                else:
+                    found_events.append(event)
             if month != current:
                 if current is not None:
                     months.append(_TrailSlice(*current, start, index))
@@ -2065,6 +2075,8 @@ class _Builder:
         if current is not None:
             months.append(_TrailSlice(*current, start, len(self.events)))
         self._trail_months, self._event_times = months, times
+        if by_entity is not None:
+            self._event_index = by_entity
 
     def trail_runs(self, number: int) -> list[tuple[bytes, int, int]]:
         """The events of the `number`th month page (`trail_months`) in runs: each run's key (the chrome and
