@@ -190,7 +190,7 @@ BUILD_POINTS = [
     pytest.param("site._swap_in", "after", 1, "mixed", id="first audience swapped in"),
     pytest.param("site._swap_in", "before", 4, "mixed", id="all but the last audience swapped in"),
     pytest.param("site._remove_staging", "before", 1, "after", id="all swapped, old sites still staged"),
-    pytest.param("shutil.rmtree", "after", 1, "after", id="staging folder half removed"),
+    pytest.param("site._spawn_removal", "after", 1, "after", id="staging folder half removed"),
 ]
 
 

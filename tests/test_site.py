@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ from worktrail.resources import templates_dir
 from worktrail.site import (
     MARKER,
     PAGE_CONTEXTS,
+    STAGING_MARKER,
     SiteContext,
     TrailEvent,
     UnknownAudienceError,
@@ -285,11 +287,9 @@ def staging_folders(out: Path) -> list[Path]:
     return [p for p in out.iterdir() if p.name.startswith(".worktrail-build")]
 
 
-def test_then_runs_with_the_new_sites_swapped_in_while_a_worker_removes_the_sites_they_replaced(
-    small: Path, tmp_path: Path
-):
-    if not render_pool.workers_available():
-        pytest.skip("no worker to remove the replaced sites: they are removed after `then`, in the build's process")
+def test_then_runs_with_the_new_sites_swapped_in_while_rm_removes_the_sites_they_replaced(small: Path, tmp_path: Path):
+    if shutil.which("rm", path=os.defpath) is None:
+        pytest.skip("no rm: the replaced sites are removed after `then`, by the build's process")
     out = tmp_path / "out"
     build_small(small, out)
     (out / "internal/old-page.html").write_text("stale", encoding="utf-8")
@@ -298,37 +298,34 @@ def test_then_runs_with_the_new_sites_swapped_in_while_a_worker_removes_the_site
     def then(folders: list[Path]) -> None:
         seen.append(folders)
         # The new sites are in place; the replaced one (with the stale page) is in the staging folder,
-        # which the worker removes while this runs: waiting here for it ends only if it does so meanwhile.
+        # whose replaced sites rm removes while this runs: waiting here ends only if it does so meanwhile.
         assert not (out / "internal/old-page.html").exists()
         for _ in range(1000):
-            if not staging_folders(out):
+            if all(entry.name == STAGING_MARKER for folder in staging_folders(out) for entry in folder.iterdir()):
                 break
             time.sleep(0.01)
-        seen.append(staging_folders(out))
+        seen.append([entry.name for folder in staging_folders(out) for entry in folder.iterdir()])
 
     folders = build_small(small, out, then=then)
-    assert seen == [folders, []]
+    assert seen == [folders, [STAGING_MARKER]]
     assert folders == [out / "acme", out / "gus", out / "internal"]
+    assert not staging_folders(out)
 
 
-def test_the_build_removes_the_replaced_sites_itself_when_its_worker_fails_to(
-    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("remover", ["fails", "missing"])
+def test_the_build_removes_the_replaced_sites_itself_when_rm_fails_or_is_missing(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, remover: str
 ):
     out = tmp_path / "out"
     build_small(small, out)
-    here = os.getpid()
-    real = site_module._remove_staging
-
-    def only_here(folder: Path) -> None:
-        if os.getpid() != here:
-            raise OSError("the worker cannot remove it")
-        real(folder)
-
-    monkeypatch.setattr(site_module, "_remove_staging", only_here)
+    before = all_files(out / "internal")
+    spawned = {"fails": lambda _paths: subprocess.Popen(["false"]), "missing": lambda _paths: None}[remover]
+    monkeypatch.setattr(site_module, "_spawn_removal", spawned)
     called: list[bool] = []
     build_small(small, out, then=lambda _folders: called.append(True))
     assert called == [True]
     assert not staging_folders(out)
+    assert all_files(out / "internal") == before
 
 
 def test_an_error_of_then_is_raised_once_the_replaced_sites_are_removed(small: Path, tmp_path: Path):

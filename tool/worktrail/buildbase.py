@@ -12,6 +12,12 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
+
+# A build stages its sites in `OUT/.worktrail-build-*`, holding STAGING_MARKER (the builder's pid):
+# one left by a killed build is recognised by both and removed by the next build into OUT.
+STAGING_PREFIX: Final = ".worktrail-build-"
+STAGING_MARKER: Final = ".worktrail-build"
 
 
 class BuildError(Exception):

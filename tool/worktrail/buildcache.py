@@ -1066,6 +1066,10 @@ class BuildCache:
         for folder in folders:
             if _manifest(folder) != manifest.get(str(folder)):
                 return None
+        # A build stopped while it removed the sites it replaced leaves its staging folder (it noted
+        # this build meanwhile: `site.build_sites`, `then`): building again removes it.
+        if any(_holds_staging(Path(folder).parent) for folder in folders):
+            return None
         return list(folders)
 
     def store_build(self, key: str | None, folders: Sequence[Path]) -> None:
@@ -1253,6 +1257,17 @@ def _described_by_shard(signature: Signature) -> list[tuple[dict[str, bytes], fr
 def _parse_shard(rel: str) -> int:
     """The parse cache's file for a path (stable across runs and processes)."""
     return zlib.crc32(rel.encode("utf-8", "surrogateescape")) % PARSE_SHARDS
+
+
+def _holds_staging(out: Path) -> bool:
+    """Whether the output folder `out` holds a build's staging folder (`buildbase.STAGING_PREFIX`)."""
+    from .buildbase import STAGING_PREFIX
+
+    try:
+        with os.scandir(out) as entries:
+            return any(entry.name.startswith(STAGING_PREFIX) for entry in entries)
+    except OSError:
+        return False
 
 
 def _manifest(folder: Path) -> dict[str, tuple[int, int, int]] | None:

@@ -44,6 +44,7 @@ import posixpath
 import re
 import shutil
 import stat
+import subprocess
 import tempfile
 import time
 import uuid
@@ -61,7 +62,15 @@ import markupsafe
 from markupsafe import Markup
 
 from . import model as m
-from .buildbase import BuildError, TrailEvent, UnknownAudienceError, UnsafeOutputError, default_epoch
+from .buildbase import (
+    STAGING_MARKER,
+    STAGING_PREFIX,
+    BuildError,
+    TrailEvent,
+    UnknownAudienceError,
+    UnsafeOutputError,
+    default_epoch,
+)
 from .gcpause import LongLived
 from .i18n import WEEKDAY_IDS, Formatter, Lang
 from .render import UNSAFE_CHARACTERS, Link, MarkdownRenderer, Remembered, clean_text, find_references
@@ -76,6 +85,8 @@ __all__ = [
     "MARKER",
     "MAX_DOCUMENT_BYTES",
     "PAGE_CONTEXTS",
+    "STAGING_MARKER",
+    "STAGING_PREFIX",
     "BudgetLine",
     "BuildError",
     "Page",
@@ -4062,10 +4073,6 @@ def _check_output(out: Path, names: Iterable[str]) -> None:
             )
 
 
-# A build stages its sites in `OUT/.worktrail-build-*`, holding STAGING_MARKER (the builder's pid):
-# one left by a killed build is recognised by both and removed by the next build into OUT.
-STAGING_PREFIX: Final = ".worktrail-build-"
-STAGING_MARKER: Final = ".worktrail-build"
 STAGING_TEXT: Final = "{pid}\nA Worktrail build in progress; the next build removes it if this one was interrupted.\n"
 _AT_FDCWD: Final = -100
 _RENAME_EXCHANGE: Final = 2
@@ -4100,28 +4107,43 @@ def _remove_staging(folder: Path) -> None:
 def _retire(staging: Path, then: Callable[[], None] | None) -> None:
     """Remove the staging folder, with the sites the new ones replaced in it, while `then()` runs.
 
-    Both take a while after a large rebuild (unlinking ~10,000 files; writing the build cache), and
-    neither needs the other: a forked worker removes the folder meanwhile, when one is available and
-    there is a replaced site to remove. A removal that fails is left for the next build, which
-    removes any staging folder it finds (`_remove_stale_staging`).
+    Both take a while after a large rebuild (unlinking ~30,000 files; writing the build cache), and
+    neither needs the other: `rm` removes the replaced sites meanwhile (`_spawn_removal`), then this
+    process removes what is left, the folder's marker last. Where `rm` cannot be run (or fails),
+    this process removes them itself, after `then()`; a removal that fails is left for the next
+    build, which removes any staging folder it finds (`_remove_stale_staging`).
     """
-    from .render_pool import Forked, workers_available
-
-    remover: Forked[bool] | None = None
-    if then is not None and workers_available() and any(entry.name != STAGING_MARKER for entry in staging.iterdir()):
-
-        def remove() -> bool:
-            _remove_staging(staging)
-            return True
-
-        remover = Forked(remove)
+    replaced = [entry for entry in sorted(staging.iterdir()) if entry.name != STAGING_MARKER]
+    remover = _spawn_removal(replaced) if then is not None and replaced else None
     try:
         if then is not None:
             then()
     finally:
-        if remover is None or remover.result() is None:
-            with contextlib.suppress(OSError):
-                _remove_staging(staging)
+        if remover is not None:
+            remover.wait()
+        with contextlib.suppress(OSError):
+            _remove_staging(staging)
+
+
+def _spawn_removal(paths: Sequence[Path]) -> subprocess.Popen[bytes] | None:
+    """`rm -rf` of `paths`, running beside this process (None when `rm` is not where POSIX puts it).
+
+    Spawned, not forked: a forked worker would share this process's memory (the loaded workspace,
+    hundreds of MiB), whose page tables the fork copies and whose pages either side then copies as
+    it writes them.
+    """
+    rm = shutil.which("rm", path=os.defpath)
+    if rm is None:
+        return None
+    try:
+        return subprocess.Popen(
+            [rm, "-rf", "--", *map(str, paths)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
 
 
 def _remove_stale_staging(out: Path, warn: Warn | None) -> None:
