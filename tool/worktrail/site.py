@@ -1401,7 +1401,7 @@ class _Builder:
             # The trail gives such a view none (`trail.filter_trails`): an event is copied only if it has one.
             events = [e if e.message is None else dataclasses.replace(e, message=None) for e in events]
         self.events = sorted(events, key=_EVENT_ORDER, reverse=True)
-        self._event_index: dict[tuple[str | None, str, str | None], list[TrailEvent]] | None = None
+        self._event_index: dict[_Where, list[TrailEvent]] | None = None
         self._project_events: dict[str, list[TrailEvent]] | None = None
         self._event_times: list[str] | None = None
         self._trail_months: list[_TrailSlice] | None = None
@@ -1469,20 +1469,20 @@ class _Builder:
         return self.renderer.render(text, self.resolver(page_path, project), top)
 
     def task_link(self, page_path: str, project: m.Project, task_id: str | None) -> LinkItem | None:
-        if task_id is None:
-            return None
-        task = project.task(task_id)
-        if task is None:
-            return None
-        return LinkItem(f"{task.id}: {task.title}", _href(page_path, _Urls.task(project.id, task.id)))
+        return self._record_link(page_path, (project.id, "task", task_id))
 
     def change_link(self, page_path: str, project: m.Project, cr_id: str | None) -> LinkItem | None:
-        if cr_id is None:
+        return self._record_link(page_path, (project.id, "change", cr_id))
+
+    def _record_link(self, page_path: str, where: _Where) -> LinkItem | None:
+        """The link from `page_path` to a task's or change request's page (`where`), when this view has it."""
+        label = self.subject_label(where)
+        if label is None or not label[1]:
             return None
-        cr = project.change(cr_id)
-        if cr is None:
-            return None
-        return LinkItem(f"{cr.id}: {cr.title}", _href(page_path, _Urls.change(project.id, cr.id)))
+        project, kind, entity = where
+        assert project is not None and entity is not None
+        target = _Urls.change(project, entity) if kind == "change" else _Urls.task(project, entity)
+        return LinkItem(label[0], _href(page_path, target))
 
     def progress(self, project: m.Project) -> Progress:
         counted = [task for task in project.tasks if task.status != "cancelled"]
@@ -1549,25 +1549,18 @@ class _Builder:
             if where in subjects:
                 out.append(subjects[where])
                 continue
-            subject: LinkItem | None = None
             label = self.subject_label(where)
+            subject: LinkItem | None = None
             if label is not None:
-                text, linked = label
-                if linked:
-                    project, kind, entity = where
-                    assert project is not None and entity is not None
-                    target = _Urls.change(project, entity) if kind == "change" else _Urls.task(project, entity)
-                    subject = LinkItem(text, _href(page_path, target))
-                else:
-                    subject = LinkItem(text)
+                subject = self._record_link(page_path, where) if label[1] else LinkItem(label[0])
             subjects[where] = subject
             out.append(subject)
         return out
 
     def subject_label(self, where: _Where) -> tuple[str, bool] | None:
         """What `event_subjects` shows of an event's subject (`where`: its project, kind and entity) on any
-        page: its label and whether it links to the entity's page (the link follows from the page's
-        path and `where`), or None (no subject). Remembered for the process."""
+        page: its label and whether it links to the entity's page (`_record_link`: the link follows from
+        the page's path and `where`), or None (no subject). Remembered for the process."""
         if where in self._subject_labels:
             return self._subject_labels[where]
         project_id, kind, entity = where
@@ -1598,9 +1591,8 @@ class _Builder:
     def entity_events(self, project: m.Project, kind: str, entity: str) -> list[TrailEvent]:
         # One index of all events instead of a scan per entity (quadratic on a long history).
         if self._event_index is None:
-            self._event_index = {}
-            for event in self.events:
-                self._event_index.setdefault((event.project, event.kind, event.entity), []).append(event)
+            self._index_trail()
+        assert self._event_index is not None
         return list(self._event_index.get((project.id, kind, entity), ()))
 
     # -- documents ------------------------------------------------------------------------------
@@ -2043,17 +2035,16 @@ class _Builder:
         return self._trail_months
 
     def _index_trail(self) -> None:
-        """Work out `trail_months` and `event_times` in one pass over the events.
+        """Work out `trail_months`, `event_times` and the index of `entity_events` in one pass over the events.
 
         The main process does so while it plans the jobs (`jobs` asks for the months), so the
-        workers it forks then start with both (each month page and the export read them), and with
-        the index of `entity_events` (each task page reads it), made in the same pass.
+        workers it forks then start with all three (each month page and the export read the months
+        and times, each task page the index).
         """
         months: list[_TrailSlice] = []
         times: list[str] = []
         add = times.append
-        # The events of each entity too (`entity_events`: its page's history), in the same pass.
-        by_entity: dict[_Where, list[TrailEvent]] | None = {} if self._event_index is None else None
+        by_entity: dict[_Where, list[TrailEvent]] = {}
         # The events of a commit share its time: each time object is placed and written out once.
         seen: dict[int, tuple[tuple[int, int], str]] = {}
         start = 0
@@ -2072,22 +2063,19 @@ class _Builder:
                     found = seen[id(when)] = ((moment.year, moment.month), when.isoformat())
                 (month, text), last = found, when
             add(text)
-            if by_entity is not None:
-                where = (event.project, event.kind, event.entity)
-                found_events = by_entity.get(where)
-                if found_events is None:
-                    by_entity[where] = [event]
-                else:
-                    found_events.append(event)
+            where = (event.project, event.kind, event.entity)
+            found_events = by_entity.get(where)
+            if found_events is None:
+                by_entity[where] = [event]
+            else:
+                found_events.append(event)
             if month != current:
                 if current is not None:
                     months.append(_TrailSlice(*current, start, index))
                 current, start = month, index
         if current is not None:
             months.append(_TrailSlice(*current, start, len(self.events)))
-        self._trail_months, self._event_times = months, times
-        if by_entity is not None:
-            self._event_index = by_entity
+        self._trail_months, self._event_times, self._event_index = months, times, by_entity
 
     def trail_runs(self, number: int) -> list[tuple[bytes, int, int]]:
         """The events of the `number`th month page (`trail_months`) in runs: each run's key (the chrome and
@@ -3075,11 +3063,11 @@ class _Builder:
         """calendar.ics: every dated task, milestone and deliverable, meeting and meeting schedule."""
         return b"".join(data for _, data in self.ical_pieces())
 
-    def ical_pieces(self, dated: Callable[[m.Project], bytes | None] | None = None) -> list[tuple[bytes, bytes]]:
+    def ical_pieces(self, dated: Callable[[bytes], bytes | None] | None = None) -> list[tuple[bytes, bytes]]:
         """calendar.ics in pieces: each project's all-day events (its dated tasks, milestones and deliverables)
         are one piece, keyed by `project_version` when known (else b""); the rest is between them, keyed b"".
 
-        `dated(project)`: those events' bytes when known already (`write_calendar`), or None.
+        `dated(key)`: the bytes of such a piece made before from that key (`write_calendar`), or None.
         """
         stamp = self.now.strftime("%Y%m%dT%H%M%SZ")
         zones: dict[str, set[int]] = {}
@@ -3095,8 +3083,8 @@ class _Builder:
         ws_tz = self.timezone
         for project in self.projects:
             version = self.project_version(project)
-            known = dated(project) if dated is not None else None
             key = job_key("calendar-dated", project.id, version) if version is not None else b""
+            known = dated(key) if dated is not None and key else None
             pieces.append((key, known if known is not None else self.ical_dated(project, stamp)))
             events: list[list[str]] = []
             comm = project.communication
@@ -3194,12 +3182,7 @@ class _Builder:
         The same bytes as `ical`. The file as a whole is always made again: no job asks for it by key.
         """
         with _PreviousParts(previous.parts("calendar.ics")) as before:
-
-            def dated(project: m.Project) -> bytes | None:
-                version = self.project_version(project)
-                return before.read(job_key("calendar-dated", project.id, version)) if version is not None else None
-
-            pieces = self.ical_pieces(dated)
+            pieces = self.ical_pieces(before.read)
         where: dict[bytes, tuple[int, int]] = {}
         position = 0
         for key, data in pieces:

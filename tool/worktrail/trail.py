@@ -568,17 +568,14 @@ def filter_trails(
     settings = ws.settings
     fmt = Formatter(settings.language, settings.currency, settings.timezone)
     viewers = {audience.name: viewer_for_audience(audience) for audience in audiences}
-    settings_seen: dict[str, bool] = {}
 
     def filtered(name: str) -> Filtered:
         """The audience's events of each project not taken over."""
         viewer = viewers[name]
         summaries = _Summaries(ws, policy_now, viewer, fmt)
-        if name not in settings_seen:
-            settings_seen[name] = bool(policy_now.can_see(viewer, settings))
         # A raw commit message can name anything: only a viewer who sees the settings (everything) is
         # given it, as only such a view's site shows it (`redact.View.sees_everything`).
-        messages = settings_seen[name]
+        sees_settings = bool(policy_now.can_see(viewer, settings))
         out: Filtered = {}
         # Tens of thousands of events and verdicts are made beside a loaded workspace: with the cycle
         # collector on, its full runs walked that workspace again and again (2/3 of the time at 10,000
@@ -593,9 +590,9 @@ def filter_trails(
                     states = candidate.seen.get(name)
                     if not states or not seen_now(policy_now, viewer, event):
                         continue
-                    if states == "managers" and not settings_seen[name]:
+                    if states == "managers" and not sees_settings:
                         continue
-                    message = candidate.message if messages else None
+                    message = candidate.message if sees_settings else None
                     found.append((position, _trail_event(event, summaries, message)))
                 out[pid] = tuple(found)
         return out
